@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# kunit-kernel.sh - build (or reuse from cache) drvproxy's x86_64 KUnit kernel.
+#
+# Usage: tools/kunit-kernel.sh [--force] [--print-src] [--help]
+#
+#   (no option)   make sure the KUnit kernel exists and print its build dir as
+#                 the LAST stdout line.  That dir is a KDIR for out-of-tree
+#                 module builds (make -C <dir> M=...); the kernel image is
+#                 <dir>/arch/x86/boot/bzImage and the example test module is
+#                 <dir>/lib/kunit/kunit-example-test.ko.
+#   --force       rebuild even when the cache says the build is complete
+#                 (incremental: reuses the objects already in the build dir).
+#   --print-src   only unpack linux-source-6.12 (once) and print its dir; used
+#                 by tools/check.sh for checkpatch.pl and kunit.py parse.
+#
+# The kernel is configured from kunit/.kunitconfig and built by the source's
+# own tools/testing/kunit/kunit.py (configurator/builder only: the guest is
+# booted by tools/guest/run.sh).  Everything lives under
+#   ${DRVPROXY_CACHE:-~/.cache/drvproxy}/src/linux-source-6.12-<pkgversion>/
+#   ${DRVPROXY_CACHE:-~/.cache/drvproxy}/kunit-kernel/<key>/
+# where <key> hashes the source package version, the .kunitconfig contents and
+# this script's build-affecting settings (KEY_BITS below).  A complete cache
+# costs seconds: kunit.py is not run at all.
+#
+# Environment:
+#   DRVPROXY_CACHE          cache root (default ~/.cache/drvproxy)
+#   DRVPROXY_LINUX_TARBALL  source tarball (default /usr/src/linux-source-6.12.tar.xz)
+#   DRVPROXY_JOBS           make jobs (default: nproc)
+set -eu
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${DRVPROXY_CACHE:-$HOME/.cache/drvproxy}
+TARBALL=${DRVPROXY_LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+SRCPKG=linux-source-6.12
+KUNITCONFIG=$REPO/kunit/.kunitconfig
+JOBS=${DRVPROXY_JOBS:-$(nproc)}
+# Anything that changes the produced kernel but is not in .kunitconfig or the
+# source version.  Bump the version tag to invalidate every cached kernel.
+KEY_BITS="v1 arch=x86_64 builder=kunit.py-build"
+
+die() { echo "kunit-kernel: ERROR: $*" >&2; exit 1; }
+say() { echo "kunit-kernel: $*" >&2; }
+
+usage() { sed -n '4,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//' >&2; }
+
+force=0
+print_src=0
+for arg in "$@"; do
+	case $arg in
+	--force) force=1 ;;
+	--print-src) print_src=1 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage; die "unknown argument '$arg'" ;;
+	esac
+done
+
+[ -r "$TARBALL" ] || die "$TARBALL not found; run tools/bootstrap.sh (installs $SRCPKG)"
+
+# The Debian package version identifies the source exactly (e.g. a new
+# security update changes it).  Without dpkg, fall back to size+mtime.
+src_version() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' "$SRCPKG" 2>/dev/null || true)
+	[ -n "$v" ] || v=$(stat -c 'file-%s-%Y' "$TARBALL")
+	printf '%s\n' "$v" | tr -c 'A-Za-z0-9.+~_\n-' '_'
+}
+
+PKGVER=$(src_version)
+SRCDIR=$CACHE/src/$SRCPKG-$PKGVER
+
+# Unpack the tarball once.  Extract into a temporary dir and rename, so an
+# interrupted unpack never looks complete.
+ensure_src() {
+	[ -f "$SRCDIR/.drvproxy-unpacked" ] && return 0
+	mkdir -p "$CACHE/src"
+	exec 8>"$CACHE/src/.lock"
+	flock 8
+	if [ ! -f "$SRCDIR/.drvproxy-unpacked" ]; then
+		local tmp=$CACHE/src/.unpack.$$
+		rm -rf "$tmp" "$SRCDIR"
+		mkdir -p "$tmp"
+		say "unpacking $TARBALL (once) into $SRCDIR"
+		tar -xJf "$TARBALL" -C "$tmp"
+		[ -d "$tmp/$SRCPKG" ] || die "$TARBALL does not contain $SRCPKG/"
+		mv "$tmp/$SRCPKG" "$SRCDIR"
+		rmdir "$tmp"
+		touch "$SRCDIR/.drvproxy-unpacked"
+	fi
+	exec 8>&-
+}
+
+if [ "$print_src" = 1 ]; then
+	ensure_src
+	echo "$SRCDIR"
+	exit 0
+fi
+
+[ -r "$KUNITCONFIG" ] || die "$KUNITCONFIG not found"
+
+KEY=$( { printf 'pkgver=%s\nbits=%s\n' "$PKGVER" "$KEY_BITS"; cat "$KUNITCONFIG"; } |
+	sha256sum | cut -c1-16)
+BUILD=$CACHE/kunit-kernel/$KEY
+STAMP=$BUILD/.drvproxy-build-complete
+LOG=$CACHE/kunit-kernel/$KEY.build.log
+
+# Check that every option requested in .kunitconfig is in the produced
+# .config with exactly the requested value ("# CONFIG_X is not set" and
+# "CONFIG_X=n" mean: not set).  olddefconfig silently drops options with unmet
+# dependencies, so this is the only reliable guard.
+verify_config() {
+	local config=$BUILD/.config bad=0 line name want have
+	[ -r "$config" ] || die "$config missing"
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*)
+			name=${line%%=*}
+			want=${line#*=} ;;
+		"# CONFIG_"*" is not set")
+			name=${line#\# }
+			name=${name%% *}
+			want=n ;;
+		*) continue ;;
+		esac
+		have=$(sed -n "s/^$name=//p" "$config" | tail -n 1)
+		[ -n "$have" ] || have=n
+		if [ "$have" != "$want" ]; then
+			echo "kunit-kernel: ERROR: $name: .kunitconfig asks for '$want' but the built .config has '$have' (unmet dependency?)" >&2
+			bad=1
+		fi
+	done < "$KUNITCONFIG"
+	[ "$bad" = 0 ] || die "kernel config does not match $KUNITCONFIG (see above); fix the fragment"
+}
+
+cache_complete() {
+	[ -f "$STAMP" ] && [ -f "$BUILD/arch/x86/boot/bzImage" ] && [ -f "$BUILD/Module.symvers" ]
+}
+
+mkdir -p "$CACHE/kunit-kernel"
+# Serialise concurrent builds of the same key (e.g. two check.sh runs).
+exec 9>"$CACHE/kunit-kernel/$KEY.lock"
+flock 9
+
+if [ "$force" = 0 ] && cache_complete; then
+	verify_config
+	say "reusing cached kernel $BUILD"
+	echo "$BUILD"
+	exit 0
+fi
+
+ensure_src
+rm -f "$STAMP"
+mkdir -p "$BUILD"
+say "building KUnit kernel (key $KEY, $JOBS jobs; cold build takes ~5 min on 2 cores); log: $LOG"
+start=$(date +%s)
+set -o pipefail
+if ! (cd "$SRCDIR" && python3 ./tools/testing/kunit/kunit.py build --arch=x86_64 \
+	--build_dir="$BUILD" --kunitconfig="$KUNITCONFIG" --jobs="$JOBS") 2>&1 |
+	tee "$LOG" >&2; then
+	die "kunit.py build failed; see $LOG"
+fi
+set +o pipefail
+[ -f "$BUILD/arch/x86/boot/bzImage" ] || die "no bzImage after build; see $LOG"
+[ -f "$BUILD/Module.symvers" ] || die "no Module.symvers after build; see $LOG"
+verify_config
+echo "key=$KEY pkgver=$PKGVER built=$(date -u +%Y-%m-%dT%H:%M:%SZ) seconds=$(($(date +%s) - start))" > "$STAMP"
+say "built in $(($(date +%s) - start)) s"
+echo "$BUILD"
