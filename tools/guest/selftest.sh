@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# selftest.sh - prove that tools/guest/run.sh turns guest outcomes into the
+# right exit status, booting the Debian 6.12 kernel under QEMU:
+#   1. a command exiting 0                      -> run.sh exits 0
+#   2. a command exiting 1                      -> run.sh exits 1
+#   3. a module that WARNs at load, command 0   -> run.sh exits 1 (splat)
+#   4. a hung guest ('sleep 600', -t 20)        -> run.sh exits 124
+#
+# Usage: tools/guest/selftest.sh
+# Output: KTAP (TAP version 13); exit status 0 iff all cases pass.
+# Logs:   $BUILD/logs/guest-selftest/ (BUILD defaults to ~/.cache/drvproxy/build)
+# Environment: KDIR (Debian 6.12 headers dir) and KERNEL (its vmlinuz) override
+# the discovered ones.
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+. "$REPO/tools/lib.sh"
+
+LOGDIR=$BUILD/logs/guest-selftest
+mkdir -p "$LOGDIR"
+KDIR=${KDIR:-$(debian_kdir)}
+KERNEL=${KERNEL:-$(debian_kernel)}
+RUN=$HERE/run.sh
+
+echo "TAP version 13"
+echo "1..4"
+if [ -z "$KDIR" ] || [ -z "$KERNEL" ]; then
+	echo "Bail out! no Debian 6.12 kernel image + headers; run tools/bootstrap.sh"
+	exit 1
+fi
+echo "# kernel $KERNEL, headers $KDIR, logs $LOGDIR"
+
+failed=0
+result() { # result N DESC OK [diagnostic]
+	if [ "$3" = 1 ]; then
+		echo "ok $1 $2"
+	else
+		echo "not ok $1 $2"
+		[ -z "${4:-}" ] || echo "# $4"
+		failed=$((failed + 1))
+	fi
+}
+
+# run_case NAME RUN-ARGS... : runs run.sh quietly; sets rc and reason.
+run_case() {
+	local name=$1
+	shift
+	set +e
+	"$RUN" -q -k "$KERNEL" -l "$LOGDIR/$name.console.log" "$@" 2> "$LOGDIR/$name.stderr"
+	rc=$?
+	set -e
+	reason=$(grep -E '^run.sh: (FAIL|TIMEOUT|ERROR)' "$LOGDIR/$name.stderr" | head -n 1 || true)
+}
+
+# The timeout case mostly waits; start it first, in the background, so its
+# 20 s overlap the other boots.
+set +e
+"$RUN" -q -k "$KERNEL" -l "$LOGDIR/timeout.console.log" -t 20 -c 'sleep 600' \
+	2> "$LOGDIR/timeout.stderr" &
+timeout_pid=$!
+set -e
+
+# Build the WARN module against the Debian headers, outside the repo.
+modsrc=$BUILD/guest-testmod
+mkdir -p "$modsrc"
+cp "$HERE/testmod/Kbuild" "$HERE/testmod/"*.c "$modsrc/"
+if make -C "$KDIR" M="$modsrc" modules > "$LOGDIR/testmod-build.log" 2>&1 &&
+   [ -f "$modsrc/warn_on_load.ko" ]; then
+	built=1
+else
+	built=0
+fi
+
+run_case pass -t 120 -c 'exit 0'
+result 1 "guest command exiting 0 gives exit 0" "$([ "$rc" = 0 ] && echo 1)" \
+	"run.sh exited $rc: $reason"
+
+run_case fail -t 120 -c 'echo failing on purpose; exit 1'
+result 2 "guest command exiting 1 gives exit 1" "$([ "$rc" = 1 ] && echo 1)" \
+	"run.sh exited $rc: $reason"
+
+if [ "$built" = 1 ]; then
+	mkdir -p "$modsrc/ko"
+	cp "$modsrc/warn_on_load.ko" "$modsrc/ko/"
+	run_case warn -t 120 -m "$modsrc/ko" -c 'insmod /lib/drvproxy/warn_on_load.ko'
+	cmd_ok=0
+	grep -q 'DRVPROXY-GUEST-EXIT=0' "$LOGDIR/warn.console.log" && cmd_ok=1
+	ok=0
+	[ "$rc" = 1 ] && [ "$cmd_ok" = 1 ] && case $reason in *"kernel splat"*WARNING:*) ok=1 ;; esac
+	result 3 "WARN at module load fails the run although the command exits 0" "$ok" \
+		"run.sh exited $rc (command ok: $cmd_ok): $reason"
+else
+	result 3 "WARN at module load fails the run although the command exits 0" 0 \
+		"test module did not build; see $LOGDIR/testmod-build.log"
+fi
+
+set +e
+wait "$timeout_pid"
+rc=$?
+set -e
+reason=$(grep -E '^run.sh: (FAIL|TIMEOUT|ERROR)' "$LOGDIR/timeout.stderr" | head -n 1 || true)
+started=0
+grep -q 'DRVPROXY-GUEST-START' "$LOGDIR/timeout.console.log" && started=1
+ok=0
+[ "$rc" = 124 ] && [ "$started" = 1 ] && case $reason in *TIMEOUT*) ok=1 ;; esac
+result 4 "hung guest is killed at the timeout with exit 124" "$ok" \
+	"run.sh exited $rc (command started: $started): $reason"
+
+echo "# $((4 - failed)) passed, $failed failed"
+[ "$failed" = 0 ]
