@@ -1,0 +1,464 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh - the `make check` driver: builds, static checks and every test.
+#
+# Usage: tools/check.sh [STAGE...]        (default: all stages, in this order)
+#
+#   a | build       W=1 module builds against the Debian 6.12 headers and the
+#                   newest installed 6.1 headers; any warning fails
+#   b | sparse      make C=2 against the Debian 6.12 headers; any sparse
+#                   warning/error fails
+#   c | style       checkpatch.pl --strict over tracked module/, kunit/,
+#                   tools/ *.c/*.h, and kernel-doc -Wall over module/include/*.h
+#                   and module/drvproxy/*.c
+#   d | runner      tools/guest/selftest.sh (the guest runner's own tests)
+#   e | kunit       KUnit kernel (tools/kunit-kernel.sh), modules built against
+#                   it, every suite run in QEMU and parsed by kunit.py parse
+#   f | selftests   tools/testing/selftests/drvproxy/test-*.sh in the Debian
+#                   6.12 guest (skipped while that directory does not exist)
+#
+# Prints one line per stage start, one result line per test case
+# ("PASS", "FAIL" or "SKIP"), the stage's counts and wall time, and at the
+# very end exactly one line "N passed, N failed" (skipped cases count as
+# passed and are reported on the line before).  Exit status is non-zero if
+# anything failed or nothing ran.
+#
+# Environment:
+#   BUILD                   build and log root (default ~/.cache/drvproxy/build);
+#                           logs go to $BUILD/logs/<stage>.log
+#   DRVPROXY_CACHE          cache root (default ~/.cache/drvproxy)
+#   DRVPROXY_SKIP_BOOTSTRAP=1  do not run tools/bootstrap.sh first
+#   KUNIT_TIMEOUT           guest timeout for the KUnit run (default 900 s)
+#   SELFTESTS_TIMEOUT       guest timeout for the selftests run (default 1800 s)
+set -eu
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/tools/lib.sh"
+LOGDIR=$BUILD/logs
+mkdir -p "$LOGDIR"
+
+ALL_STAGES="build sparse style runner kunit selftests"
+PASSED=0
+FAILED=0
+SKIPPED=0
+
+# ---------------------------------------------------------------- output ---
+
+pass() { echo "  PASS  $*"; PASSED=$((PASSED + 1)); }
+fail() { echo "  FAIL  $*"; FAILED=$((FAILED + 1)); }
+# A skipped test case: counted as passed, reported separately.
+skip() { echo "  SKIP  $*"; SKIPPED=$((SKIPPED + 1)); PASSED=$((PASSED + 1)); }
+# Indented detail lines under a result (at most $2 lines, default 20).
+detail() { head -n "${2:-20}" "$1" | sed 's/^/        /'; }
+note() { echo "        $*"; }
+
+# Run "$@" with output appended to the current stage log.
+logged() {
+	echo "\$ $*" >> "$STAGE_LOG"
+	"$@" >> "$STAGE_LOG" 2>&1
+}
+
+# ----------------------------------------------------------- environment ---
+
+SRCDIR=""
+# The unpacked linux-source-6.12 (checkpatch.pl, kernel-doc, kunit.py).
+need_src() {
+	[ -n "$SRCDIR" ] && return 0
+	SRCDIR=$("$REPO/tools/kunit-kernel.sh" --print-src 2>> "$STAGE_LOG" | tail -n 1) || SRCDIR=""
+	[ -n "$SRCDIR" ] && [ -d "$SRCDIR" ]
+}
+
+# Tracked files matching the git pathspecs "$@" (all files under the same
+# patterns when this is not a git checkout, e.g. an exported tarball).
+tracked() {
+	if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$REPO" ls-files -- "$@"
+	else
+		local p
+		for p in "$@"; do
+			(cd "$REPO" && find . -path "./$p" -type f | sed 's|^\./||')
+		done | LC_ALL=C sort -u
+	fi
+}
+
+# build_tree NAME KDIR [MAKEARGS...]: sync the sources to $BUILD/NAME and
+# build the modules there; the make output goes to $LOGDIR/NAME.make.log.
+build_tree() {
+	local name=$1 kdir=$2
+	shift 2
+	sync_sources "$REPO" "$BUILD/$name"
+	echo "\$ make -C $kdir M=$BUILD/$name $* modules  (output: $LOGDIR/$name.make.log)" >> "$STAGE_LOG"
+	make -C "$kdir" M="$BUILD/$name" "$@" modules > "$LOGDIR/$name.make.log" 2>&1
+	local rc=$?
+	cat "$LOGDIR/$name.make.log" >> "$STAGE_LOG"
+	return $rc
+}
+
+# ---------------------------------------------------------------- stages ---
+
+stage_build() {
+	local name kdir rc
+	for kdir in "$KDIR612" "$KDIR61"; do
+		if [ -z "$kdir" ]; then
+			fail "build: no headers for one of the kernels (6.12: '${KDIR612}', 6.1: '${KDIR61}'); run BOOTSTRAP_WITH_61=1 tools/bootstrap.sh as root"
+			continue
+		fi
+		name=debian-${kdir#/usr/src/linux-headers-}
+		rc=0
+		build_tree "$name" "$kdir" W=1 || rc=$?
+		grep -i 'warning:' "$LOGDIR/$name.make.log" > "$LOGDIR/$name.warnings" || true
+		if [ "$rc" = 0 ] && [ ! -s "$LOGDIR/$name.warnings" ]; then
+			pass "build: W=1 against ${kdir#/usr/src/}"
+		elif [ "$rc" != 0 ]; then
+			fail "build: W=1 against ${kdir#/usr/src/} (make exited $rc)"
+			grep -E 'error|Error|warning:|No such file' "$LOGDIR/$name.make.log" > "$LOGDIR/$name.errors" || true
+			[ -s "$LOGDIR/$name.errors" ] || tail -n 5 "$LOGDIR/$name.make.log" > "$LOGDIR/$name.errors"
+			detail "$LOGDIR/$name.errors" 10
+		else
+			fail "build: W=1 against ${kdir#/usr/src/} ($(wc -l < "$LOGDIR/$name.warnings") warnings)"
+			detail "$LOGDIR/$name.warnings"
+		fi
+	done
+}
+
+stage_sparse() {
+	local name rc
+	[ -n "$KDIR612" ] || { fail "sparse: no Debian 6.12 headers; run tools/bootstrap.sh"; return; }
+	command -v sparse >/dev/null 2>&1 || { fail "sparse: sparse not installed; run tools/bootstrap.sh"; return; }
+	name=sparse-${KDIR612#/usr/src/linux-headers-}
+	rc=0
+	# C=2 checks every source file, not just the ones make recompiles.
+	build_tree "$name" "$KDIR612" C=2 || rc=$?
+	grep -E '(warning|error):' "$LOGDIR/$name.make.log" > "$LOGDIR/$name.findings" || true
+	if [ "$rc" = 0 ] && [ ! -s "$LOGDIR/$name.findings" ]; then
+		pass "sparse: C=2 against ${KDIR612#/usr/src/}"
+	else
+		fail "sparse: C=2 against ${KDIR612#/usr/src/} (make exited $rc, $(wc -l < "$LOGDIR/$name.findings") findings)"
+		if [ -s "$LOGDIR/$name.findings" ]; then
+			detail "$LOGDIR/$name.findings"
+		else
+			tail -n 5 "$LOGDIR/$name.make.log" > "$LOGDIR/$name.findings"
+			detail "$LOGDIR/$name.findings"
+		fi
+	fi
+}
+
+stage_style() {
+	local files out f
+	if ! need_src; then
+		fail "style: cannot unpack linux-source-6.12 (needed for checkpatch.pl and kernel-doc); see $STAGE_LOG"
+		return
+	fi
+
+	# checkpatch: every tracked C file of ours.
+	mapfile -t files < <(tracked 'module/*.c' 'module/*.h' 'kunit/*.c' 'kunit/*.h' 'tools/*.c' 'tools/*.h')
+	out=$LOGDIR/checkpatch.out
+	: > "$out"
+	for f in ${files[@]+"${files[@]}"}; do
+		(cd "$REPO" && perl "$SRCDIR/scripts/checkpatch.pl" --no-tree --strict --terse \
+			--show-types -f "$f") >> "$out" 2>&1 || true
+	done
+	cat "$out" >> "$STAGE_LOG"
+	grep -E ': (ERROR|WARNING|CHECK):' "$out" > "$out.findings" || true
+	if [ ! -s "$out.findings" ]; then
+		pass "style: checkpatch --strict (${#files[@]} files)"
+	else
+		fail "style: checkpatch --strict ($(wc -l < "$out.findings") findings in ${#files[@]} files)"
+		detail "$out.findings"
+	fi
+
+	# kernel-doc: the public headers and the core's sources.
+	mapfile -t files < <(tracked 'module/include/*.h' 'module/drvproxy/*.c')
+	out=$LOGDIR/kernel-doc.out
+	: > "$out"
+	if [ "${#files[@]}" -gt 0 ]; then
+		(cd "$REPO" && perl "$SRCDIR/scripts/kernel-doc" -none -Wall "${files[@]}") > "$out" 2>&1 || true
+	fi
+	cat "$out" >> "$STAGE_LOG"
+	grep -iE 'warning|error' "$out" > "$out.findings" || true
+	if [ ! -s "$out.findings" ]; then
+		pass "style: kernel-doc -Wall (${#files[@]} files)"
+	else
+		fail "style: kernel-doc -Wall ($(wc -l < "$out.findings") findings in ${#files[@]} files)"
+		detail "$out.findings"
+	fi
+}
+
+stage_runner() {
+	local out=$LOGDIR/runner.ktap line
+	KDIR=$KDIR612 "$REPO/tools/guest/selftest.sh" > "$out" 2>> "$STAGE_LOG" || true
+	cat "$out" >> "$STAGE_LOG"
+	count_ktap "runner" "$out"
+	if ! grep -qE '^(not )?ok ' "$out"; then
+		fail "runner: tools/guest/selftest.sh produced no results"
+		detail "$out" 10
+	fi
+	# Bail out lines (e.g. no kernel) are failures of their own.
+	while IFS= read -r line; do
+		fail "runner: $line"
+	done < <(grep '^Bail out!' "$out" || true)
+}
+
+# count_ktap PREFIX FILE: one result per leaf KTAP result line in FILE.
+# A result line is a parent (summary of its subtests, not counted) when the
+# result line before it is indented deeper; everything else is a leaf.  So
+# flat and nested KTAP count the same way.  "# SKIP" counts as skipped.
+count_ktap() {
+	local prefix=$1 file=$2 kind desc
+	while IFS=$'\t' read -r kind desc; do
+		case $kind in
+		ok) pass "$prefix: $desc" ;;
+		skip) skip "$prefix: $desc" ;;
+		*) fail "$prefix: $desc" ;;
+		esac
+	done < <(awk '
+		match($0, /^[ \t]*(ok|not ok) [0-9]+/) {
+			line = $0
+			sub(/^[ \t]*/, "", line)
+			indent = length($0) - length(line)
+			kind = (line ~ /^not ok/) ? "notok" : "ok"
+			if (line ~ /#[ \t]*[Ss][Kk][Ii][Pp]/)
+				kind = "skip"
+			desc = line
+			sub(/^(ok|not ok) [0-9]+[ \t]*(- )?/, "", desc)
+			if (have && prev > indent) { prev = indent; next }
+			have = 1; prev = indent
+			print kind "\t" desc
+		}' "$file")
+}
+
+# count_kunit_cases SUITE FILE: the test-case level of a debugfs results file
+# (top = the suite's own line, next level = cases, deeper = parameters).
+count_kunit_cases() {
+	local suite=$1 file=$2 kind desc
+	while IFS=$'\t' read -r kind desc; do
+		case $kind in
+		ok) pass "kunit/$suite: $desc" ;;
+		skip) skip "kunit/$suite: $desc" ;;
+		*) fail "kunit/$suite: $desc" ;;
+		esac
+	done < <(awk '
+		function indent_of(s,  t) { t = s; sub(/^[ \t]*/, "", t); return length(s) - length(t) }
+		/^[ \t]*(ok|not ok) [0-9]+/ { n++; lines[n] = $0; ind[n] = indent_of($0); seen[ind[n]] = 1 }
+		END {
+			# second-smallest indent among result lines = the case level
+			min = -1; second = -1
+			for (i in seen) { i += 0; if (min < 0 || i < min) min = i }
+			for (i in seen) { i += 0; if (i > min && (second < 0 || i < second)) second = i }
+			for (k = 1; k <= n; k++) {
+				if (ind[k] != second) continue
+				line = lines[k]; sub(/^[ \t]*/, "", line)
+				kind = (line ~ /^not ok/) ? "notok" : "ok"
+				if (line ~ /#[ \t]*SKIP/) kind = "skip"
+				desc = line; sub(/^(ok|not ok) [0-9]+[ \t]*/, "", desc)
+				print kind "\t" desc
+			}
+		}' "$file")
+}
+
+stage_kunit() {
+	local kkdir mods data log suite rc reason f
+	if ! kkdir=$("$REPO/tools/kunit-kernel.sh" 2>> "$STAGE_LOG" | tail -n 1) || [ ! -d "$kkdir" ]; then
+		fail "kunit: KUnit kernel build failed (tools/kunit-kernel.sh); see $STAGE_LOG"
+		grep 'ERROR' "$STAGE_LOG" | tail -n 5 | sed 's/^/        /'
+		return
+	fi
+	note "KUnit kernel: $kkdir"
+	if ! need_src; then
+		fail "kunit: cannot unpack linux-source-6.12 (needed for kunit.py parse)"
+		return
+	fi
+
+	# The project's modules, built against the KUnit kernel (CONFIG_KUNIT=y,
+	# so the top Kbuild descends into kunit/ too).
+	mods=$BUILD/kunit-guest/lib
+	data=$BUILD/kunit-guest/data
+	rm -rf "$BUILD/kunit-guest"
+	mkdir -p "$mods" "$data"
+	if build_tree kunit "$kkdir"; then
+		find "$BUILD/kunit" -name '*.ko' -exec cp {} "$mods/" \;
+	else
+		fail "kunit: module build against the KUnit kernel failed; see $LOGDIR/kunit.make.log"
+		grep -E 'error|Error|No such file' "$LOGDIR/kunit.make.log" | head -n 5 | sed 's/^/        /'
+		note "(running the kernel's example suite anyway, to prove the KUnit path)"
+	fi
+	f=$(find "$kkdir/lib/kunit" -name 'kunit-example-test.ko' | head -n 1)
+	if [ -n "$f" ]; then
+		cp "$f" "$mods/"
+	else
+		fail "kunit: kunit-example-test.ko missing from $kkdir/lib/kunit (CONFIG_KUNIT_EXAMPLE_TEST=m?)"
+	fi
+	cp "$REPO/tools/guest/kunit-guest.sh" "$data/"
+
+	log=$LOGDIR/kunit.console.log
+	rc=0
+	"$REPO/tools/guest/run.sh" -q -k "$kkdir/arch/x86/boot/bzImage" -m "$mods" -d "$data" \
+		-l "$log" -t "${KUNIT_TIMEOUT:-900}" -c 'sh ./kunit-guest.sh' 2> "$LOGDIR/kunit.run.stderr" || rc=$?
+	cat "$LOGDIR/kunit.run.stderr" >> "$STAGE_LOG"
+	reason=$(grep -E '^run.sh: ' "$LOGDIR/kunit.run.stderr" | tail -n 1)
+	note "$reason"
+
+	# One KTAP document per suite, each checked by kunit.py parse and
+	# counted at the test-case level.
+	rm -rf "$LOGDIR/kunit"
+	mkdir -p "$LOGDIR/kunit"
+	awk -v dir="$LOGDIR/kunit" '
+		/DRVPROXY-KUNIT-BEGIN / { suite = $NF; out = dir "/" suite ".ktap"; next }
+		/DRVPROXY-KUNIT-END / { close(out); out = ""; next }
+		out != "" { print > out }' "$log"
+	for f in "$LOGDIR/kunit/"*.ktap; do
+		[ -f "$f" ] || continue
+		suite=$(basename "$f" .ktap)
+		count_kunit_cases "$suite" "$f"
+		if ! logged python3 "$SRCDIR/tools/testing/kunit/kunit.py" parse "$f"; then
+			grep -qE '^[ \t]*not ok ' "$f" ||
+				fail "kunit/$suite: kunit.py parse rejected the results (crash or malformed KTAP); see $STAGE_LOG"
+		fi
+	done
+	[ -n "$(ls "$LOGDIR/kunit/" 2>/dev/null)" ] || fail "kunit: no suite results found in $log"
+	while IFS= read -r f; do
+		fail "kunit: ${f#*DRVPROXY-KUNIT-}"
+	done < <(grep -oE 'DRVPROXY-KUNIT-(LOAD|UNLOAD)FAIL .*' "$log" || true)
+	[ "$rc" = 0 ] || fail "kunit: guest run failed (exit $rc): ${reason#run.sh: }"
+}
+
+stage_selftests() {
+	local src=$REPO/tools/testing/selftests/drvproxy data log rc reason name f script_rc
+	if [ ! -d "$src" ]; then
+		note "tools/testing/selftests/drvproxy/ does not exist yet: 0 tests, skipped"
+		return
+	fi
+	[ -n "$KDIR612" ] || { fail "selftests: no Debian 6.12 headers; run tools/bootstrap.sh"; return; }
+
+	# The Debian-built modules (same flags as stage build, so this is a no-op
+	# rebuild when that stage ran).
+	if ! build_tree "debian-${KDIR612#/usr/src/linux-headers-}" "$KDIR612" W=1; then
+		fail "selftests: module build against ${KDIR612#/usr/src/} failed; see $STAGE_LOG"
+		return
+	fi
+
+	data=$BUILD/selftests-guest
+	rm -rf "$data"
+	mkdir -p "$data/selftests"
+	rsync -a --exclude=bin/ "$src/" "$data/selftests/"
+	if [ -f "$data/selftests/Makefile" ]; then
+		if ! logged make -C "$data/selftests"; then
+			fail "selftests: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
+			return
+		fi
+	fi
+	cp "$REPO/tools/guest/selftests-guest.sh" "$data/"
+
+	log=$LOGDIR/selftests.console.log
+	rc=0
+	"$REPO/tools/guest/run.sh" -q -k "$(debian_kernel)" \
+		-m "$BUILD/debian-${KDIR612#/usr/src/linux-headers-}" -d "$data" \
+		-l "$log" -t "${SELFTESTS_TIMEOUT:-1800}" -c 'sh ./selftests-guest.sh' \
+		2> "$LOGDIR/selftests.run.stderr" || rc=$?
+	cat "$LOGDIR/selftests.run.stderr" >> "$STAGE_LOG"
+	reason=$(grep -E '^run.sh: ' "$LOGDIR/selftests.run.stderr" | tail -n 1)
+	note "$reason"
+
+	# Split per script and count its KTAP; a script's exit status counts
+	# when its KTAP does not already explain it.
+	rm -rf "$LOGDIR/selftests"
+	mkdir -p "$LOGDIR/selftests"
+	awk -v dir="$LOGDIR/selftests" '
+		/DRVPROXY-SELFTEST-BEGIN / { out = dir "/" $NF ".out"; next }
+		/DRVPROXY-SELFTEST-END / {
+			if (out != "") { close(out); print $NF > (out ".rc"); close(out ".rc") }
+			out = ""; next
+		}
+		out != "" { print > out }' "$log"
+	for f in "$LOGDIR/selftests/"*.out; do
+		[ -f "$f" ] || continue
+		name=$(basename "$f" .out)
+		script_rc=$(sed -n 's/^rc=//p' "$f.rc" 2>/dev/null)
+		local before_fail=$FAILED results
+		results=$(grep -cE '^[ \t]*(ok|not ok) [0-9]+' "$f" || true)
+		count_ktap "selftests/$name" "$f"
+		case ${script_rc:-missing} in
+		0) [ "$results" -gt 0 ] || pass "selftests/$name (no KTAP results, exit 0)" ;;
+		4) [ "$results" -gt 0 ] || skip "selftests/$name (exit 4: skipped)" ;;
+		124) fail "selftests/$name: timed out" ;;
+		missing) fail "selftests/$name: did not finish (guest died?)" ;;
+		*) [ "$FAILED" -gt "$before_fail" ] || fail "selftests/$name: exited $script_rc" ;;
+		esac
+	done
+	[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "selftests: guest run failed (exit $rc): ${reason#run.sh: }"
+	# rc 1 is expected when a script failed; a splat or missing marker also
+	# gives 1, so check those explicitly.
+	if [ "$rc" = 1 ] && grep -qE 'kernel splat|without the DRVPROXY-GUEST-EXIT' "$LOGDIR/selftests.run.stderr"; then
+		fail "selftests: guest run failed: ${reason#run.sh: }"
+	fi
+}
+
+# ------------------------------------------------------------------ main ---
+
+stage_name() {
+	case $1 in
+	a|build) echo build ;;
+	b|sparse) echo sparse ;;
+	c|style|checkpatch|kernel-doc) echo style ;;
+	d|runner|guest) echo runner ;;
+	e|kunit) echo kunit ;;
+	f|selftests|selftest) echo selftests ;;
+	*) return 1 ;;
+	esac
+}
+
+stage_title() {
+	case $1 in
+	build) echo "W=1 module builds (Debian 6.12 and 6.1 headers)" ;;
+	sparse) echo "sparse (C=2, Debian 6.12 headers)" ;;
+	style) echo "checkpatch --strict and kernel-doc" ;;
+	runner) echo "guest runner self-tests (Debian 6.12 kernel in QEMU)" ;;
+	kunit) echo "KUnit suites (KUnit kernel in QEMU)" ;;
+	selftests) echo "kselftest-style scripts (Debian 6.12 kernel in QEMU)" ;;
+	esac
+}
+
+stages=""
+if [ $# = 0 ]; then
+	stages=$ALL_STAGES
+else
+	for a in "$@"; do
+		case $a in -h|--help) sed -n '4,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+		s=$(stage_name "$a") || { echo "check.sh: unknown stage '$a' (stages: $ALL_STAGES, or a-f)" >&2; exit 2; }
+		stages="$stages $s"
+	done
+fi
+
+STAGE_LOG=$LOGDIR/bootstrap.log
+: > "$STAGE_LOG"
+if [ "${DRVPROXY_SKIP_BOOTSTRAP:-0}" != 1 ]; then
+	if ! BOOTSTRAP_WITH_61=1 "$REPO/tools/bootstrap.sh" >> "$STAGE_LOG" 2>&1; then
+		fail "bootstrap: tools/bootstrap.sh failed; see $STAGE_LOG"
+		detail "$STAGE_LOG" 5
+	fi
+fi
+KDIR612=$(debian_kdir || true)
+KDIR61=$(kdir_61 || true)
+
+for s in $stages; do
+	STAGE_LOG=$LOGDIR/$s.log
+	: > "$STAGE_LOG"
+	p0=$PASSED f0=$FAILED k0=$SKIPPED
+	t0=$(date +%s.%N)
+	echo "==> $s: $(stage_title "$s")"
+	# A stage must never abort the whole run: run it with errexit off in a
+	# way that still lets its counters reach us.
+	set +e
+	"stage_$s"
+	set -e
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	echo "    $s: $((PASSED - p0)) passed, $((FAILED - f0)) failed, $((SKIPPED - k0)) skipped in $secs s (log: $STAGE_LOG)"
+done
+
+if [ $((PASSED + FAILED)) = 0 ]; then
+	echo "check.sh: no tests ran" >&2
+fi
+[ "$SKIPPED" = 0 ] || echo "($SKIPPED skipped, counted as passed)"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ] && [ $((PASSED + FAILED)) -gt 0 ]
