@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# drvproxy - top-level Makefile (the outer make; kbuild itself reads Kbuild).
+# `make help` lists the targets.  KDIR selects the kernel headers/build tree.
+
+# Default KDIR: the running kernel's build tree if it has one, else the newest
+# installed Debian 6.12 amd64 headers (never a hard-coded point release).
+ifeq ($(origin KDIR),undefined)
+KDIR := $(wildcard /lib/modules/$(shell uname -r)/build)
+ifeq ($(KDIR),)
+KDIR := $(lastword $(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V))
+endif
+endif
+
+# Pass kbuild's knobs through explicitly (W=1 extra warnings, C=1/2 sparse,
+# V=1 verbose); they are inherited anyway, this documents them.
+KBUILD_ARGS := $(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(V),V=$(V))
+KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS)
+
+.PHONY: all modules clean modules_install bootstrap kunit-kernel check demo help check-kdir
+
+all: modules
+
+check-kdir:
+	@if [ -z "$(KDIR)" ] || [ ! -d "$(KDIR)" ]; then \
+		echo "drvproxy: no kernel build tree found (KDIR='$(KDIR)')." >&2; \
+		echo "drvproxy: run 'make bootstrap' (or tools/bootstrap.sh as root) to install the Debian 6.12 headers, or pass KDIR=<dir>." >&2; \
+		exit 1; \
+	fi
+
+modules: check-kdir
+	$(KMAKE) modules
+
+modules_install: check-kdir
+	$(KMAKE) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)) \
+		$(if $(INSTALL_MOD_DIR),INSTALL_MOD_DIR=$(INSTALL_MOD_DIR)) modules_install
+
+clean:
+	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi
+	rm -rf tools/testing/selftests/drvproxy/bin
+
+bootstrap:
+	@tools/bootstrap.sh
+
+kunit-kernel:
+	@tools/kunit-kernel.sh
+
+# check.sh prints one result line per test and ends with "N passed, N failed".
+check:
+	@BOOTSTRAP_WITH_61=1 tools/bootstrap.sh
+	@DRVPROXY_SKIP_BOOTSTRAP=1 tools/check.sh $(STAGES)
+
+# tools/demo.sh is the framework's demo; until it exists, build what there is
+# and boot the guest once to show the harness works.
+demo:
+	@tools/bootstrap.sh
+	@if [ -x tools/demo.sh ]; then \
+		exec tools/demo.sh; \
+	fi; \
+	echo "drvproxy: the demo driver is not built yet (tools/demo.sh does not exist)."; \
+	echo "drvproxy: building the modules and booting the Debian kernel once to show the harness."; \
+	mods=""; \
+	if [ -f module/Kbuild ] || [ -f module/Makefile ]; then \
+		if $(MAKE) --no-print-directory modules; then mods="-m $(CURDIR)"; \
+		else echo "drvproxy: module build failed (work in progress?); booting without modules."; fi; \
+	fi; \
+	tools/guest/run.sh $$mods -t 120 -c 'echo "drvproxy demo guest: $$(uname -r), $$(nproc) CPUs"; ls -l /lib/drvproxy'; \
+	echo "drvproxy: the demo driver is not built yet; the harness works."
+
+help:
+	@echo "drvproxy make targets:"
+	@echo "  all, modules     build the modules against KDIR (W=1, C=1|2, V=1 passed through)"
+	@echo "  modules_install  install them (INSTALL_MOD_PATH, INSTALL_MOD_DIR honoured)"
+	@echo "  clean            kbuild clean plus tools build outputs"
+	@echo "  bootstrap        install missing build/test dependencies (tools/bootstrap.sh, needs root)"
+	@echo "  kunit-kernel     build or reuse the cached KUnit kernel (tools/kunit-kernel.sh)"
+	@echo "  check            bootstrap (with 6.1 headers), then every stage of tools/check.sh;"
+	@echo "                   STAGES='build sparse style runner kunit selftests' selects stages"
+	@echo "  demo             bootstrap, then tools/demo.sh"
+	@echo "  help             this text"
+	@echo "KDIR=$(KDIR)"
