@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * extension.c - the proxy extension: endpoint enumeration (V2), manual
+ * registration (V1) and wrapper lookup
+ *
+ * An extension owns its endpoints, their id index (an xarray) and their
+ * wrapper index (an rhashtable).  Both indexes are written only under
+ * ext->lock and read lock-free under RCU, so lookups work in any context,
+ * hard IRQ included, in time independent of the number of endpoints and
+ * drivers.
+ *
+ * Binding an endpoint publishes a table that covers its slot first and then
+ * stores the extension into its descriptor with smp_store_release(); the
+ * call path's smp_load_acquire() of that pointer therefore always finds a
+ * table large enough.  Unbinding stores NULL and waits a grace period before
+ * the extension's tables drain.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/ctype.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/string.h>
+
+#include "internal.h"
+
+static LIST_HEAD(drvproxy_extensions);	/* under drvproxy_lock */
+
+static const struct rhashtable_params by_wrapper_params = {
+	.key_len = sizeof(drvproxy_fn_t),
+	.key_offset = offsetof(struct drvproxy_endpoint, wrapper),
+	.head_offset = offsetof(struct drvproxy_endpoint, node),
+	.automatic_shrinking = true,
+};
+
+static const char *ext_name(struct drvproxy_extension *ext)
+{
+	return ext->drv ? ext->drv->name : "(no driver)";
+}
+
+/*
+ * Take an extension's transition lock.  A phased callback runs with it held,
+ * and re-entering the same extension from there would deadlock (Windows
+ * deadlocks; we refuse).  Interruptible, so a signal ends the wait for
+ * another transition.
+ */
+int drvproxy_lock_ext(struct drvproxy_extension *ext)
+{
+	if (READ_ONCE(ext->lock_owner) == current) {
+		pr_warn("%s: a callback re-entered its own extension\n", ext_name(ext));
+		return -EDEADLK;
+	}
+	if (mutex_lock_interruptible(&ext->lock))
+		return -EINTR;
+	WRITE_ONCE(ext->lock_owner, current);
+	return 0;
+}
+
+void drvproxy_unlock_ext(struct drvproxy_extension *ext)
+{
+	WRITE_ONCE(ext->lock_owner, NULL);
+	mutex_unlock(&ext->lock);
+}
+
+/* Signatures are equal when they are equal ignoring white space. */
+bool drvproxy_same_signature(const char *a, const char *b)
+{
+	for (;;) {
+		while (isspace(*a))
+			a++;
+		while (isspace(*b))
+			b++;
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+		a++;
+		b++;
+	}
+}
+
+struct drvproxy_endpoint *drvproxy_find_endpoint(struct drvproxy_extension *ext,
+						 const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ext->nr_eps; i++)
+		if (!strcmp(ext->eps[i]->desc->name, name))
+			return ext->eps[i];
+	return NULL;
+}
+
+static bool desc_valid(const struct drvproxy_endpoint_desc *d)
+{
+	return d && d->name && d->signature && d->impl && d->wrapper;
+}
+
+static struct drvproxy_extension *ext_alloc(struct drvproxy_driver *drv,
+					    struct module *owner)
+{
+	struct drvproxy_extension *ext;
+
+	if (drvproxy_fail_alloc())
+		return NULL;
+	ext = kzalloc(sizeof(*ext), GFP_KERNEL);
+	if (!ext)
+		return NULL;
+	if (drvproxy_fail_alloc() || rhashtable_init(&ext->by_wrapper, &by_wrapper_params)) {
+		kfree(ext);
+		return NULL;
+	}
+	ext->drv = drv;
+	ext->owner = owner;
+	mutex_init(&ext->lock);
+	xa_init(&ext->ids);
+	INIT_LIST_HEAD(&ext->layers);
+	INIT_LIST_HEAD(&ext->retiring);
+	INIT_LIST_HEAD(&ext->draining_layers);
+	INIT_LIST_HEAD(&ext->workers);
+	spin_lock_init(&ext->retire_lock);
+	INIT_DELAYED_WORK(&ext->retire_work, drvproxy_retire_work);
+	init_waitqueue_head(&ext->retire_wq);
+	init_waitqueue_head(&ext->stall_wq);
+	init_waitqueue_head(&ext->swap_wq);
+	ext->retire_backoff = 1;
+	return ext;
+}
+
+static struct drvproxy_endpoint *ep_alloc(struct drvproxy_extension *ext,
+					  struct drvproxy_endpoint_desc *d, u32 id)
+{
+	struct drvproxy_endpoint *ep;
+
+	if (drvproxy_fail_alloc())
+		return NULL;
+	ep = kzalloc(sizeof(*ep), GFP_KERNEL);
+	if (!ep)
+		return NULL;
+	ep->desc = d;
+	ep->ext = ext;
+	ep->id = id;
+	ep->wrapper = d->wrapper;
+	ep->base = d->impl;
+	return ep;
+}
+
+/* Put the endpoint in both indexes (ext->lock held, or ext not yet public). */
+static int ep_index(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
+{
+	int ret;
+
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	ret = xa_insert(&ext->ids, ep->id, ep, GFP_KERNEL);
+	if (ret)
+		return ret == -EBUSY ? -EBUSY : -ENOMEM;
+	if (drvproxy_fail_alloc()) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = rhashtable_insert_fast(&ext->by_wrapper, &ep->node, by_wrapper_params);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	xa_erase(&ext->ids, ep->id);
+	return ret == -EEXIST ? -EBUSY : ret;
+}
+
+static void ep_unindex(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
+{
+	rhashtable_remove_fast(&ext->by_wrapper, &ep->node, by_wrapper_params);
+	xa_erase(&ext->ids, ep->id);
+}
+
+/* Drop an endpoint that never got a sysfs directory, or put its kobject. */
+static void ep_free(struct drvproxy_endpoint *ep)
+{
+	if (ep->kobj.state_initialized)
+		kobject_put(&ep->kobj);
+	else
+		kfree(ep);
+}
+
+static void bind_desc(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
+{
+	ep->desc->index = ep->index;
+	/* Pairs with smp_load_acquire() in drvproxy_call_enter(). */
+	smp_store_release(&ep->desc->ext, ext);
+}
+
+static int cmp_desc_name(const void *a, const void *b)
+{
+	const struct drvproxy_endpoint_desc *x = *(const struct drvproxy_endpoint_desc **)a;
+	const struct drvproxy_endpoint_desc *y = *(const struct drvproxy_endpoint_desc **)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Validate and sort a module's section; -EINVAL / -EBUSY name the culprit. */
+static int collect_descs(struct drvproxy_endpoint_desc *const *start,
+			 struct drvproxy_endpoint_desc *const *stop,
+			 struct drvproxy_endpoint_desc ***out, unsigned int *nr)
+{
+	unsigned int n = stop - start, i;
+	struct drvproxy_endpoint_desc **v;
+
+	*out = NULL;
+	*nr = n;
+	if (!n)
+		return 0;
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	v = kmalloc_array(n, sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, start, n * sizeof(*v));
+	sort(v, n, sizeof(*v), cmp_desc_name, NULL);
+	for (i = 0; i < n; i++) {
+		if (!desc_valid(v[i])) {
+			pr_err("endpoint section entry %u is malformed\n", i);
+			goto inval;
+		}
+		if (i && !strcmp(v[i - 1]->name, v[i]->name)) {
+			pr_err("two endpoints named %s\n", v[i]->name);
+			goto inval;
+		}
+		if (READ_ONCE(v[i]->ext)) {
+			pr_err("endpoint %s is already bound to an extension\n", v[i]->name);
+			kfree(v);
+			return -EBUSY;
+		}
+	}
+	*out = v;
+	return 0;
+inval:
+	kfree(v);
+	return -EINVAL;
+}
+
+static int check_features(struct drvproxy_driver *drv)
+{
+	if (!drvproxy_globally_enabled()) {
+		pr_warn("%s: drvproxy is disabled (parameter enabled=0)\n",
+			drv ? drv->name : "(no driver)");
+		return -EOPNOTSUPP;
+	}
+	if (drv && !drvproxy_enabled_for(drv->name)) {
+		pr_warn("%s: driver is excluded (parameter exclude)\n", drv->name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Build the endpoints and the first table of a new extension. */
+static int ext_populate(struct drvproxy_extension *ext,
+			struct drvproxy_endpoint_desc **descs, unsigned int n)
+{
+	struct drvproxy_table *t;
+	unsigned int i;
+	int ret = -ENOMEM;
+
+	if (n) {
+		if (drvproxy_fail_alloc())
+			return -ENOMEM;
+		ext->eps = kcalloc(n, sizeof(*ext->eps), GFP_KERNEL);
+		if (!ext->eps)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		struct drvproxy_endpoint *ep = ep_alloc(ext, descs[i], i);
+
+		if (!ep)
+			return -ENOMEM;
+		ep->index = i;
+		ext->eps[ext->nr_eps++] = ep;
+		ret = ep_index(ext, ep);
+		if (ret)
+			return ret;
+	}
+	t = drvproxy_table_alloc(n);
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		t->fn[i] = ext->eps[i]->base;
+	t->generation = ++ext->generation;
+	drvproxy_next_generation();
+	rcu_assign_pointer(ext->domain.active, t);
+	return 0;
+}
+
+/* Free an extension that never went live (no bound descriptor, no sysfs). */
+static void ext_free_unused(struct drvproxy_extension *ext)
+{
+	unsigned int i;
+
+	for (i = 0; i < ext->nr_eps; i++) {
+		ep_unindex(ext, ext->eps[i]);
+		ep_free(ext->eps[i]);
+	}
+	drvproxy_table_free(rcu_dereference_protected(ext->domain.active, true));
+	kfree(ext->eps);
+	rhashtable_destroy(&ext->by_wrapper);
+	xa_destroy(&ext->ids);
+	kfree(ext);
+}
+
+/**
+ * __drvproxy_create_extension() - create a proxy extension; use the
+ *	drvproxy_create_extension() macro
+ * @drv: owning driver object, or NULL
+ * @flags: reserved, must be 0
+ * @out: receives the extension
+ * @start: first entry of the caller's drvproxy_endpoints section
+ * @stop: end of that section
+ * @owner: the calling module
+ *
+ * See drvproxy_create_extension().
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno; on error nothing changed.
+ */
+int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
+				struct drvproxy_extension **out,
+				struct drvproxy_endpoint_desc *const *start,
+				struct drvproxy_endpoint_desc *const *stop,
+				struct module *owner)
+{
+	struct drvproxy_endpoint_desc **descs = NULL;
+	struct drvproxy_extension *ext;
+	unsigned int n = 0, i;
+	int ret;
+
+	if (!out) {
+		pr_err("create_extension: NULL result pointer\n");
+		return -EINVAL;
+	}
+	*out = NULL;
+	if (flags) {
+		pr_err("%s: creation flags must be 0 (got %#x)\n",
+		       drv ? drv->name : "(no driver)", flags);
+		return -EINVAL;
+	}
+	ret = check_features(drv);
+	if (ret)
+		return ret;
+	if (drv) {
+		ret = collect_descs(start, stop, &descs, &n);
+		if (ret)
+			return ret;
+	}
+	ext = ext_alloc(drv, owner);
+	if (!ext) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = ext_populate(ext, descs, n);
+	if (ret)
+		goto err_free;
+
+	if (drv) {
+		mutex_lock(&drv->lock);
+		if (drv->extension) {
+			mutex_unlock(&drv->lock);
+			pr_warn("%s: driver already has a proxy extension\n", drv->name);
+			ret = -EBUSY;
+			goto err_free;
+		}
+		if (drv->flags & DRVPROXY_DRIVER_REGISTERED) {
+			ret = drvproxy_sysfs_add_extension(ext);
+			if (ret) {
+				mutex_unlock(&drv->lock);
+				goto err_free;
+			}
+		}
+		WRITE_ONCE(drv->extension, ext);
+		mutex_unlock(&drv->lock);
+	}
+	for (i = 0; i < ext->nr_eps; i++)
+		bind_desc(ext, ext->eps[i]);
+	mutex_lock(&drvproxy_lock);
+	list_add_tail(&ext->node_all, &drvproxy_extensions);
+	mutex_unlock(&drvproxy_lock);
+	pr_debug("%s: extension created with %u endpoints\n",
+		 drv ? drv->name : "(no driver)", n);
+	*out = ext;
+	goto out;
+
+err_free:
+	ext_free_unused(ext);
+out:
+	kfree(descs);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(__drvproxy_create_extension);
+
+/*
+ * Tear an extension down: stop its workers, unbind its endpoints (later
+ * calls run the original directly), wait until no call is inside any
+ * implementation, free everything.  No layer may be applied any more.
+ */
+void drvproxy_extension_release(struct drvproxy_extension *ext)
+{
+	struct drvproxy_table *t;
+	unsigned int i;
+
+	mutex_lock(&drvproxy_lock);
+	list_del(&ext->node_all);
+	mutex_unlock(&drvproxy_lock);
+
+	drvproxy_stop_workers(ext);
+	mutex_lock(&ext->lock);
+	ext->dying = true;
+	WARN(!list_empty(&ext->layers), "drvproxy: %s: released with layers applied\n",
+	     ext_name(ext));
+	for (i = 0; i < ext->nr_eps; i++)
+		WRITE_ONCE(ext->eps[i]->desc->ext, NULL);
+	t = drvproxy_active(ext);
+	mutex_unlock(&ext->lock);
+
+	/* Calls that saw the binding have now counted themselves in @t. */
+	synchronize_rcu();
+	drvproxy_retire(ext, t);
+	drvproxy_retire_flush(ext);
+	cancel_delayed_work_sync(&ext->retire_work);
+
+	drvproxy_sysfs_del_extension(ext);
+	for (i = 0; i < ext->nr_v1_pins; i++)
+		module_put(ext->v1_pins[i]);
+	kfree(ext->v1_pins);
+	for (i = 0; i < ext->nr_eps; i++) {
+		ep_unindex(ext, ext->eps[i]);
+		ep_free(ext->eps[i]);
+	}
+	kfree(ext->eps);
+	rhashtable_destroy(&ext->by_wrapper);
+	xa_destroy(&ext->ids);
+	kfree(ext);
+}
+
+/**
+ * drvproxy_destroy_extension() - free an extension created without owner
+ * @ext: the extension; NULL is ignored
+ *
+ * Extensions owned by a driver object are freed by
+ * drvproxy_driver_unregister() and must not be passed here.  Waits until
+ * no call is inside any of its implementations.
+ *
+ * Context: process context, may sleep.
+ */
+void drvproxy_destroy_extension(struct drvproxy_extension *ext)
+{
+	if (!ext)
+		return;
+	if (WARN(ext->drv, "drvproxy: %s: extension is owned by its driver object\n",
+		 ext->drv->name))
+		return;
+	drvproxy_extension_release(ext);
+}
+EXPORT_SYMBOL_GPL(drvproxy_destroy_extension);
+
+/**
+ * __drvproxy_get_wrapper_from_endpoint() - untyped wrapper lookup; use the
+ *	drvproxy_get_wrapper_from_endpoint() macro
+ * @ext: the extension
+ * @endpoint: the endpoint function
+ * @wrapper: receives the wrapper, or NULL
+ *
+ * Context: any context.
+ * Return: 0 or -ENOENT.
+ */
+int __drvproxy_get_wrapper_from_endpoint(struct drvproxy_extension *ext,
+					 drvproxy_fn_t endpoint,
+					 drvproxy_fn_t *wrapper)
+{
+	struct drvproxy_endpoint *ep = NULL;
+
+	if (ext && endpoint)
+		ep = rhashtable_lookup_fast(&ext->by_wrapper, &endpoint, by_wrapper_params);
+	*wrapper = ep ? ep->wrapper : NULL;
+	return ep ? 0 : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(__drvproxy_get_wrapper_from_endpoint);
+
+/**
+ * drvproxy_get_endpoint_wrapper() - the wrapper of an endpoint id (V1)
+ * @ext: the extension
+ * @id: the endpoint id (a V1 id, or a V2 endpoint's index in name order)
+ *
+ * Context: any context, including hard IRQ.  Lock-free.
+ * Return: the wrapper, or NULL when @id is not registered.
+ */
+drvproxy_fn_t drvproxy_get_endpoint_wrapper(struct drvproxy_extension *ext, u32 id)
+{
+	struct drvproxy_endpoint *ep;
+
+	if (!ext)
+		return NULL;
+	ep = xa_load(&ext->ids, id);
+	return ep ? ep->wrapper : NULL;
+}
+EXPORT_SYMBOL_GPL(drvproxy_get_endpoint_wrapper);
+
+/* What one V1 batch changes; built and validated before anything changes. */
+struct v1_batch {
+	unsigned int nr_new;
+	struct drvproxy_endpoint **new_eps;	/* endpoints to add */
+	struct drvproxy_endpoint **old_eps;	/* [count]: replaced endpoint or NULL */
+	struct drvproxy_endpoint **eps;		/* the grown endpoint array */
+	struct module **pins;			/* grown v1_pins */
+	unsigned int nr_pins;
+};
+
+static int v1_check(struct drvproxy_extension *ext,
+		    const struct drvproxy_endpoint_info *info, unsigned int count,
+		    struct v1_batch *b)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < count; i++) {
+		struct drvproxy_endpoint_desc *d = info[i].endpoint;
+		struct drvproxy_endpoint *old;
+
+		if (!desc_valid(d)) {
+			pr_err("%s: V1 entry %u has no valid endpoint\n", ext_name(ext), i);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (info[j].id == info[i].id || info[j].endpoint == d) {
+				pr_err("%s: V1 entry %u repeats id %u or endpoint %s\n",
+				       ext_name(ext), i, info[i].id, d->name);
+				return -EINVAL;
+			}
+		}
+		old = xa_load(&ext->ids, info[i].id);
+		b->old_eps[i] = old;
+		if (old) {
+			if (!drvproxy_same_signature(old->desc->signature, d->signature)) {
+				pr_err("%s: id %u: signature %s differs from %s\n",
+				       ext_name(ext), info[i].id, d->signature,
+				       old->desc->signature);
+				return -EINVAL;
+			}
+		} else {
+			if (READ_ONCE(d->ext)) {
+				pr_err("%s: endpoint %s is already bound to an extension\n",
+				       ext_name(ext), d->name);
+				return -EBUSY;
+			}
+			b->nr_new++;
+		}
+	}
+	return 0;
+}
+
+/* Allocate everything the batch needs; nothing visible changes. */
+static int v1_prepare(struct drvproxy_extension *ext,
+		      const struct drvproxy_endpoint_info *info, unsigned int count,
+		      struct v1_batch *b)
+{
+	unsigned int i, k = 0, nr = ext->nr_eps + b->nr_new;
+
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	b->eps = kcalloc(max(nr, 1U), sizeof(*b->eps), GFP_KERNEL);
+	if (!b->eps)
+		return -ENOMEM;
+	memcpy(b->eps, ext->eps, ext->nr_eps * sizeof(*b->eps));
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	b->pins = kcalloc(ext->nr_v1_pins + count, sizeof(*b->pins), GFP_KERNEL);
+	if (!b->pins)
+		return -ENOMEM;
+	memcpy(b->pins, ext->v1_pins, ext->nr_v1_pins * sizeof(*b->pins));
+	b->nr_pins = ext->nr_v1_pins;
+	for (i = 0; i < count; i++) {
+		struct drvproxy_endpoint *ep;
+
+		if (b->old_eps[i])
+			continue;
+		ep = ep_alloc(ext, info[i].endpoint, info[i].id);
+		if (!ep)
+			return -ENOMEM;
+		ep->index = ext->nr_eps + k;
+		b->new_eps[k++] = ep;
+		b->eps[ep->index] = ep;
+	}
+	return 0;
+}
+
+static void v1_unwind(struct drvproxy_extension *ext, struct v1_batch *b,
+		      unsigned int indexed)
+{
+	unsigned int k;
+
+	for (k = 0; k < b->nr_new; k++) {
+		if (!b->new_eps[k])
+			continue;
+		if (k < indexed)
+			ep_unindex(ext, b->new_eps[k]);
+		ep_free(b->new_eps[k]);
+	}
+}
+
+/* The next table: base implementations with the batch applied, layers on top. */
+static struct drvproxy_table *v1_table(struct drvproxy_extension *ext,
+				       const struct drvproxy_endpoint_info *info,
+				       unsigned int count, struct v1_batch *b)
+{
+	struct drvproxy_endpoint **saved = ext->eps;
+	unsigned int saved_nr = ext->nr_eps, i;
+	drvproxy_fn_t *bases;
+	struct drvproxy_table *t;
+
+	if (drvproxy_fail_alloc())
+		return NULL;
+	bases = kcalloc(count, sizeof(*bases), GFP_KERNEL);
+	if (!bases)
+		return NULL;
+	/* Build with the new bases in place, then put the old ones back. */
+	for (i = 0; i < count; i++) {
+		if (b->old_eps[i]) {
+			bases[i] = b->old_eps[i]->base;
+			b->old_eps[i]->base = info[i].endpoint->impl;
+		}
+	}
+	ext->eps = b->eps;
+	ext->nr_eps = saved_nr + b->nr_new;
+	t = drvproxy_table_build(ext, NULL, NULL);
+	ext->eps = saved;
+	ext->nr_eps = saved_nr;
+	for (i = 0; i < count; i++)
+		if (b->old_eps[i])
+			b->old_eps[i]->base = bases[i];
+	kfree(bases);
+	return t;
+}
+
+static void v1_commit(struct drvproxy_extension *ext,
+		      const struct drvproxy_endpoint_info *info, unsigned int count,
+		      struct v1_batch *b)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < count; i++) {
+		struct drvproxy_endpoint_desc *d = info[i].endpoint;
+		struct drvproxy_endpoint *old = b->old_eps[i];
+
+		if (!old)
+			continue;
+		old->base = d->impl;
+		old->swaps++;
+		/* Code from another module stays pinned while installed. */
+		if (d->owner != ext->owner && try_module_get(d->owner))
+			b->pins[b->nr_pins++] = d->owner;
+	}
+	kfree(ext->eps);
+	ext->eps = b->eps;
+	ext->nr_eps += b->nr_new;
+	b->eps = NULL;
+	kfree(ext->v1_pins);
+	ext->v1_pins = b->pins;
+	ext->nr_v1_pins = b->nr_pins;
+	b->pins = NULL;
+	for (k = 0; k < b->nr_new; k++) {
+		bind_desc(ext, b->new_eps[k]);
+		if (ext->endpoints_kobj)
+			drvproxy_sysfs_add_endpoint(b->new_eps[k]);
+	}
+}
+
+/**
+ * drvproxy_register_endpoints() - register or replace endpoints (V1)
+ * @ext: the extension
+ * @info: the batch
+ * @count: number of entries, at least 1
+ * @callback: optional phased callback (NULL for an initial registration)
+ * @context: passed to @callback
+ *
+ * The batch is atomic: every entry applies, or nothing changes.  An entry
+ * whose id is new adds its endpoint; an entry whose id exists replaces that
+ * endpoint's base implementation, only when the signatures are identical.
+ * A batch that replaces anything runs stalled: @callback gets PRE, then new
+ * calls wait while the calls in flight drain (at most drain_timeout_ms),
+ * STALLED, the publish, and POST.  Layers applied by companions stay on top
+ * of the new base implementations.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL (bad argument, repeated id, signature mismatch);
+ * -EBUSY (endpoint bound elsewhere); -EOPNOTSUPP / -EPERM (disabled /
+ * excluded); -ENOMEM; -ETIMEDOUT (drain timed out); -EDEADLK (called from a
+ * callback of @ext); -EINTR; -ENODEV (extension going away); or the
+ * callback's error.  On error nothing changed.
+ */
+int drvproxy_register_endpoints(struct drvproxy_extension *ext,
+				const struct drvproxy_endpoint_info *info,
+				unsigned int count, drvproxy_callback_t callback,
+				void *context)
+{
+	struct v1_batch b = {};
+	struct drvproxy_table *next = NULL;
+	unsigned int k, indexed = 0;
+	u64 start = ktime_get_ns();
+	bool replaces;
+	int ret;
+
+	if (!ext || !info || !count) {
+		pr_err("register_endpoints: NULL extension, NULL array or empty batch\n");
+		return -EINVAL;
+	}
+	ret = check_features(ext->drv);
+	if (ret)
+		return ret;
+	ret = drvproxy_lock_ext(ext);
+	if (ret)
+		return ret;
+	if (ext->dying) {
+		ret = -ENODEV;
+		goto unlock;
+	}
+	ret = -ENOMEM;
+	if (drvproxy_fail_alloc())
+		goto unlock;
+	b.old_eps = kcalloc(count, sizeof(*b.old_eps), GFP_KERNEL);
+	if (!b.old_eps)
+		goto unlock;
+	ret = v1_check(ext, info, count, &b);
+	if (ret)
+		goto out;
+	ret = -ENOMEM;
+	if (drvproxy_fail_alloc())
+		goto out;
+	b.new_eps = kcalloc(max(b.nr_new, 1U), sizeof(*b.new_eps), GFP_KERNEL);
+	if (!b.new_eps)
+		goto out;
+	ret = v1_prepare(ext, info, count, &b);
+	if (ret)
+		goto unwind;
+	for (k = 0; k < b.nr_new; k++, indexed++) {
+		ret = ep_index(ext, b.new_eps[k]);
+		if (ret)
+			goto unwind;
+	}
+	ret = -ENOMEM;
+	next = v1_table(ext, info, count, &b);
+	if (!next)
+		goto unwind;
+	replaces = b.nr_new < count;
+	ret = drvproxy_transition(ext, next, replaces ? DRVPROXY_MODE_STALLED :
+				  DRVPROXY_MODE_LIVE, callback, context,
+				  drvproxy_drain_timeout_ms);
+	if (ret)
+		goto unwind;
+	v1_commit(ext, info, count, &b);
+	goto out;
+
+unwind:
+	v1_unwind(ext, &b, indexed);
+out:
+	drvproxy_history_add(ext, DRVPROXY_OP_REGISTER,
+			     b.nr_new < count ? DRVPROXY_MODE_STALLED : DRVPROXY_MODE_LIVE,
+			     drvproxy_module_name(info[0].endpoint ?
+						  info[0].endpoint->owner : NULL),
+			     ret, start);
+	kfree(b.eps);
+	kfree(b.pins);
+	kfree(b.new_eps);
+	kfree(b.old_eps);
+unlock:
+	drvproxy_unlock_ext(ext);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drvproxy_register_endpoints);
+
+/**
+ * drvproxy_endpoint_stats() - read an endpoint's counters
+ * @ext: the extension
+ * @id: the endpoint id
+ * @stats: receives the counters
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -ENOENT for an unknown id, -EINTR.
+ */
+int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
+			    struct drvproxy_endpoint_stats *stats)
+{
+	struct drvproxy_endpoint *ep;
+	struct drvproxy_table *t;
+	unsigned long in, out;
+
+	if (!ext)
+		return -ENOENT;
+	if (mutex_lock_interruptible(&ext->lock))
+		return -EINTR;
+	ep = xa_load(&ext->ids, id);
+	if (!ep) {
+		mutex_unlock(&ext->lock);
+		return -ENOENT;
+	}
+	stats->calls = ep->calls_retired;
+	stats->swaps = ep->swaps;
+	t = drvproxy_active(ext);
+	if (ep->index < t->nr) {
+		drvproxy_table_sum(t, ep->index, &in, &out);
+		stats->calls += in;
+	}
+	spin_lock(&ext->retire_lock);
+	list_for_each_entry(t, &ext->retiring, retire_node) {
+		if (ep->index < t->nr) {
+			drvproxy_table_sum(t, ep->index, &in, &out);
+			stats->calls += in;
+		}
+	}
+	spin_unlock(&ext->retire_lock);
+	stats->in_flight = drvproxy_in_flight(ext, ep->index);
+	mutex_unlock(&ext->lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(drvproxy_endpoint_stats);
+
+/**
+ * drvproxy_extension_generation() - an extension's generation
+ * @ext: the extension
+ *
+ * Context: any context.
+ * Return: the generation of the active table: 1 after creation, +1 for
+ * every publish.
+ */
+u64 drvproxy_extension_generation(struct drvproxy_extension *ext)
+{
+	struct drvproxy_table *t;
+	u64 gen;
+
+	preempt_disable();
+	t = rcu_dereference_sched(ext->domain.active);
+	gen = t ? t->generation : 0;
+	preempt_enable();
+	return gen;
+}
+EXPORT_SYMBOL_GPL(drvproxy_extension_generation);
+
+/* All extensions, for the module notifier.  Caller holds drvproxy_lock. */
+struct list_head *drvproxy_extension_list(void)
+{
+	lockdep_assert_held(&drvproxy_lock);
+	return &drvproxy_extensions;
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * internal.h - drvproxy's private data structures
+ *
+ * Locking, in the order they nest:
+ *
+ *   drvproxy_lock (main.c)  the list of driver objects and the module
+ *                           notifier.  Never held across a transition.
+ *   ext->lock               everything that changes an extension: its
+ *                           endpoints, its layer stack, publishing tables,
+ *                           the history ring.  Held for a whole transition,
+ *                           callbacks included (a callback that re-enters the
+ *                           same extension gets -EDEADLK, see
+ *                           drvproxy_lock_ext()).
+ *   ext->retire_lock        the list of superseded tables still draining;
+ *                           a spinlock because readers of sysfs sum it too.
+ *
+ * The call path takes none of them: see drvproxy_call_enter().
+ *
+ * Lifetime:
+ *   - A table is freed by the retire worker (table.c) after a grace period,
+ *     zero calls in flight, and a second grace period.
+ *   - A layer's module is pinned from the moment its layer leaves the stack
+ *     until the last table that references it is freed, except when the
+ *     layer leaves from its own module's exit path, which then waits for
+ *     that itself (drvproxy_layer_revert()).
+ *   - An extension lives until its driver object is unregistered (or until
+ *     drvproxy_destroy_extension() for one without owner); every layer pins
+ *     the host module, so that cannot happen while a layer is applied.
+ */
+#ifndef _DRVPROXY_INTERNAL_H
+#define _DRVPROXY_INTERNAL_H
+
+#include <linux/fault-inject.h>
+#include <linux/rhashtable.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include <drvproxy.h>
+
+#define DRVPROXY_HISTORY_LEN	32
+
+enum drvproxy_transition_state {
+	DRVPROXY_TR_IDLE,
+	DRVPROXY_TR_PRE,
+	DRVPROXY_TR_STALLING,
+	DRVPROXY_TR_STALLED,
+	DRVPROXY_TR_POST,
+	DRVPROXY_TR_MAX
+};
+
+enum drvproxy_layer_state {
+	DRVPROXY_LAYER_NEW,
+	DRVPROXY_LAYER_APPLIED,
+	DRVPROXY_LAYER_REPLACED,	/* dropped by an atomic replace */
+	DRVPROXY_LAYER_REVERTED,
+};
+
+enum drvproxy_op {
+	DRVPROXY_OP_REGISTER,
+	DRVPROXY_OP_APPLY,
+	DRVPROXY_OP_REVERT,
+	DRVPROXY_OP_MAX
+};
+
+/* The runtime state of one endpoint of an extension. */
+struct drvproxy_endpoint {
+	struct drvproxy_endpoint_desc *desc;
+	struct drvproxy_extension *ext;
+	u32 id;
+	unsigned int index;
+	drvproxy_fn_t wrapper;		/* the key of ext->by_wrapper */
+	drvproxy_fn_t base;		/* original, or the last V1 replacement */
+	u64 calls_retired;		/* enter counts of freed tables */
+	u64 swaps;
+	struct rhash_head node;		/* ext->by_wrapper */
+	struct kobject kobj;
+};
+
+struct drvproxy_history {
+	u64 time_ns;
+	u64 generation;
+	u64 duration_ns;
+	enum drvproxy_op op;
+	enum drvproxy_mode mode;
+	int result;
+	char who[MODULE_NAME_LEN];
+};
+
+struct drvproxy_layer_kobj {
+	struct kobject kobj;
+	struct drvproxy_layer *layer;	/* NULL once the layer left; under ext->lock */
+	struct drvproxy_extension *ext;
+};
+
+struct drvproxy_extension {
+	struct drvproxy_domain domain;	/* must stay first: see drvproxy_call_enter() */
+	struct drvproxy_driver *drv;
+	struct module *owner;
+	struct list_head node_all;	/* all extensions, under drvproxy_lock */
+	struct mutex lock;
+	struct task_struct *lock_owner;
+	enum drvproxy_transition_state transition;
+	u64 generation;
+	u64 applied_seq;
+
+	struct drvproxy_endpoint **eps;
+	unsigned int nr_eps;
+	struct xarray ids;
+	struct rhashtable by_wrapper;
+	struct module **v1_pins;
+	unsigned int nr_v1_pins;
+
+	struct list_head layers;	/* applied, bottom first */
+
+	spinlock_t retire_lock;
+	struct list_head retiring;
+	struct list_head draining_layers;
+	struct delayed_work retire_work;
+	unsigned int retire_backoff;
+	wait_queue_head_t retire_wq;
+
+	wait_queue_head_t stall_wq;	/* callers waiting out a stalled transition */
+	wait_queue_head_t swap_wq;	/* calls in swap-aware waits */
+
+	struct list_head workers;	/* under lock */
+
+	struct drvproxy_history history[DRVPROXY_HISTORY_LEN];
+	unsigned int history_next;
+	unsigned int history_count;
+
+	struct kobject *endpoints_kobj;
+	struct kobject *layers_kobj;
+	bool dying;
+};
+
+/* main.c */
+extern struct mutex drvproxy_lock;
+extern unsigned int drvproxy_drain_timeout_ms;
+bool drvproxy_enabled_for(const char *name);
+bool drvproxy_globally_enabled(void);
+u64 drvproxy_next_generation(void);
+bool drvproxy_fail_alloc(void);
+const char *drvproxy_module_name(const struct module *mod);
+
+/* driver.c */
+struct drvproxy_driver *drvproxy_find_driver_locked(const char *name);
+int drvproxy_device_count(struct drvproxy_driver *drv);
+unsigned int drvproxy_open_count(struct drvproxy_driver *drv);
+void drvproxy_driver_going(struct module *mod);
+
+/* extension.c */
+int drvproxy_lock_ext(struct drvproxy_extension *ext);
+void drvproxy_unlock_ext(struct drvproxy_extension *ext);
+struct drvproxy_endpoint *drvproxy_find_endpoint(struct drvproxy_extension *ext,
+						 const char *name);
+bool drvproxy_same_signature(const char *a, const char *b);
+void drvproxy_extension_release(struct drvproxy_extension *ext);
+struct list_head *drvproxy_extension_list(void);
+
+/* table.c */
+struct drvproxy_table *drvproxy_table_alloc(unsigned int nr);
+void drvproxy_table_free(struct drvproxy_table *t);
+struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
+					    struct drvproxy_layer *add,
+					    struct drvproxy_layer *drop);
+struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall);
+void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
+			unsigned long *enter, unsigned long *exit);
+bool drvproxy_table_drained(struct drvproxy_table *t);
+bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l);
+struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext);
+void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t);
+void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_table *t);
+void drvproxy_retire_work(struct work_struct *work);
+bool drvproxy_layer_draining(struct drvproxy_extension *ext, struct drvproxy_layer *l);
+void drvproxy_retire_flush(struct drvproxy_extension *ext);
+u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i);
+
+/* swap.c */
+int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *next,
+			enum drvproxy_mode mode, drvproxy_callback_t cb, void *ctx,
+			unsigned int timeout_ms);
+void drvproxy_history_add(struct drvproxy_extension *ext, enum drvproxy_op op,
+			  enum drvproxy_mode mode, const char *who, int result,
+			  u64 start_ns);
+int drvproxy_layer_revert_locked(struct drvproxy_layer *layer, bool from_exit);
+void drvproxy_module_going(struct module *mod);
+const char *drvproxy_transition_name(enum drvproxy_transition_state s);
+const char *drvproxy_mode_name(enum drvproxy_mode m);
+const char *drvproxy_op_name(enum drvproxy_op op);
+
+/* worker.c */
+void drvproxy_stop_workers(struct drvproxy_extension *ext);
+
+/* sysfs.c */
+int drvproxy_sysfs_init(void);
+void drvproxy_sysfs_exit(void);
+int drvproxy_sysfs_add_driver(struct drvproxy_driver *drv);
+void drvproxy_sysfs_del_driver(struct drvproxy_driver *drv);
+int drvproxy_sysfs_add_extension(struct drvproxy_extension *ext);
+void drvproxy_sysfs_del_extension(struct drvproxy_extension *ext);
+int drvproxy_sysfs_add_endpoint(struct drvproxy_endpoint *ep);
+int drvproxy_sysfs_add_layer(struct drvproxy_layer *layer);
+void drvproxy_sysfs_del_layer(struct drvproxy_layer *layer);
+void drvproxy_endpoint_release(struct kobject *kobj);
+
+#endif /* _DRVPROXY_INTERNAL_H */

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * swap.c - transitions: applying and reverting companion layers
+ *
+ * A transition replaces an extension's active table by a prebuilt one:
+ *
+ *   PRE callback
+ *   [stalled] publish a stall table: new calls wait at wrapper entry, calls
+ *             in swap-aware waits re-dispatch into that wait; drain the old
+ *             table with a timeout; STALLED callback
+ *   publish the new table (one pointer store), release the waiters
+ *   POST callback
+ *   the old table drains in the background (table.c)
+ *
+ * Everything that can fail is allocated before the first publish, so a
+ * failure in any phase restores the previous table and leaves nothing
+ * changed.  ext->lock is held throughout; callbacks that re-enter the
+ * extension get -EDEADLK.
+ *
+ * Layers stack per extension, bottom first.  Reverting a layer publishes a
+ * table built from the others, so a layer in the middle can go at any time.
+ * A layer pins the host module while applied; its own module is pinned
+ * while superseded code of it drains (table.c), except when the revert comes
+ * from that module's exit, which waits for the drain itself.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include "internal.h"
+#include "trace.h"
+
+static const char * const transition_names[DRVPROXY_TR_MAX] = {
+	[DRVPROXY_TR_IDLE] = "idle",
+	[DRVPROXY_TR_PRE] = "pre",
+	[DRVPROXY_TR_STALLING] = "stalling",
+	[DRVPROXY_TR_STALLED] = "stalled",
+	[DRVPROXY_TR_POST] = "post",
+};
+
+const char *drvproxy_transition_name(enum drvproxy_transition_state s)
+{
+	return s < DRVPROXY_TR_MAX ? transition_names[s] : "?";
+}
+
+const char *drvproxy_mode_name(enum drvproxy_mode m)
+{
+	return m == DRVPROXY_MODE_STALLED ? "stalled" : "live";
+}
+
+const char *drvproxy_op_name(enum drvproxy_op op)
+{
+	static const char * const names[DRVPROXY_OP_MAX] = {
+		[DRVPROXY_OP_REGISTER] = "register",
+		[DRVPROXY_OP_APPLY] = "apply",
+		[DRVPROXY_OP_REVERT] = "revert",
+	};
+
+	return op < DRVPROXY_OP_MAX ? names[op] : "?";
+}
+
+static const char *ext_name(struct drvproxy_extension *ext)
+{
+	return ext->drv ? ext->drv->name : "(no driver)";
+}
+
+void drvproxy_history_add(struct drvproxy_extension *ext, enum drvproxy_op op,
+			  enum drvproxy_mode mode, const char *who, int result,
+			  u64 start_ns)
+{
+	struct drvproxy_history *h = &ext->history[ext->history_next];
+	u64 now = ktime_get_ns();
+
+	h->time_ns = ktime_get_real_ns();
+	h->generation = drvproxy_active(ext)->generation;
+	h->duration_ns = now - start_ns;
+	h->op = op;
+	h->mode = mode;
+	h->result = result;
+	strscpy(h->who, who, sizeof(h->who));
+	ext->history_next = (ext->history_next + 1) % DRVPROXY_HISTORY_LEN;
+	if (ext->history_count < DRVPROXY_HISTORY_LEN)
+		ext->history_count++;
+	trace_drvproxy_swap_end(ext_name(ext), who, op, result, h->duration_ns);
+}
+
+static int run_callback(struct drvproxy_extension *ext, drvproxy_callback_t cb,
+			void *ctx, enum drvproxy_phase phase)
+{
+	int ret;
+
+	if (!cb)
+		return 0;
+	ret = cb(phase, ctx);
+	trace_drvproxy_swap_phase(ext_name(ext), phase, ret);
+	if (ret)
+		pr_warn("%s: callback failed in phase %s: %d; rolling back\n", ext_name(ext),
+			phase == DRVPROXY_PHASE_PRE ? "PRE" :
+			phase == DRVPROXY_PHASE_STALLED ? "STALLED" : "POST", ret);
+	return ret;
+}
+
+/*
+ * Wait until no call is inside @old or inside @stall (callers that cannot
+ * sleep run the old code counted in the stall table).  Polls: the call path
+ * never wakes anybody.
+ */
+static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *old,
+		       struct drvproxy_table *stall, unsigned int timeout_ms)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	unsigned int sleep_us = 20;
+
+	/* Every call that loaded @old is counted in it after this. */
+	synchronize_rcu();
+	while (!drvproxy_table_drained(old) || !drvproxy_table_drained(stall)) {
+		if (time_after(jiffies, deadline)) {
+			pr_warn("%s: in-flight calls did not drain within %u ms; nothing changed\n",
+				ext_name(ext), timeout_ms);
+			return -ETIMEDOUT;
+		}
+		if (signal_pending(current)) {
+			pr_warn("%s: interrupted while draining; nothing changed\n",
+				ext_name(ext));
+			return -EINTR;
+		}
+		usleep_range(sleep_us, sleep_us * 2);
+		sleep_us = min(sleep_us * 2, 2000U);
+	}
+	return 0;
+}
+
+static void set_generation(struct drvproxy_extension *ext, struct drvproxy_table *t)
+{
+	t->generation = ++ext->generation;
+	drvproxy_next_generation();
+}
+
+/*
+ * Replace the active table by @next (consumed: published, or freed on
+ * failure).  Caller holds ext->lock.  Return: 0, or an errno with the
+ * previous table still active.
+ */
+int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *next,
+			enum drvproxy_mode mode, drvproxy_callback_t cb, void *ctx,
+			unsigned int timeout_ms)
+{
+	struct drvproxy_table *old = drvproxy_active(ext);
+	struct drvproxy_table *stall = NULL, *rollback;
+	int ret = -ENOMEM;
+
+	lockdep_assert_held(&ext->lock);
+	rollback = drvproxy_table_copy(old, false);
+	if (!rollback)
+		goto err_free;
+	if (mode == DRVPROXY_MODE_STALLED) {
+		stall = drvproxy_table_copy(old, true);
+		if (!stall)
+			goto err_free;
+	}
+
+	ext->transition = DRVPROXY_TR_PRE;
+	ret = run_callback(ext, cb, ctx, DRVPROXY_PHASE_PRE);
+	if (ret)
+		goto err_free;
+
+	if (stall) {
+		ext->transition = DRVPROXY_TR_STALLING;
+		drvproxy_publish(ext, stall);
+		ret = stall_drain(ext, old, stall, timeout_ms ?: drvproxy_drain_timeout_ms);
+		if (!ret) {
+			ext->transition = DRVPROXY_TR_STALLED;
+			ret = run_callback(ext, cb, ctx, DRVPROXY_PHASE_STALLED);
+		}
+		if (ret) {
+			drvproxy_publish(ext, old);
+			drvproxy_retire(ext, stall);
+			stall = NULL;
+			goto err_free;
+		}
+	}
+
+	set_generation(ext, next);
+	drvproxy_publish(ext, next);
+	if (stall)
+		drvproxy_retire(ext, stall);
+	drvproxy_retire(ext, old);
+
+	ext->transition = DRVPROXY_TR_POST;
+	ret = run_callback(ext, cb, ctx, DRVPROXY_PHASE_POST);
+	if (ret) {
+		/* Everything was preallocated: going back cannot fail. */
+		set_generation(ext, rollback);
+		drvproxy_publish(ext, rollback);
+		drvproxy_retire(ext, next);
+		ext->transition = DRVPROXY_TR_IDLE;
+		return ret;
+	}
+	drvproxy_table_free(rollback);
+	ext->transition = DRVPROXY_TR_IDLE;
+	return 0;
+
+err_free:
+	ext->transition = DRVPROXY_TR_IDLE;
+	drvproxy_table_free(stall);
+	drvproxy_table_free(rollback);
+	drvproxy_table_free(next);
+	return ret;
+}
+
+/* ---- layers ---- */
+
+static const struct drvproxy_replacement *layer_repl(struct drvproxy_layer *l,
+						     unsigned int k)
+{
+	return l->replacements ? l->replacements[k] : l->sec_start[k];
+}
+
+static unsigned int layer_count(struct drvproxy_layer *l)
+{
+	if (l->replacements)
+		return l->nr_replacements;
+	return l->sec_start && l->sec_stop ? l->sec_stop - l->sec_start : 0;
+}
+
+/* Resolve a layer's replacements to slots; -ENOENT / -EINVAL name the culprit. */
+static int layer_resolve(struct drvproxy_extension *ext, struct drvproxy_layer *l)
+{
+	unsigned int n = layer_count(l), k, j;
+	const char *mod = drvproxy_module_name(l->owner);
+
+	if (!n) {
+		pr_err("%s: layer of %s has no replacements\n", ext_name(ext), mod);
+		return -EINVAL;
+	}
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	l->slots = kcalloc(n, sizeof(*l->slots), GFP_KERNEL);
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	l->fns = kcalloc(n, sizeof(*l->fns), GFP_KERNEL);
+	if (!l->slots || !l->fns)
+		return -ENOMEM;
+	for (k = 0; k < n; k++) {
+		const struct drvproxy_replacement *r = layer_repl(l, k);
+		struct drvproxy_endpoint *ep;
+
+		if (!r || !r->target || !r->signature || !r->fn) {
+			pr_err("%s: %s: replacement %u is malformed\n", ext_name(ext), mod, k);
+			return -EINVAL;
+		}
+		ep = drvproxy_find_endpoint(ext, r->target);
+		if (!ep) {
+			pr_err("%s: %s: %s replaces unknown endpoint %s\n", ext_name(ext),
+			       mod, r->name ?: "?", r->target);
+			return -ENOENT;
+		}
+		if (!drvproxy_same_signature(ep->desc->signature, r->signature)) {
+			pr_err("%s: %s: signature of %s is %s, endpoint %s is %s\n",
+			       ext_name(ext), mod, r->name ?: "?", r->signature,
+			       r->target, ep->desc->signature);
+			return -EINVAL;
+		}
+		for (j = 0; j < k; j++) {
+			if (l->slots[j] == ep->index) {
+				pr_err("%s: %s: endpoint %s replaced twice\n",
+				       ext_name(ext), mod, r->target);
+				return -EINVAL;
+			}
+		}
+		l->slots[k] = ep->index;
+		l->fns[k] = r->fn;
+	}
+	l->nr = n;
+	return 0;
+}
+
+static void layer_unresolve(struct drvproxy_layer *l)
+{
+	kfree(l->slots);
+	kfree(l->fns);
+	l->slots = NULL;
+	l->fns = NULL;
+	l->nr = 0;
+}
+
+static void count_swaps(struct drvproxy_extension *ext, struct drvproxy_table *old,
+			struct drvproxy_table *cur)
+{
+	unsigned int i;
+
+	for (i = 0; i < cur->nr && i < old->nr; i++)
+		if (cur->fn[i] != old->fn[i])
+			ext->eps[i]->swaps++;
+}
+
+/*
+ * Take a layer off the stack after a publish that no longer uses it.  Its
+ * module stays pinned until its code drains, unless it is going away (then
+ * the caller waits).  Caller holds ext->lock.
+ */
+static void layer_leave(struct drvproxy_extension *ext, struct drvproxy_layer *l,
+			int state)
+{
+	list_del_init(&l->node);
+	l->state = state;
+	drvproxy_sysfs_del_layer(l);
+	if (try_module_get(l->owner))
+		list_add_tail(&l->node, &ext->draining_layers);
+	module_put(ext->owner);
+}
+
+static int find_target(struct drvproxy_layer *l, struct drvproxy_extension **out)
+{
+	struct drvproxy_driver *drv;
+	int ret = 0;
+
+	mutex_lock(&drvproxy_lock);
+	drv = drvproxy_find_driver_locked(l->target);
+	if (!drv) {
+		pr_err("%s: target driver %s is not registered\n",
+		       drvproxy_module_name(l->owner), l->target);
+		ret = -ENOENT;
+	} else if (!drv->extension) {
+		pr_err("%s: driver %s has no proxy extension\n",
+		       drvproxy_module_name(l->owner), l->target);
+		ret = -ENOENT;
+	} else if (!try_module_get(drv->owner)) {
+		pr_err("%s: driver %s is going away\n", drvproxy_module_name(l->owner),
+		       l->target);
+		ret = -ENODEV;
+	} else {
+		*out = drv->extension;
+	}
+	mutex_unlock(&drvproxy_lock);
+	return ret;
+}
+
+static int layer_check(struct drvproxy_layer *l)
+{
+	if (!l || !l->target || !l->owner) {
+		pr_err("layer_apply: layer, target or owner missing\n");
+		return -EINVAL;
+	}
+	if (l->mode != DRVPROXY_MODE_LIVE && l->mode != DRVPROXY_MODE_STALLED) {
+		pr_err("%s: invalid mode %d\n", drvproxy_module_name(l->owner), l->mode);
+		return -EINVAL;
+	}
+	if (l->state != DRVPROXY_LAYER_NEW) {
+		pr_err("%s: layer was already applied\n", drvproxy_module_name(l->owner));
+		return -EBUSY;
+	}
+	if (!drvproxy_globally_enabled()) {
+		pr_err("%s: drvproxy is disabled\n", drvproxy_module_name(l->owner));
+		return -EOPNOTSUPP;
+	}
+	if (!drvproxy_enabled_for(l->target)) {
+		pr_err("%s: driver %s is excluded\n", drvproxy_module_name(l->owner), l->target);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Drop the layers an atomic replace superseded. */
+static void drop_replaced(struct drvproxy_extension *ext, struct drvproxy_layer *keep)
+{
+	struct drvproxy_layer *l, *n;
+
+	list_for_each_entry_safe(l, n, &ext->layers, node)
+		if (l != keep)
+			layer_leave(ext, l, DRVPROXY_LAYER_REPLACED);
+}
+
+/**
+ * drvproxy_layer_apply() - swap a companion's replacements in, live
+ * @layer: the layer, usually declared with DRVPROXY_LAYER()
+ *
+ * Validates everything first (the target driver exists, is not excluded and
+ * has an extension; every replacement names one of its endpoints with an
+ * identical signature), then runs the transition in the layer's mode.  The
+ * layer goes on top of the driver's stack (or replaces it, with
+ * @layer->replace).  The host module is pinned while the layer is applied.
+ *
+ * Context: process context, may sleep; usually the companion's module_init.
+ * Return: 0; -EINVAL (malformed layer, unknown mode, signature mismatch);
+ * -EBUSY (applied before); -ENOENT (no such driver, extension or endpoint);
+ * -EOPNOTSUPP / -EPERM (disabled / excluded); -ENODEV (driver going away);
+ * -ENOMEM; -ETIMEDOUT (stalled drain timed out); -EINTR; -EDEADLK; or the
+ * callback's error.  On error nothing changed.
+ */
+int drvproxy_layer_apply(struct drvproxy_layer *layer)
+{
+	struct drvproxy_extension *ext = NULL;
+	struct drvproxy_table *old, *next;
+	const char *who;
+	u64 start = ktime_get_ns();
+	int ret;
+
+	ret = layer_check(layer);
+	if (ret)
+		return ret;
+	who = drvproxy_module_name(layer->owner);
+	ret = find_target(layer, &ext);
+	if (ret)
+		return ret;
+	ret = drvproxy_lock_ext(ext);
+	if (ret)
+		goto err_put;
+	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_APPLY, layer->mode);
+	ret = ext->dying ? -ENODEV : layer_resolve(ext, layer);
+	if (ret)
+		goto err_unlock;
+	ret = -ENOMEM;
+	next = drvproxy_table_build(ext, layer, NULL);
+	if (!next)
+		goto err_unlock;
+	old = drvproxy_active(ext);
+	ret = drvproxy_transition(ext, next, layer->mode, layer->callback,
+				  layer->context, layer->drain_timeout_ms);
+	if (ret)
+		goto err_unlock;
+
+	count_swaps(ext, old, drvproxy_active(ext));
+	if (layer->replace)
+		drop_replaced(ext, layer);
+	layer->ext = ext;
+	layer->state = DRVPROXY_LAYER_APPLIED;
+	layer->order = ++ext->applied_seq;
+	layer->applied_ns = ktime_get_real_ns();
+	layer->generation = drvproxy_active(ext)->generation;
+	list_add_tail(&layer->node, &ext->layers);
+	if (drvproxy_sysfs_add_layer(layer))
+		pr_warn("%s: no sysfs directory for layer of %s\n", ext_name(ext), who);
+	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, 0, start);
+	pr_info("%s: %s applied (%s, %u endpoints, generation %llu)\n", ext_name(ext),
+		who, drvproxy_mode_name(layer->mode), layer->nr, layer->generation);
+	drvproxy_unlock_ext(ext);
+	return 0;
+
+err_unlock:
+	layer_unresolve(layer);
+	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, ret, start);
+	drvproxy_unlock_ext(ext);
+err_put:
+	module_put(ext->owner);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drvproxy_layer_apply);
+
+/* Revert an applied layer; ext->lock held.  @from_exit: must not fail. */
+int drvproxy_layer_revert_locked(struct drvproxy_layer *layer, bool from_exit)
+{
+	struct drvproxy_extension *ext = layer->ext;
+	const char *who = drvproxy_module_name(layer->owner);
+	enum drvproxy_mode mode = layer->mode;
+	struct drvproxy_table *old, *next;
+	u64 start = ktime_get_ns();
+	int ret;
+
+	if (layer->state != DRVPROXY_LAYER_APPLIED)
+		return -ENOENT;
+	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_REVERT, mode);
+	old = drvproxy_active(ext);
+	for (;;) {
+		next = drvproxy_table_build(ext, NULL, layer);
+		ret = next ? drvproxy_transition(ext, next, mode, layer->revert_callback,
+						 layer->context, layer->drain_timeout_ms)
+			   : -ENOMEM;
+		if (!ret || !from_exit)
+			break;
+		/*
+		 * The module is going: its code must leave the table.  Retry
+		 * live and without the callback that refused.
+		 */
+		pr_warn("%s: revert of %s failed (%d) during module removal; retrying live\n",
+			ext_name(ext), who, ret);
+		mode = DRVPROXY_MODE_LIVE;
+		layer->revert_callback = NULL;
+		if (!next)
+			msleep(20);
+	}
+	if (!ret) {
+		count_swaps(ext, old, drvproxy_active(ext));
+		layer_leave(ext, layer, DRVPROXY_LAYER_REVERTED);
+		pr_info("%s: %s reverted (generation %llu)\n", ext_name(ext), who,
+			drvproxy_active(ext)->generation);
+	}
+	drvproxy_history_add(ext, DRVPROXY_OP_REVERT, mode, who, ret, start);
+	return ret;
+}
+
+/* Wait until no draining table references @layer's code. */
+static void layer_wait_drained(struct drvproxy_extension *ext, struct drvproxy_layer *l)
+{
+	while (!wait_event_timeout(ext->retire_wq, !drvproxy_layer_draining(ext, l),
+				   10 * HZ))
+		pr_warn("%s: %s: waiting for calls in its code to return\n",
+			ext_name(ext), drvproxy_module_name(l->owner));
+}
+
+/**
+ * drvproxy_layer_revert() - swap a companion's layer out, live
+ * @layer: an applied layer (anywhere in the stack)
+ *
+ * Publishes a table built from the remaining layers.  Called from the
+ * companion's module_exit it cannot fail: a refusing revert callback or a
+ * stalled drain that times out is retried live, and it returns only after no
+ * call is inside the companion's code any more.  Called otherwise, the
+ * companion's module stays pinned until that is so.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -ENOENT when @layer is not applied (never applied, reverted,
+ * or dropped by an atomic replace); -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT;
+ * or the revert callback's error.  On error nothing changed.
+ */
+int drvproxy_layer_revert(struct drvproxy_layer *layer)
+{
+	struct drvproxy_extension *ext;
+	bool from_exit;
+	int ret;
+
+	if (!layer || !layer->ext)
+		return -ENOENT;
+	ext = layer->ext;
+	from_exit = layer->owner->state == MODULE_STATE_GOING;
+	if (from_exit) {
+		mutex_lock(&ext->lock);
+		WRITE_ONCE(ext->lock_owner, current);
+	} else {
+		ret = drvproxy_lock_ext(ext);
+		if (ret)
+			return ret;
+	}
+	ret = drvproxy_layer_revert_locked(layer, from_exit);
+	drvproxy_unlock_ext(ext);
+	if (from_exit) {
+		/* Replaced or reverted earlier: its code may still drain. */
+		layer_wait_drained(ext, layer);
+		ret = 0;
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drvproxy_layer_revert);
+
+/*
+ * A module is going away (its exit already ran, its memory is not freed
+ * yet): take every layer it still has applied off its stack.  A companion
+ * that reverted in its exit has none.
+ */
+void drvproxy_module_going(struct module *mod)
+{
+	struct drvproxy_extension *ext;
+	struct drvproxy_layer *l, *n;
+	LIST_HEAD(going);
+
+	mutex_lock(&drvproxy_lock);
+	list_for_each_entry(ext, drvproxy_extension_list(), node_all) {
+		mutex_lock(&ext->lock);
+		list_for_each_entry_safe(l, n, &ext->layers, node)
+			if (l->owner == mod)
+				list_add_tail(&l->going_node, &going);
+		mutex_unlock(&ext->lock);
+	}
+	mutex_unlock(&drvproxy_lock);
+	list_for_each_entry_safe(l, n, &going, going_node) {
+		pr_warn("%s: module %s left its layer applied; reverting it\n",
+			ext_name(l->ext), mod->name);
+		drvproxy_layer_revert(l);
+	}
+	drvproxy_driver_going(mod);
+}

@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * worker.c - hot-swappable worker threads and the events they wait on
+ *
+ * A worker is a kthread that waits *outside* the proxy (so a swap never has
+ * to wait for it), then calls its routine through the routine's wrapper.
+ * A swap therefore takes effect at the next wake-up, without stopping the
+ * thread.  The routine returns true to wait again, false to end the thread.
+ *
+ * Locking: an event's state is under its wait queue's lock; the extension's
+ * list of workers is under ext->lock.  A worker's start context is copied at
+ * creation.  Workers are stopped before their extension is released.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kthread.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+struct drvproxy_worker {
+	struct list_head node;
+	struct drvproxy_extension *ext;
+	struct task_struct *task;
+	struct drvproxy_worker_start start;
+	struct wait_queue_entry waits[DRVPROXY_WORKER_MAX_EVENTS];
+	bool stopped;
+};
+
+/**
+ * drvproxy_event_init() - initialise an event, not signalled
+ * @ev: the event
+ * @auto_reset: true for a synchronization event (a worker's wait consumes
+ *	it), false for a notification event (stays set until reset)
+ */
+void drvproxy_event_init(struct drvproxy_event *ev, bool auto_reset)
+{
+	init_waitqueue_head(&ev->wq);
+	ev->signalled = false;
+	ev->auto_reset = auto_reset;
+}
+EXPORT_SYMBOL_GPL(drvproxy_event_init);
+
+/**
+ * drvproxy_event_set() - signal an event and wake its waiters
+ * @ev: the event
+ *
+ * Context: any context.
+ */
+void drvproxy_event_set(struct drvproxy_event *ev)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ev->wq.lock, flags);
+	ev->signalled = true;
+	wake_up_locked(&ev->wq);
+	spin_unlock_irqrestore(&ev->wq.lock, flags);
+}
+EXPORT_SYMBOL_GPL(drvproxy_event_set);
+
+/**
+ * drvproxy_event_reset() - clear an event
+ * @ev: the event
+ *
+ * Context: any context.
+ */
+void drvproxy_event_reset(struct drvproxy_event *ev)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ev->wq.lock, flags);
+	ev->signalled = false;
+	spin_unlock_irqrestore(&ev->wq.lock, flags);
+}
+EXPORT_SYMBOL_GPL(drvproxy_event_reset);
+
+static bool event_peek(struct drvproxy_event *ev)
+{
+	unsigned long flags;
+	bool set;
+
+	spin_lock_irqsave(&ev->wq.lock, flags);
+	set = ev->signalled;
+	spin_unlock_irqrestore(&ev->wq.lock, flags);
+	return set;
+}
+
+static void event_consume(struct drvproxy_event *ev)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&ev->wq.lock, flags);
+	if (ev->auto_reset)
+		ev->signalled = false;
+	spin_unlock_irqrestore(&ev->wq.lock, flags);
+}
+
+/* The wait status when the wait is satisfied, or -1 while it is not. */
+static long worker_ready(struct drvproxy_worker *w)
+{
+	struct drvproxy_worker_start *s = &w->start;
+	unsigned int i, set = 0;
+	long first = -1;
+
+	for (i = 0; i < s->event_count; i++) {
+		if (event_peek(s->events[i])) {
+			set++;
+			if (first < 0)
+				first = i;
+		}
+	}
+	if (s->wait_type == DRVPROXY_WAIT_ANY)
+		return first;
+	return s->event_count && set == s->event_count ? 0 : -1;
+}
+
+static void worker_consume(struct drvproxy_worker *w, long status)
+{
+	struct drvproxy_worker_start *s = &w->start;
+	unsigned int i;
+
+	if (s->wait_type == DRVPROXY_WAIT_ANY) {
+		event_consume(s->events[status]);
+		return;
+	}
+	for (i = 0; i < s->event_count; i++)
+		event_consume(s->events[i]);
+}
+
+/* Wait outside the proxy; return the wait status, or 1 to stop. */
+static long worker_wait(struct drvproxy_worker *w, bool *stop)
+{
+	struct drvproxy_worker_start *s = &w->start;
+	long timeout = s->has_timeout ? msecs_to_jiffies(s->timeout_ms) : MAX_SCHEDULE_TIMEOUT;
+	long status;
+	unsigned int i;
+
+	for (i = 0; i < s->event_count; i++)
+		add_wait_queue(&s->events[i]->wq, &w->waits[i]);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		*stop = kthread_should_stop();
+		status = worker_ready(w);
+		if (*stop || status >= 0)
+			break;
+		if (!timeout) {
+			status = DRVPROXY_WAIT_TIMEOUT;
+			break;
+		}
+		timeout = schedule_timeout(timeout);
+		if (!timeout && s->has_timeout) {
+			status = worker_ready(w);
+			if (status < 0)
+				status = DRVPROXY_WAIT_TIMEOUT;
+			break;
+		}
+	}
+	__set_current_state(TASK_RUNNING);
+	for (i = 0; i < s->event_count; i++)
+		remove_wait_queue(&s->events[i]->wq, &w->waits[i]);
+	if (status >= 0 && !*stop)
+		worker_consume(w, status);
+	return status;
+}
+
+static int worker_fn(void *data)
+{
+	struct drvproxy_worker *w = data;
+	bool stop = false;
+
+	while (!stop) {
+		long status = worker_wait(w, &stop);
+
+		if (stop)
+			break;
+		/* The routine is a wrapper: the current implementation runs. */
+		if (!w->start.routine(w->start.context, status))
+			break;
+	}
+	/* Stay until drvproxy_stop_worker() collects us. */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+static int worker_check(struct drvproxy_extension *ext,
+			const struct drvproxy_worker_start *s)
+{
+	drvproxy_fn_t wrapper;
+	unsigned int i;
+
+	if (!ext || !s || !s->routine) {
+		pr_err("create_worker: NULL extension, start context or routine\n");
+		return -EINVAL;
+	}
+	if (s->event_count > DRVPROXY_WORKER_MAX_EVENTS ||
+	    (!s->event_count && !s->has_timeout) ||
+	    (s->wait_type != DRVPROXY_WAIT_ANY && s->wait_type != DRVPROXY_WAIT_ALL)) {
+		pr_err("create_worker: bad event count %u or wait type %d\n",
+		       s->event_count, s->wait_type);
+		return -EINVAL;
+	}
+	for (i = 0; i < s->event_count; i++) {
+		if (!s->events[i]) {
+			pr_err("create_worker: event %u is NULL\n", i);
+			return -EINVAL;
+		}
+	}
+	if (__drvproxy_get_wrapper_from_endpoint(ext, (drvproxy_fn_t)s->routine, &wrapper)) {
+		pr_err("create_worker: routine %ps is not an endpoint of this extension\n",
+		       s->routine);
+		return -EINVAL;
+	}
+	if (!drvproxy_globally_enabled() ||
+	    (ext->drv && !drvproxy_enabled_for(ext->drv->name))) {
+		pr_err("create_worker: drvproxy is disabled for this driver\n");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/**
+ * drvproxy_create_worker() - start a hot-swappable worker thread
+ * @ext: the extension the routine belongs to
+ * @start: start context; copied, the caller may discard it on return
+ * @out: receives the worker (for drvproxy_stop_worker()); may be NULL
+ *
+ * The thread waits on the events (any or all, optionally with a timeout),
+ * then calls @start->routine, which must be an endpoint of @ext, with the
+ * wait status.  A swap of the routine takes effect at the next wake-up.
+ * Workers still running are stopped when the extension is released.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL (NULL routine, routine not an endpoint of @ext, bad
+ * event count or wait type); -EOPNOTSUPP; -ENOMEM; -ENODEV (extension going
+ * away); -EINTR; or the error of kthread_run().
+ */
+int drvproxy_create_worker(struct drvproxy_extension *ext,
+			   const struct drvproxy_worker_start *start,
+			   struct drvproxy_worker **out)
+{
+	struct drvproxy_worker *w;
+	unsigned int i;
+	int ret;
+
+	if (out)
+		*out = NULL;
+	ret = worker_check(ext, start);
+	if (ret)
+		return ret;
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	if (!w)
+		return -ENOMEM;
+	w->start = *start;
+	w->start.name = NULL;
+	w->ext = ext;
+	for (i = 0; i < start->event_count; i++)
+		init_waitqueue_entry(&w->waits[i], NULL);
+	ret = drvproxy_lock_ext(ext);
+	if (ret)
+		goto err_free;
+	if (ext->dying) {
+		ret = -ENODEV;
+		goto err_unlock;
+	}
+	w->task = kthread_create(worker_fn, w, "%s", start->name ?: (ext->drv ?
+				 ext->drv->name : "drvproxy"));
+	if (IS_ERR(w->task)) {
+		ret = PTR_ERR(w->task);
+		goto err_unlock;
+	}
+	for (i = 0; i < start->event_count; i++)
+		w->waits[i].private = w->task;
+	get_task_struct(w->task);
+	list_add_tail(&w->node, &ext->workers);
+	drvproxy_unlock_ext(ext);
+	wake_up_process(w->task);
+	if (out)
+		*out = w;
+	return 0;
+
+err_unlock:
+	drvproxy_unlock_ext(ext);
+err_free:
+	kfree(w);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drvproxy_create_worker);
+
+static void worker_reap(struct drvproxy_worker *w)
+{
+	kthread_stop(w->task);
+	put_task_struct(w->task);
+	kfree(w);
+}
+
+/**
+ * drvproxy_stop_worker() - stop a worker and wait for it
+ * @worker: the worker; NULL is ignored
+ *
+ * Waits for a routine call in progress to return.
+ *
+ * Context: process context, may sleep; not from the worker's own routine.
+ */
+void drvproxy_stop_worker(struct drvproxy_worker *worker)
+{
+	struct drvproxy_extension *ext;
+
+	if (!worker)
+		return;
+	ext = worker->ext;
+	mutex_lock(&ext->lock);
+	list_del(&worker->node);
+	mutex_unlock(&ext->lock);
+	worker_reap(worker);
+}
+EXPORT_SYMBOL_GPL(drvproxy_stop_worker);
+
+/* Stop every worker of an extension that is being released. */
+void drvproxy_stop_workers(struct drvproxy_extension *ext)
+{
+	struct drvproxy_worker *w, *n;
+	LIST_HEAD(list);
+
+	mutex_lock(&ext->lock);
+	list_splice_init(&ext->workers, &list);
+	mutex_unlock(&ext->lock);
+	list_for_each_entry_safe(w, n, &list, node)
+		worker_reap(w);
+}

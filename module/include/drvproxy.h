@@ -1,0 +1,983 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * drvproxy.h - Driver Hot-Swap for Linux: the public API
+ *
+ * A host driver describes itself with a &struct drvproxy_driver (the
+ * DRIVER_OBJECT analogue) and marks the functions the rest of the kernel
+ * calls -- its file_operations methods, worker routines, callbacks -- as
+ * *endpoints* with DRVPROXY_ENDPOINT().  The name given to an endpoint is
+ * bound at compile time to its *wrapper*: every call, including a direct call
+ * from inside the host, enters the driver's drain domain, reads the active
+ * implementation table once and calls the current implementation.
+ *
+ * A companion module publishes replacements with DRVPROXY_REPLACEMENT() and
+ * applies them as one &struct drvproxy_layer: from that instant new calls run
+ * the new code, calls already running finish in the old code, and the old
+ * code's module cannot go away while a call is inside it.  Reverting the layer
+ * (rmmod of the companion) swaps back, live.
+ *
+ * Windows DriverProxy -> drvproxy
+ *
+ *   IoGetDriverProxyFeatures                   drvproxy_get_features()
+ *   IoCreateDriverProxyExtension               drvproxy_create_extension()
+ *   IoGetDriverProxyExtensionFromDriverObject  drvproxy_get_extension()
+ *   IoRegisterDriverProxyEndpoints (V1)        drvproxy_register_endpoints()
+ *   IoGetDriverProxyWrapperFromEndpoint (V2)   drvproxy_get_wrapper_from_endpoint()
+ *   IoGetDriverProxyEndpointWrapper (V1)       drvproxy_get_endpoint_wrapper()
+ *   IoDriverProxyCreateHotSwappableWorkerThread drvproxy_create_worker()
+ *   .shsept section (V2)                       the drvproxy_endpoints ELF section
+ *
+ * Windows status -> errno
+ *
+ *   STATUS_SUCCESS                  0
+ *   STATUS_NOT_SUPPORTED            -EOPNOTSUPP  (feature disabled globally)
+ *   STATUS_DRIVER_BLOCKED           -EPERM       (driver excluded by parameter)
+ *   STATUS_INSUFFICIENT_RESOURCES   -ENOMEM
+ *   STATUS_RESOURCE_IN_USE          -EBUSY       (driver already has an extension,
+ *                                                 endpoint already bound elsewhere)
+ *   STATUS_INVALID_PARAMETER(_3)    -EINVAL      (bad flags, bad argument,
+ *                                                 signature mismatch)
+ *   STATUS_NOT_FOUND                -ENOENT      (unknown endpoint, id or driver)
+ *   STATUS_UNSUCCESSFUL (drain
+ *                      timed out)   -ETIMEDOUT
+ *   (callback re-entered the
+ *    extension: deadlock on Windows) -EDEADLK
+ *   (interrupted while waiting for
+ *    another transition)            -EINTR
+ *   (target module is going away)   -ENODEV
+ *
+ * IRP_MJ -> file_operations: see &enum drvproxy_major_function.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#ifndef _DRVPROXY_H
+#define _DRVPROXY_H
+
+#include <linux/compiler.h>
+#include <linux/fs.h>
+#include <linux/kobject.h>
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+struct drvproxy_extension;
+struct drvproxy_table;
+struct drvproxy_layer;
+struct drvproxy_worker;
+struct drvproxy_layer_kobj;
+
+/* An untyped function pointer; "void (*)(void)" casts to and from any function. */
+typedef void (*drvproxy_fn_t)(void);
+
+/**
+ * enum drvproxy_major_function - the major-function codes of a driver object
+ * @DRVPROXY_MJ_CREATE: IRP_MJ_CREATE -> file_operations.open
+ * @DRVPROXY_MJ_CLOSE: IRP_MJ_CLOSE -> .release (always delivered)
+ * @DRVPROXY_MJ_READ: IRP_MJ_READ -> .read
+ * @DRVPROXY_MJ_READ_ITER: IRP_MJ_READ -> .read_iter (used when .read is absent)
+ * @DRVPROXY_MJ_WRITE: IRP_MJ_WRITE -> .write
+ * @DRVPROXY_MJ_WRITE_ITER: IRP_MJ_WRITE -> .write_iter
+ * @DRVPROXY_MJ_LLSEEK: (Linux only) .llseek
+ * @DRVPROXY_MJ_DEVICE_CONTROL: IRP_MJ_DEVICE_CONTROL -> .unlocked_ioctl
+ * @DRVPROXY_MJ_DEVICE_CONTROL_COMPAT: IRP_MJ_DEVICE_CONTROL from a 32-bit
+ *	process -> .compat_ioctl
+ * @DRVPROXY_MJ_POLL: (Linux only) .poll
+ * @DRVPROXY_MJ_MMAP: (Linux only) .mmap
+ * @DRVPROXY_MJ_FLUSH_BUFFERS: IRP_MJ_FLUSH_BUFFERS -> .fsync
+ * @DRVPROXY_MJ_CLEANUP: IRP_MJ_CLEANUP (last handle of a file object closed)
+ *	-> .flush (called on every close(2) of a descriptor)
+ * @DRVPROXY_MJ_FASYNC: (Linux only) .fasync
+ * @DRVPROXY_MJ_MAX: number of codes; never a valid index
+ *
+ * A code left unset gets the VFS's conventional default, exactly as for a
+ * file_operations member left NULL: read/write -EINVAL, llseek -ESPIPE,
+ * ioctl -ENOTTY, poll DEFAULT_POLLMASK, mmap -ENODEV, fsync -EINVAL, and
+ * flush/fasync do nothing.  Release is never refused.
+ */
+enum drvproxy_major_function {
+	DRVPROXY_MJ_CREATE,
+	DRVPROXY_MJ_CLOSE,
+	DRVPROXY_MJ_READ,
+	DRVPROXY_MJ_READ_ITER,
+	DRVPROXY_MJ_WRITE,
+	DRVPROXY_MJ_WRITE_ITER,
+	DRVPROXY_MJ_LLSEEK,
+	DRVPROXY_MJ_DEVICE_CONTROL,
+	DRVPROXY_MJ_DEVICE_CONTROL_COMPAT,
+	DRVPROXY_MJ_POLL,
+	DRVPROXY_MJ_MMAP,
+	DRVPROXY_MJ_FLUSH_BUFFERS,
+	DRVPROXY_MJ_CLEANUP,
+	DRVPROXY_MJ_FASYNC,
+	DRVPROXY_MJ_MAX
+};
+
+/* The file_operations member each code maps to (used by the typed setter). */
+#define __DPX_MJ_MEMBER_CREATE			open
+#define __DPX_MJ_MEMBER_CLOSE			release
+#define __DPX_MJ_MEMBER_READ			read
+#define __DPX_MJ_MEMBER_READ_ITER		read_iter
+#define __DPX_MJ_MEMBER_WRITE			write
+#define __DPX_MJ_MEMBER_WRITE_ITER		write_iter
+#define __DPX_MJ_MEMBER_LLSEEK			llseek
+#define __DPX_MJ_MEMBER_DEVICE_CONTROL		unlocked_ioctl
+#define __DPX_MJ_MEMBER_DEVICE_CONTROL_COMPAT	compat_ioctl
+#define __DPX_MJ_MEMBER_POLL			poll
+#define __DPX_MJ_MEMBER_MMAP			mmap
+#define __DPX_MJ_MEMBER_FLUSH_BUFFERS		fsync
+#define __DPX_MJ_MEMBER_CLEANUP			flush
+#define __DPX_MJ_MEMBER_FASYNC			fasync
+
+/**
+ * drvproxy_set_major_function() - set one major-function entry, type-checked
+ * @drv: the driver object
+ * @code: the code without its prefix, e.g. READ or DEVICE_CONTROL
+ * @fn: an endpoint (or a plain function) with exactly the prototype of the
+ *	file_operations member the code maps to; anything else fails to build
+ */
+#define drvproxy_set_major_function(drv, code, fn)				\
+do {										\
+	BUILD_BUG_ON_MSG(!__same_type(fn,					\
+		&*((struct file_operations *)NULL)->__DPX_MJ_MEMBER_##code),	\
+		"drvproxy: " #fn " does not have the prototype of "		\
+		"file_operations." __stringify(__DPX_MJ_MEMBER_##code));	\
+	(drv)->major_function[DRVPROXY_MJ_##code] = (drvproxy_fn_t)(fn);	\
+} while (0)
+
+/**
+ * union drvproxy_feature_flags - what drvproxy_get_features() reports
+ * @as_u32: all flags as one word
+ * @enabled: 1 when drvproxy_create_extension() and
+ *	drvproxy_register_endpoints() can succeed for the queried driver
+ * @reserved: ignore
+ */
+union drvproxy_feature_flags {
+	u32 as_u32;
+	struct {
+		u32 enabled:1;
+		u32 reserved:31;
+	};
+};
+
+/**
+ * struct drvproxy_driver - the driver object (DRIVER_OBJECT analogue)
+ * @name: driver name; the directory under /sys/kernel/drvproxy/drivers/ and
+ *	the name companions target.  At most 55 characters, no '/'.
+ * @owner: the host module (THIS_MODULE, set by drvproxy_driver_alloc())
+ * @driver_start: start of the owner's core text (DriverStart)
+ * @driver_size: size of the owner's core text (DriverSize)
+ * @flags: DRVPROXY_DRIVER_* state flags (read-only for drivers)
+ * @driver_init: DriverInit analogue; called by drvproxy_driver_register()
+ * @driver_unload: DriverUnload analogue; called by drvproxy_driver_unregister()
+ *	after the devices are gone and before the extension is freed
+ * @driver_start_io: DriverStartIo analogue; called by drvproxy_start_io()
+ * @devices: the devices created through this driver (DeviceObject list),
+ *	protected by @lock
+ * @lock: protects @devices
+ * @extension: the proxy extension, or NULL (DriverExtension analogue)
+ * @fops: the proxy file_operations every device of this driver uses; built
+ *	from @major_function by drvproxy_driver_register()
+ * @major_function: the dispatch table, indexed by &enum drvproxy_major_function.
+ *	Must be the last member so that it remains extensible.
+ *
+ * Allocate with drvproxy_driver_alloc(), fill @major_function with
+ * drvproxy_set_major_function(), then drvproxy_driver_register().
+ */
+struct drvproxy_driver {
+	char name[56];
+	struct module *owner;
+	void *driver_start;
+	unsigned long driver_size;
+	unsigned long flags;
+	int (*driver_init)(struct drvproxy_driver *drv);
+	void (*driver_unload)(struct drvproxy_driver *drv);
+	void (*driver_start_io)(struct drvproxy_driver *drv, void *request);
+	struct list_head devices;
+	struct mutex lock;
+	struct drvproxy_extension *extension;
+	struct file_operations fops;
+	/* private: */
+	struct list_head node;
+	struct kobject kobj;
+	struct kobject *devices_kobj;
+	/* public: */
+	drvproxy_fn_t major_function[DRVPROXY_MJ_MAX];
+};
+
+#define DRVPROXY_DRIVER_REGISTERED	BIT(0)
+#define DRVPROXY_DRIVER_UNLOADING	BIT(1)
+
+/**
+ * struct drvproxy_device - a device object created through a driver object
+ * @misc: the misc character device (minor, name, the proxy fops)
+ * @driver: the driver object that created it
+ * @node: entry in &drvproxy_driver.devices
+ * @opens: number of open files, for sysfs
+ * @extension: the per-device state block (DeviceExtension): zeroed memory of
+ *	the size given at creation; every implementation version reaches it
+ *	through drvproxy_file_device(), so a newer implementation works on the
+ *	same data
+ */
+struct drvproxy_device {
+	struct miscdevice misc;
+	struct drvproxy_driver *driver;
+	struct list_head node;
+	atomic_t opens;
+	void *extension;
+};
+
+struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner);
+/**
+ * drvproxy_driver_alloc() - allocate a driver object owned by the calling module
+ * @name: driver name (copied)
+ *
+ * Context: process context, may sleep.
+ * Return: the driver object, or ERR_PTR(-EINVAL) for a bad name,
+ * ERR_PTR(-ENOMEM).
+ */
+#define drvproxy_driver_alloc(name) __drvproxy_driver_alloc(name, THIS_MODULE)
+
+int drvproxy_driver_register(struct drvproxy_driver *drv);
+void drvproxy_driver_unregister(struct drvproxy_driver *drv);
+void drvproxy_driver_free(struct drvproxy_driver *drv);
+struct drvproxy_driver *drvproxy_driver_get(const char *name);
+void drvproxy_driver_put(struct drvproxy_driver *drv);
+void drvproxy_start_io(struct drvproxy_driver *drv, void *request);
+
+int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
+			   size_t extension_size, struct drvproxy_device **out);
+void drvproxy_delete_device(struct drvproxy_device *dev);
+
+/**
+ * drvproxy_file_device() - the device object behind an open file
+ * @file: a file opened on a drvproxy device, inside its open endpoint (before
+ *	the driver replaces @file->private_data)
+ *
+ * Return: the device object.
+ */
+static inline struct drvproxy_device *drvproxy_file_device(struct file *file)
+{
+	return container_of(file->private_data, struct drvproxy_device, misc);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Features and the proxy extension                                          */
+
+void drvproxy_get_features(const struct drvproxy_driver *drv,
+			   union drvproxy_feature_flags *flags);
+
+struct drvproxy_endpoint_desc;
+
+int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
+				struct drvproxy_extension **out,
+				struct drvproxy_endpoint_desc *const *start,
+				struct drvproxy_endpoint_desc *const *stop,
+				struct module *owner);
+
+extern struct drvproxy_endpoint_desc *const __start_drvproxy_endpoints[];
+extern struct drvproxy_endpoint_desc *const __stop_drvproxy_endpoints[];
+
+/**
+ * drvproxy_create_extension() - create a driver's proxy extension (V2)
+ * @drv: the owning driver object, or NULL for an extension without owner
+ *	(which has no automatic endpoints and must be freed with
+ *	drvproxy_destroy_extension())
+ * @flags: reserved, must be 0
+ * @out: receives the extension
+ *
+ * Enumerates every DRVPROXY_ENDPOINT() of the calling module from its
+ * drvproxy_endpoints section (the module must be linked with drvproxy.lds)
+ * and makes their wrappers live: from the return of this call, calls through
+ * them are counted and can be swapped.  V2 endpoint ids are their index in
+ * name order, starting at 0.  The extension is freed automatically by
+ * drvproxy_driver_unregister().
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL for non-zero @flags, a NULL @out, an unregistered @drv
+ * or two endpoints with the same name; -EOPNOTSUPP when drvproxy is disabled;
+ * -EPERM when @drv is excluded; -EBUSY when @drv already has an extension or
+ * an endpoint is already bound to another extension; -ENOMEM.
+ */
+#define drvproxy_create_extension(drv, flags, out)				\
+	__drvproxy_create_extension(drv, flags, out,				\
+				    __start_drvproxy_endpoints,			\
+				    __stop_drvproxy_endpoints, THIS_MODULE)
+
+void drvproxy_destroy_extension(struct drvproxy_extension *ext);
+
+/**
+ * drvproxy_get_extension() - the extension a driver object owns
+ * @drv: driver object, may be NULL
+ *
+ * Context: any context, including hard IRQ; does not allocate.
+ * Return: the extension, or NULL if @drv is NULL or has none.
+ */
+static inline struct drvproxy_extension *
+drvproxy_get_extension(const struct drvproxy_driver *drv)
+{
+	return drv ? READ_ONCE(drv->extension) : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Endpoints, wrappers and the hot path                                      */
+
+/**
+ * struct drvproxy_call - one call through a wrapper (on the wrapper's stack)
+ * @table: the implementation table the call entered, or NULL when the
+ *	endpoint is not bound to an extension (the original runs directly)
+ * @index: the endpoint's slot in @table
+ * @redispatch: set by a swap-aware wait that ended because of a swap: the
+ *	wrapper leaves the old code and calls the current implementation
+ * @desc: the endpoint called
+ *
+ * Every implementation receives its call as the hidden first parameter
+ * ``__dpx_call``; the swap-aware waits use it.
+ */
+struct drvproxy_call {
+	struct drvproxy_table *table;
+	unsigned int index;
+	bool redispatch;
+	struct drvproxy_endpoint_desc *desc;
+};
+
+/* Per-CPU call accounting of one endpoint in one table. */
+struct drvproxy_count {
+	unsigned long enter;
+	unsigned long exit;
+};
+
+/*
+ * struct drvproxy_table - one generation of implementations (private).
+ * Readers see it only between drvproxy_call_enter() and drvproxy_call_leave().
+ * @fn[i] == NULL marks a stall table: callers that may sleep wait for the
+ * next publish, the others run @prev's implementation.
+ */
+struct drvproxy_table {
+	struct drvproxy_count __percpu *count;
+	u64 generation;
+	struct drvproxy_table *prev;
+	struct list_head retire_node;
+	unsigned long retire_gp;
+	unsigned int nr;
+	u8 retire_stage;
+	bool stall;
+	struct drvproxy_layer **src;
+	drvproxy_fn_t fn[];
+};
+
+/**
+ * struct drvproxy_endpoint_desc - an endpoint as its macro emits it
+ * @name: the endpoint's name
+ * @signature: "ret(type, type, ...)" generated from the prototype
+ * @impl: the original implementation (takes &struct drvproxy_call first)
+ * @wrapper: the wrapper, i.e. the function the endpoint's name denotes
+ * @owner: the module that contains @impl and @wrapper
+ * @ext: the extension it is bound to (written by drvproxy; NULL when unbound)
+ * @index: its slot in @ext's tables (written by drvproxy)
+ */
+struct drvproxy_endpoint_desc {
+	const char *name;
+	const char *signature;
+	drvproxy_fn_t impl;
+	drvproxy_fn_t wrapper;
+	struct module *owner;
+	struct drvproxy_extension *ext;
+	unsigned int index;
+};
+
+/*
+ * The extension's hot-path view (private; first member of the extension so
+ * the inline fast path needs no other definition).
+ */
+struct drvproxy_domain {
+	struct drvproxy_table __rcu *active;
+};
+
+drvproxy_fn_t drvproxy_call_stalled(struct drvproxy_call *call);
+
+/**
+ * drvproxy_call_enter() - enter an endpoint (used by the generated wrappers)
+ * @desc: the endpoint
+ * @call: the call record on the wrapper's stack
+ *
+ * The hot path: one preempt-count increment and decrement, one load of
+ * the endpoint's binding, one rcu_dereference_sched() of the active table,
+ * one per-CPU increment, one load of the implementation.  No lock, no atomic
+ * read-modify-write, no memory barrier (the acquire load is a plain load on
+ * x86), no write outside this CPU's data.  The loads and the per-CPU count
+ * sit in one preempt-disabled region, so the swap engine's synchronize_rcu()
+ * after a publish (or an unbind) guarantees that every call which loaded the
+ * old table has counted itself in it.
+ *
+ * Return: the implementation to call.
+ */
+static __always_inline drvproxy_fn_t
+drvproxy_call_enter(struct drvproxy_endpoint_desc *desc, struct drvproxy_call *call)
+{
+	struct drvproxy_extension *ext;
+	struct drvproxy_table *t;
+	unsigned int i;
+	drvproxy_fn_t fn;
+
+	call->redispatch = false;
+	call->desc = desc;
+	preempt_disable_notrace();
+	/* Pairs with smp_store_release() when drvproxy binds the endpoint. */
+	ext = smp_load_acquire(&desc->ext);
+	if (unlikely(!ext)) {
+		preempt_enable_notrace();
+		call->table = NULL;
+		return desc->impl;
+	}
+	i = desc->index;
+	t = rcu_dereference_sched(((struct drvproxy_domain *)ext)->active);
+	this_cpu_inc(t->count[i].enter);
+	fn = t->fn[i];
+	preempt_enable_notrace();
+	call->table = t;
+	call->index = i;
+	if (unlikely(!fn))
+		fn = drvproxy_call_stalled(call);
+	return fn;
+}
+
+/**
+ * drvproxy_call_leave() - leave an endpoint (used by the generated wrappers)
+ * @call: the call record
+ *
+ * One per-CPU increment, on whichever CPU the call ends.  The swap engine
+ * orders it against freeing the table with synchronize_rcu().
+ *
+ * Return: true when the call must be dispatched again (a swap-aware wait
+ * ended because of a swap), false when it is complete.
+ */
+static __always_inline bool drvproxy_call_leave(struct drvproxy_call *call)
+{
+	if (likely(call->table))
+		this_cpu_inc(call->table->count[call->index].exit);
+	return unlikely(call->redispatch);
+}
+
+/* Macro plumbing: (type, name) pairs, up to 6 parameters. */
+#define __DPX_NP(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, n, ...) n
+#define __DPX_NPAIRS(...) __DPX_NP(__VA_ARGS__, 6, x, 5, x, 4, x, 3, x, 2, x, 1, x)
+#define __DPX_MAP1(m, t, a)		m(t, a)
+#define __DPX_MAP2(m, t, a, ...)	m(t, a), __DPX_MAP1(m, __VA_ARGS__)
+#define __DPX_MAP3(m, t, a, ...)	m(t, a), __DPX_MAP2(m, __VA_ARGS__)
+#define __DPX_MAP4(m, t, a, ...)	m(t, a), __DPX_MAP3(m, __VA_ARGS__)
+#define __DPX_MAP5(m, t, a, ...)	m(t, a), __DPX_MAP4(m, __VA_ARGS__)
+#define __DPX_MAP6(m, t, a, ...)	m(t, a), __DPX_MAP5(m, __VA_ARGS__)
+#define __DPX_CAT(a, b)			__DPX_CAT2(a, b)
+#define __DPX_CAT2(a, b)		a##b
+#define __DPX_MAP(n, ...)		__DPX_CAT(__DPX_MAP, n)(__VA_ARGS__)
+#define __DPX_STR1(t, a)		#t
+#define __DPX_STR2(t, a, ...)		#t ", " __DPX_STR1(__VA_ARGS__)
+#define __DPX_STR3(t, a, ...)		#t ", " __DPX_STR2(__VA_ARGS__)
+#define __DPX_STR4(t, a, ...)		#t ", " __DPX_STR3(__VA_ARGS__)
+#define __DPX_STR5(t, a, ...)		#t ", " __DPX_STR4(__VA_ARGS__)
+#define __DPX_STR6(t, a, ...)		#t ", " __DPX_STR5(__VA_ARGS__)
+#define __DPX_DECL(t, a)		t a
+#define __DPX_ARG(t, a)			a
+#define __DPX_PARAMS(...)	__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __DPX_DECL, __VA_ARGS__)
+#define __DPX_ARGS(...)		__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __DPX_ARG, __VA_ARGS__)
+#define __DPX_SIG(ret, ...)						\
+	#ret "(" __DPX_CAT(__DPX_STR, __DPX_NPAIRS(__VA_ARGS__))(__VA_ARGS__) ")"
+
+#define __DPX_DESC_SECTION(var)						\
+	static struct drvproxy_endpoint_desc *const __dpx_ptr_##var		\
+	__used __aligned(sizeof(void *)) __section("drvproxy_endpoints") = &(var)
+
+#define __DPX_DESC(name, sig)						\
+	static struct drvproxy_endpoint_desc __dpx_desc_##name = {		\
+		.name = #name,							\
+		.signature = sig,						\
+		.impl = (drvproxy_fn_t)__dpx_impl_##name,			\
+		.wrapper = (drvproxy_fn_t)name,					\
+		.owner = THIS_MODULE,						\
+	}
+
+#define __DPX_WRAPPER(ret, name, ...)					\
+ret name(__DPX_PARAMS(__VA_ARGS__))					\
+{									\
+	struct drvproxy_call __c;					\
+	ret __r;							\
+									\
+	do {								\
+		typeof(&__dpx_impl_##name) __fn = (typeof(__fn))	\
+			drvproxy_call_enter(&__dpx_desc_##name, &__c);	\
+		__r = __fn(&__c, __DPX_ARGS(__VA_ARGS__));		\
+	} while (drvproxy_call_leave(&__c));				\
+	return __r;							\
+}
+
+#define __DPX_WRAPPER_VOID(name, ...)					\
+void name(__DPX_PARAMS(__VA_ARGS__))					\
+{									\
+	struct drvproxy_call __c;					\
+									\
+	do {								\
+		typeof(&__dpx_impl_##name) __fn = (typeof(__fn))	\
+			drvproxy_call_enter(&__dpx_desc_##name, &__c);	\
+		__fn(&__c, __DPX_ARGS(__VA_ARGS__));			\
+	} while (drvproxy_call_leave(&__c));				\
+}
+
+#define __DPX_ENDPOINT(section, ret, wrapper, name, ...)			\
+	static ret __dpx_impl_##name(struct drvproxy_call *__dpx_call,	\
+				     __DPX_PARAMS(__VA_ARGS__));		\
+	static ret name(__DPX_PARAMS(__VA_ARGS__));			\
+	__DPX_DESC(name, __DPX_SIG(ret, __VA_ARGS__));			\
+	section;							\
+	static wrapper							\
+	static ret __dpx_impl_##name(struct drvproxy_call *__dpx_call __maybe_unused, \
+				     __DPX_PARAMS(__VA_ARGS__))
+
+/**
+ * DRVPROXY_ENDPOINT() - define a hot-swappable endpoint (V2)
+ * @ret: return type (not void: use DRVPROXY_ENDPOINT_VOID())
+ * @name: the endpoint's name; it denotes the wrapper, so every call through
+ *	it is proxied
+ * @...: 1 to 6 parameters as type, name pairs
+ *
+ * Follow it with the function body, which is the original implementation.
+ * Inside the body ``__dpx_call`` is the current call (used by the swap-aware
+ * waits).  A descriptor (name, signature, original, wrapper, owner) goes into
+ * the module's drvproxy_endpoints section, which drvproxy_create_extension()
+ * enumerates.  Example::
+ *
+ *	DRVPROXY_ENDPOINT(ssize_t, demo_read, struct file *, file,
+ *			  char __user *, buf, size_t, len, loff_t *, ppos)
+ *	{
+ *		...
+ *	}
+ */
+#define DRVPROXY_ENDPOINT(ret, name, ...)					\
+	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), ret,		\
+		       __DPX_WRAPPER(ret, name, __VA_ARGS__), name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_VOID() - DRVPROXY_ENDPOINT() for a function returning void
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_VOID(name, ...)					\
+	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), void,		\
+		       __DPX_WRAPPER_VOID(name, __VA_ARGS__), name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_MANUAL() - define an endpoint for manual (V1) registration
+ * @ret: return type (not void)
+ * @name: the endpoint's name (denotes the wrapper)
+ * @...: 1 to 6 parameters as type, name pairs
+ *
+ * Like DRVPROXY_ENDPOINT(), but the descriptor stays out of the module's
+ * section; pass DRVPROXY_DESC(@name) to drvproxy_register_endpoints().
+ */
+#define DRVPROXY_ENDPOINT_MANUAL(ret, name, ...)				\
+	__DPX_ENDPOINT(struct drvproxy_endpoint_desc, ret,			\
+		       __DPX_WRAPPER(ret, name, __VA_ARGS__), name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_DESC() - the descriptor of an endpoint defined in this file
+ * @name: the endpoint's name
+ */
+#define DRVPROXY_DESC(name) (&__dpx_desc_##name)
+
+/**
+ * struct drvproxy_endpoint_info - one entry of a V1 registration
+ * @id: endpoint id; unique in the extension.  An existing id replaces that
+ *	endpoint's original implementation (signatures must be identical),
+ *	a new id adds the endpoint.
+ * @endpoint: the endpoint's descriptor, DRVPROXY_DESC(name)
+ */
+struct drvproxy_endpoint_info {
+	u32 id;
+	struct drvproxy_endpoint_desc *endpoint;
+};
+
+/**
+ * enum drvproxy_phase - phases of a registration or swap callback
+ * @DRVPROXY_PHASE_PRE: before anything changes (take locks, save state)
+ * @DRVPROXY_PHASE_STALLED: stalled mode only: no new call proceeds and every
+ *	call into the superseded implementations has returned; transfer state
+ * @DRVPROXY_PHASE_POST: after the new implementations were published
+ * @DRVPROXY_PHASE_MAX: never passed to a callback
+ */
+enum drvproxy_phase {
+	DRVPROXY_PHASE_PRE,
+	DRVPROXY_PHASE_STALLED,
+	DRVPROXY_PHASE_POST,
+	DRVPROXY_PHASE_MAX
+};
+
+/**
+ * typedef drvproxy_callback_t - a phased registration/swap callback
+ * @phase: the phase being entered
+ * @context: the caller's context
+ *
+ * Runs in process context with the extension's transition lock held: it must
+ * not call back into the same extension (that returns -EDEADLK).
+ *
+ * Return: 0 to continue; any other value fails the whole operation and rolls
+ * every change back; it is what the operation returns.
+ */
+typedef int (*drvproxy_callback_t)(enum drvproxy_phase phase, void *context);
+
+int drvproxy_register_endpoints(struct drvproxy_extension *ext,
+				const struct drvproxy_endpoint_info *info,
+				unsigned int count, drvproxy_callback_t callback,
+				void *context);
+
+int __drvproxy_get_wrapper_from_endpoint(struct drvproxy_extension *ext,
+					 drvproxy_fn_t endpoint,
+					 drvproxy_fn_t *wrapper);
+
+/**
+ * drvproxy_get_wrapper_from_endpoint() - the wrapper of an endpoint (V2)
+ * @ext: the extension
+ * @endpoint: an endpoint function, exactly as defined with DRVPROXY_ENDPOINT()
+ * @wrapper: pointer to a variable of @endpoint's type; set to the wrapper, or
+ *	to NULL when @endpoint is not registered with @ext
+ *
+ * Type-safe: a @wrapper of another type fails to build; no casts are needed.
+ * In drvproxy an endpoint's name already denotes its wrapper, so on success
+ * *@wrapper == @endpoint; the lookup proves the function is live in @ext.
+ *
+ * Context: any context, including hard IRQ and preemption disabled.
+ * Lock-free, O(1) in the number of endpoints and drivers.
+ * Return: 0, or -ENOENT.
+ */
+#define drvproxy_get_wrapper_from_endpoint(ext, endpoint, wrapper)		\
+({										\
+	drvproxy_fn_t __dpx_w;							\
+	int __dpx_ret;								\
+	BUILD_BUG_ON_MSG(!__same_type(*(wrapper), &*(endpoint)),		\
+			 "drvproxy: wrapper type differs from endpoint type");	\
+	__dpx_ret = __drvproxy_get_wrapper_from_endpoint(ext,			\
+				(drvproxy_fn_t)(endpoint), &__dpx_w);		\
+	*(wrapper) = (typeof(*(wrapper)))__dpx_w;				\
+	__dpx_ret;								\
+})
+
+drvproxy_fn_t drvproxy_get_endpoint_wrapper(struct drvproxy_extension *ext, u32 id);
+
+/* ------------------------------------------------------------------------ */
+/* Companions: replacements and layers                                       */
+
+/**
+ * struct drvproxy_replacement - a replacement implementation
+ * @target: name of the endpoint it replaces
+ * @name: the replacement's own function name
+ * @signature: generated like &drvproxy_endpoint_desc.signature; must equal
+ *	the target's (white space is ignored)
+ * @fn: the implementation (takes &struct drvproxy_call first)
+ */
+struct drvproxy_replacement {
+	const char *target;
+	const char *name;
+	const char *signature;
+	drvproxy_fn_t fn;
+};
+
+extern const struct drvproxy_replacement *const __start_drvproxy_replacements[];
+extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
+
+#define __DPX_REPLACEMENT(section, ret, target, name, ...)			\
+	static ret name(struct drvproxy_call *__dpx_call,			\
+			__DPX_PARAMS(__VA_ARGS__));				\
+	static const struct drvproxy_replacement __dpx_repl_##name = {		\
+		.target = #target,						\
+		.name = #name,							\
+		.signature = __DPX_SIG(ret, __VA_ARGS__),			\
+		.fn = (drvproxy_fn_t)name,					\
+	};									\
+	section;								\
+	static ret name(struct drvproxy_call *__dpx_call __maybe_unused,	\
+			__DPX_PARAMS(__VA_ARGS__))
+
+#define __DPX_REPL_SECTION(name)						\
+	static const struct drvproxy_replacement *const __dpx_rptr_##name	\
+	__used __aligned(sizeof(void *)) __section("drvproxy_replacements") =	\
+		&__dpx_repl_##name
+
+/**
+ * DRVPROXY_REPLACEMENT() - define a replacement for a host endpoint
+ * @ret: return type, as the endpoint's
+ * @target: the endpoint's name (a bare identifier; the host's symbol is not
+ *	referenced)
+ * @name: this implementation's function name
+ * @...: the endpoint's parameters as type, name pairs
+ *
+ * Follow it with the body.  The descriptor goes into the module's
+ * drvproxy_replacements section, which a &struct drvproxy_layer declared
+ * with DRVPROXY_LAYER() collects.
+ */
+#define DRVPROXY_REPLACEMENT(ret, target, name, ...)				\
+	__DPX_REPLACEMENT(__DPX_REPL_SECTION(name), ret, target, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_REPLACEMENT_MANUAL() - a replacement outside the module's section
+ * @ret: return type
+ * @target: the endpoint's name
+ * @name: this implementation's function name
+ * @...: parameters as type, name pairs
+ *
+ * List DRVPROXY_REPL(@name) in &drvproxy_layer.replacements.
+ */
+#define DRVPROXY_REPLACEMENT_MANUAL(ret, target, name, ...)			\
+	__DPX_REPLACEMENT(struct drvproxy_replacement, ret, target, name, __VA_ARGS__)
+
+/** DRVPROXY_REPL() - the descriptor of a replacement defined in this file */
+#define DRVPROXY_REPL(name) (&__dpx_repl_##name)
+
+/**
+ * enum drvproxy_mode - how a layer is swapped in and out
+ * @DRVPROXY_MODE_LIVE: new calls go to the new code at once; calls in the
+ *	old code drain in the background while its module stays pinned
+ * @DRVPROXY_MODE_STALLED: new calls wait (they do not fail) at wrapper entry,
+ *	calls in flight drain within the layer's timeout, the STALLED callback
+ *	runs, then the new table is published and the waiters released
+ */
+enum drvproxy_mode {
+	DRVPROXY_MODE_LIVE,
+	DRVPROXY_MODE_STALLED,
+};
+
+/**
+ * struct drvproxy_layer - a companion's set of replacements for one driver
+ * @target: name of the driver object to change
+ * @owner: the companion module (THIS_MODULE; DRVPROXY_LAYER() sets it)
+ * @mode: &enum drvproxy_mode
+ * @replace: atomic replace: drop every layer applied before this one; their
+ *	endpoints not covered here return to the original implementation
+ * @callback: optional phased callback for apply
+ * @revert_callback: optional phased callback for revert; its errors are
+ *	logged and ignored when the revert comes from module removal
+ * @context: passed to both callbacks
+ * @drain_timeout_ms: stalled mode: how long in-flight calls may take to
+ *	drain (0: the module parameter drain_timeout_ms)
+ * @replacements: explicit replacement list, or NULL to use the module's
+ *	drvproxy_replacements section (DRVPROXY_LAYER() sets the bounds)
+ * @nr_replacements: number of entries in @replacements
+ *
+ * Apply it in module_init with drvproxy_layer_apply() and revert it in
+ * module_exit with drvproxy_layer_revert(); if the module goes away with the
+ * layer still applied, drvproxy reverts it before the module's memory is
+ * freed.
+ */
+struct drvproxy_layer {
+	const char *target;
+	struct module *owner;
+	enum drvproxy_mode mode;
+	bool replace;
+	drvproxy_callback_t callback;
+	drvproxy_callback_t revert_callback;
+	void *context;
+	unsigned int drain_timeout_ms;
+	const struct drvproxy_replacement *const *replacements;
+	unsigned int nr_replacements;
+	/* private: filled by drvproxy */
+	const struct drvproxy_replacement *const *sec_start;
+	const struct drvproxy_replacement *const *sec_stop;
+	struct drvproxy_extension *ext;
+	struct list_head node;
+	struct list_head going_node;
+	struct drvproxy_layer_kobj *ko;
+	int state;
+	u64 applied_ns;
+	u64 generation;
+	unsigned int order;
+	unsigned int nr;
+	unsigned int *slots;
+	drvproxy_fn_t *fns;
+};
+
+/**
+ * DRVPROXY_LAYER() - initialiser for a layer made of this module's
+ *	DRVPROXY_REPLACEMENT()s
+ * @drv_name: the target driver's name
+ * @swap_mode: &enum drvproxy_mode
+ */
+#define DRVPROXY_LAYER(drv_name, swap_mode)					\
+	.target = (drv_name),							\
+	.owner = THIS_MODULE,							\
+	.mode = (swap_mode),							\
+	.sec_start = __start_drvproxy_replacements,				\
+	.sec_stop = __stop_drvproxy_replacements
+
+int drvproxy_layer_apply(struct drvproxy_layer *layer);
+int drvproxy_layer_revert(struct drvproxy_layer *layer);
+
+/* ------------------------------------------------------------------------ */
+/* Swap-aware waits                                                          */
+
+/* Returned by a swap-aware wait that ended because of a swap (never seen by
+ * userspace: the wrapper re-dispatches the call). */
+#define DRVPROXY_ERESTART	(-ERESTARTNOINTR)
+
+bool drvproxy_call_stale(struct drvproxy_call *call);
+struct drvproxy_swap_waiter {
+	struct wait_queue_entry entry;
+	struct drvproxy_call *call;
+	wait_queue_head_t *head;
+};
+
+void drvproxy_swap_wait_begin(struct drvproxy_call *call,
+			      struct drvproxy_swap_waiter *w);
+void drvproxy_swap_wait_end(struct drvproxy_swap_waiter *w);
+int drvproxy_swap_wait_redispatch(struct drvproxy_call *call);
+
+#define __drvproxy_wait_event(call, wq_head, condition, state)		\
+({										\
+	struct drvproxy_swap_waiter __sw;					\
+	struct wait_queue_entry __we;						\
+	long __ret = 0;								\
+										\
+	init_wait_entry(&__we, 0);						\
+	drvproxy_swap_wait_begin(call, &__sw);					\
+	for (;;) {								\
+		long __int = prepare_to_wait_event(&(wq_head), &__we, state);	\
+										\
+		if (condition)							\
+			break;							\
+		if (drvproxy_call_stale(call)) {				\
+			__ret = drvproxy_swap_wait_redispatch(call);		\
+			break;							\
+		}								\
+		if (___wait_is_interruptible(state) && __int) {			\
+			__ret = __int;						\
+			break;							\
+		}								\
+		schedule();							\
+	}									\
+	finish_wait(&(wq_head), &__we);						\
+	drvproxy_swap_wait_end(&__sw);						\
+	__ret;									\
+})
+
+/**
+ * drvproxy_wait_event_interruptible() - a swap-aware wait_event_interruptible()
+ * @wq_head: the wait queue
+ * @condition: the condition to wait for
+ *
+ * Only inside a DRVPROXY_ENDPOINT()/DRVPROXY_REPLACEMENT() body, before the
+ * call has side effects that a second dispatch would repeat.  When a swap or
+ * revert publishes a new table while the call waits, the wait ends and
+ * returns DRVPROXY_ERESTART: return it at once; the wrapper then leaves the
+ * old code and dispatches the same call to the current implementation, so
+ * userspace sees no EINTR and no short read, and a swap never waits for a
+ * call that is merely blocked here.
+ *
+ * Context: process context, may sleep.
+ * Return: 0 when @condition became true, -ERESTARTSYS on a signal,
+ * DRVPROXY_ERESTART after a swap.
+ */
+#define drvproxy_wait_event_interruptible(wq_head, condition)			\
+	((int)__drvproxy_wait_event(__dpx_call, wq_head, condition, TASK_INTERRUPTIBLE))
+
+/**
+ * drvproxy_wait_event_killable() - a swap-aware wait_event_killable()
+ * @wq_head: the wait queue
+ * @condition: the condition to wait for
+ *
+ * As drvproxy_wait_event_interruptible(), but only fatal signals interrupt.
+ * Return: 0, -ERESTARTSYS on a fatal signal, DRVPROXY_ERESTART after a swap.
+ */
+#define drvproxy_wait_event_killable(wq_head, condition)			\
+	((int)__drvproxy_wait_event(__dpx_call, wq_head, condition, TASK_KILLABLE))
+
+/* ------------------------------------------------------------------------ */
+/* Hot-swappable worker threads                                              */
+
+/**
+ * struct drvproxy_event - an event a worker waits on (KEVENT analogue)
+ * @wq: waiters
+ * @signalled: the state
+ * @auto_reset: a synchronization event: a worker's wait consumes it
+ */
+struct drvproxy_event {
+	wait_queue_head_t wq;
+	bool signalled;
+	bool auto_reset;
+};
+
+void drvproxy_event_init(struct drvproxy_event *ev, bool auto_reset);
+void drvproxy_event_set(struct drvproxy_event *ev);
+void drvproxy_event_reset(struct drvproxy_event *ev);
+
+/**
+ * enum drvproxy_wait_type - how a worker waits on its events
+ * @DRVPROXY_WAIT_ANY: wake when any event is signalled (WaitAny)
+ * @DRVPROXY_WAIT_ALL: wake when all events are signalled (WaitAll)
+ */
+enum drvproxy_wait_type {
+	DRVPROXY_WAIT_ANY,
+	DRVPROXY_WAIT_ALL,
+};
+
+#define DRVPROXY_WORKER_MAX_EVENTS	8
+
+/*
+ * Wait status passed to a worker routine: the index of the signalled event
+ * (WaitAny), 0 (WaitAll), or DRVPROXY_WAIT_TIMEOUT.
+ */
+#define DRVPROXY_WAIT_TIMEOUT	(-ETIMEDOUT)
+
+/**
+ * struct drvproxy_worker_start - start context of a hot-swappable worker
+ * @routine: an endpoint (its wrapper) ``bool routine(void *context, long status)``;
+ *	true means wait again, false ends the thread
+ * @context: passed to @routine
+ * @name: thread name (copied), "drvproxy/<driver>" when NULL
+ * @wait_type: &enum drvproxy_wait_type
+ * @has_timeout: false waits indefinitely
+ * @timeout_ms: relative timeout of each wait when @has_timeout; 0 does not
+ *	wait at all
+ * @event_count: number of @events, 0..DRVPROXY_WORKER_MAX_EVENTS (0 requires
+ *	@has_timeout: a periodic worker)
+ * @events: the events
+ */
+struct drvproxy_worker_start {
+	bool (*routine)(void *context, long status);
+	void *context;
+	const char *name;
+	enum drvproxy_wait_type wait_type;
+	bool has_timeout;
+	unsigned int timeout_ms;
+	unsigned int event_count;
+	struct drvproxy_event *events[DRVPROXY_WORKER_MAX_EVENTS];
+};
+
+int drvproxy_create_worker(struct drvproxy_extension *ext,
+			   const struct drvproxy_worker_start *start,
+			   struct drvproxy_worker **out);
+void drvproxy_stop_worker(struct drvproxy_worker *worker);
+
+/* ------------------------------------------------------------------------ */
+/* Observability                                                             */
+
+/**
+ * struct drvproxy_endpoint_stats - counters of one endpoint
+ * @calls: calls made since the endpoint was registered
+ * @in_flight: calls inside any implementation now
+ * @swaps: how often its implementation changed
+ */
+struct drvproxy_endpoint_stats {
+	u64 calls;
+	u64 in_flight;
+	u64 swaps;
+};
+
+int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
+			    struct drvproxy_endpoint_stats *stats);
+u64 drvproxy_generation(void);
+u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
+
+#endif /* _DRVPROXY_H */
