@@ -161,10 +161,20 @@ console_reader() {
 }
 
 echo "run.sh: $QEMU ${qemu_args[*]}" >> "$logfile"
+# QEMU runs in the background behind a FIFO so that an interrupted run.sh
+# (Ctrl-C, a CI job killed) still takes QEMU down with it: timeout(1) puts
+# itself in its own process group, out of reach of the terminal's SIGINT.
+mkfifo "$tmp/console"
 t0=$EPOCHREALTIME
+timeout -k 5 "$timeout_s" "$QEMU" "${qemu_args[@]}" </dev/null >"$tmp/console" 2>&1 &
+qemu_pid=$!
+trap 'kill "$qemu_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'echo "run.sh: interrupted; QEMU killed" >&2; exit 130' INT
+trap 'echo "run.sh: terminated; QEMU killed" >&2; exit 143' TERM HUP
+console_reader "$t0" < "$tmp/console"
 set +e
-timeout -k 5 "$timeout_s" "$QEMU" "${qemu_args[@]}" </dev/null 2>&1 | console_reader "$t0"
-qemu_rc=${PIPESTATUS[0]}
+wait "$qemu_pid"
+qemu_rc=$?
 set -e
 total=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 
