@@ -253,13 +253,23 @@ EXPORT_SYMBOL_GPL(drvproxy_driver_unregister);
  * drvproxy_driver_free() - drop the creator's reference to a driver object
  * @drv: the driver object (unregistered); NULL and error pointers are ignored
  *
+ * An extension the driver still owns (created, then registration failed) is
+ * released first.
+ *
  * Context: process context.
  */
 void drvproxy_driver_free(struct drvproxy_driver *drv)
 {
 	if (IS_ERR_OR_NULL(drv))
 		return;
-	WARN_ON(drv->flags & DRVPROXY_DRIVER_REGISTERED);
+	if (WARN(drv->flags & DRVPROXY_DRIVER_REGISTERED,
+		 "drvproxy: %s: freed while registered\n", drv->name))
+		return;
+	/* An extension created before a failed registration goes with it. */
+	if (drv->extension) {
+		drvproxy_extension_release(drv->extension);
+		WRITE_ONCE(drv->extension, NULL);
+	}
 	if (drv->kobj.state_initialized)
 		kobject_put(&drv->kobj);
 	else

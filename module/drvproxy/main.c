@@ -16,6 +16,7 @@
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <kunit/visibility.h>
 
 #include "internal.h"
 #include "trace.h"
@@ -181,6 +182,21 @@ bool drvproxy_fail_alloc(void)
 #endif
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
 static struct dentry *drvproxy_fail_dir;
+#endif
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Test hooks: flip the feature switches as the module parameters do. */
+void drvproxy_test_set_enabled(bool on)
+{
+	WRITE_ONCE(drvproxy_param_enabled, on);
+}
+EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_set_enabled);
+
+int drvproxy_test_set_exclude(const char *list)
+{
+	return exclude_set(list, NULL);
+}
+EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_set_exclude);
 #endif
 
 const char *drvproxy_module_name(const struct module *mod)

@@ -325,11 +325,11 @@ static int find_target(struct drvproxy_layer *l, struct drvproxy_extension **out
 	if (!drv) {
 		pr_err("%s: target driver %s is not registered\n",
 		       drvproxy_module_name(l->owner), l->target);
-		ret = -ENOENT;
+		ret = -ENODEV;
 	} else if (!drv->extension) {
 		pr_err("%s: driver %s has no proxy extension\n",
 		       drvproxy_module_name(l->owner), l->target);
-		ret = -ENOENT;
+		ret = -ENODEV;
 	} else if (!try_module_get(drv->owner)) {
 		pr_err("%s: driver %s is going away\n", drvproxy_module_name(l->owner),
 		       l->target);
@@ -388,8 +388,10 @@ static void drop_replaced(struct drvproxy_extension *ext, struct drvproxy_layer 
  *
  * Context: process context, may sleep; usually the companion's module_init.
  * Return: 0; -EINVAL (malformed layer, unknown mode, signature mismatch);
- * -EBUSY (applied before); -ENOENT (no such driver, extension or endpoint);
- * -EOPNOTSUPP / -EPERM (disabled / excluded); -ENODEV (driver going away);
+ * -EBUSY (applied before); -ENODEV (no such driver, driver without
+ * extension, or driver going away; -ENODEV rather than -ENOENT because a
+ * module init returning -ENOENT makes insmod report an unknown symbol);
+ * -ENOENT (no such endpoint); -EOPNOTSUPP / -EPERM (disabled / excluded);
  * -ENOMEM; -ETIMEDOUT (stalled drain timed out); -EINTR; -EDEADLK; or the
  * callback's error.  On error nothing changed.
  */

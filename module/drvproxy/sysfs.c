@@ -245,7 +245,8 @@ static ssize_t original_show(struct kobject *kobj, struct kobj_attribute *attr, 
 	return emit_fn(buf, to_ep(kobj)->desc->impl);
 }
 
-static ssize_t current_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+static ssize_t current_impl_show(struct kobject *kobj, struct kobj_attribute *attr,
+				 char *buf)
 {
 	struct drvproxy_endpoint *ep = to_ep(kobj);
 	struct drvproxy_table *t;
@@ -284,7 +285,11 @@ static ssize_t swaps_show(struct kobject *kobj, struct kobj_attribute *attr, cha
 static struct kobj_attribute id_attr = __ATTR_RO(id);
 static struct kobj_attribute signature_attr = __ATTR_RO(signature);
 static struct kobj_attribute original_attr = __ATTR_RO(original);
-static struct kobj_attribute current_attr = __ATTR_RO(current);
+/* "current" is a macro (get_current()): spell the name out. */
+static struct kobj_attribute current_attr = {
+	.attr = { .name = "current", .mode = 0444 },
+	.show = current_impl_show,
+};
 static struct kobj_attribute calls_attr = __ATTR_RO(calls);
 static struct kobj_attribute in_flight_attr = __ATTR_RO(in_flight);
 static struct kobj_attribute swaps_attr = __ATTR_RO(swaps);

@@ -37,14 +37,15 @@
  *                                                 endpoint already bound elsewhere)
  *   STATUS_INVALID_PARAMETER(_3)    -EINVAL      (bad flags, bad argument,
  *                                                 signature mismatch)
- *   STATUS_NOT_FOUND                -ENOENT      (unknown endpoint, id or driver)
+ *   STATUS_NOT_FOUND                -ENOENT      (unknown endpoint or id)
+ *   (companion's target driver
+ *    absent or going away)          -ENODEV
  *   STATUS_UNSUCCESSFUL (drain
  *                      timed out)   -ETIMEDOUT
  *   (callback re-entered the
  *    extension: deadlock on Windows) -EDEADLK
  *   (interrupted while waiting for
  *    another transition)            -EINTR
- *   (target module is going away)   -ENODEV
  *
  * IRP_MJ -> file_operations: see &enum drvproxy_major_function.
  *
@@ -144,8 +145,8 @@ enum drvproxy_major_function {
  */
 #define drvproxy_set_major_function(drv, code, fn)				\
 do {										\
-	BUILD_BUG_ON_MSG(!__same_type(fn,					\
-		&*((struct file_operations *)NULL)->__DPX_MJ_MEMBER_##code),	\
+	BUILD_BUG_ON_MSG(!__same_type(&*(fn),					\
+		((struct file_operations *)NULL)->__DPX_MJ_MEMBER_##code),	\
 		"drvproxy: " #fn " does not have the prototype of "		\
 		"file_operations." __stringify(__DPX_MJ_MEMBER_##code));	\
 	(drv)->major_function[DRVPROXY_MJ_##code] = (drvproxy_fn_t)(fn);	\
@@ -494,12 +495,12 @@ static __always_inline bool drvproxy_call_leave(struct drvproxy_call *call)
 	static struct drvproxy_endpoint_desc *const __dpx_ptr_##var		\
 	__used __aligned(sizeof(void *)) __section("drvproxy_endpoints") = &(var)
 
-#define __DPX_DESC(name, sig)						\
-	static struct drvproxy_endpoint_desc __dpx_desc_##name = {		\
-		.name = #name,							\
-		.signature = sig,						\
-		.impl = (drvproxy_fn_t)__dpx_impl_##name,			\
-		.wrapper = (drvproxy_fn_t)name,					\
+#define __DPX_DESC(epn, epsig)						\
+	static struct drvproxy_endpoint_desc __dpx_desc_##epn = {		\
+		.name = #epn,							\
+		.signature = epsig,						\
+		.impl = (drvproxy_fn_t)__dpx_impl_##epn,			\
+		.wrapper = (drvproxy_fn_t)epn,					\
 		.owner = THIS_MODULE,						\
 	}
 
@@ -529,13 +530,13 @@ void name(__DPX_PARAMS(__VA_ARGS__))					\
 	} while (drvproxy_call_leave(&__c));				\
 }
 
-#define __DPX_ENDPOINT(section, ret, wrapper, name, ...)			\
+#define __DPX_ENDPOINT(section, linkage, ret, wrapper, name, ...)		\
 	static ret __dpx_impl_##name(struct drvproxy_call *__dpx_call,	\
 				     __DPX_PARAMS(__VA_ARGS__));		\
-	static ret name(__DPX_PARAMS(__VA_ARGS__));			\
+	linkage ret name(__DPX_PARAMS(__VA_ARGS__));				\
 	__DPX_DESC(name, __DPX_SIG(ret, __VA_ARGS__));			\
 	section;							\
-	static wrapper							\
+	linkage wrapper							\
 	static ret __dpx_impl_##name(struct drvproxy_call *__dpx_call __maybe_unused, \
 				     __DPX_PARAMS(__VA_ARGS__))
 
@@ -559,7 +560,18 @@ void name(__DPX_PARAMS(__VA_ARGS__))					\
  *	}
  */
 #define DRVPROXY_ENDPOINT(ret, name, ...)					\
-	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), ret,		\
+	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), static, ret,	\
+		       __DPX_WRAPPER(ret, name, __VA_ARGS__), name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_GLOBAL() - DRVPROXY_ENDPOINT() with external linkage
+ * @ret: return type (not void)
+ * @name: the endpoint's name; declare its prototype in a header, as for any
+ *	global function, so other files of the module can use it
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_GLOBAL(ret, name, ...)				\
+	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), , ret,		\
 		       __DPX_WRAPPER(ret, name, __VA_ARGS__), name, __VA_ARGS__)
 
 /**
@@ -568,7 +580,7 @@ void name(__DPX_PARAMS(__VA_ARGS__))					\
  * @...: 1 to 6 parameters as type, name pairs
  */
 #define DRVPROXY_ENDPOINT_VOID(name, ...)					\
-	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), void,		\
+	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), static, void,	\
 		       __DPX_WRAPPER_VOID(name, __VA_ARGS__), name, __VA_ARGS__)
 
 /**
@@ -581,7 +593,7 @@ void name(__DPX_PARAMS(__VA_ARGS__))					\
  * section; pass DRVPROXY_DESC(@name) to drvproxy_register_endpoints().
  */
 #define DRVPROXY_ENDPOINT_MANUAL(ret, name, ...)				\
-	__DPX_ENDPOINT(struct drvproxy_endpoint_desc, ret,			\
+	__DPX_ENDPOINT(struct drvproxy_endpoint_desc, static, ret,		\
 		       __DPX_WRAPPER(ret, name, __VA_ARGS__), name, __VA_ARGS__)
 
 /**
@@ -689,17 +701,17 @@ struct drvproxy_replacement {
 extern const struct drvproxy_replacement *const __start_drvproxy_replacements[];
 extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
 
-#define __DPX_REPLACEMENT(section, ret, target, name, ...)			\
-	static ret name(struct drvproxy_call *__dpx_call,			\
+#define __DPX_REPLACEMENT(section, ret, tgt, fnn, ...)			\
+	static ret fnn(struct drvproxy_call *__dpx_call,			\
 			__DPX_PARAMS(__VA_ARGS__));				\
-	static const struct drvproxy_replacement __dpx_repl_##name = {		\
-		.target = #target,						\
-		.name = #name,							\
+	static const struct drvproxy_replacement __dpx_repl_##fnn = {		\
+		.target = #tgt,						\
+		.name = #fnn,							\
 		.signature = __DPX_SIG(ret, __VA_ARGS__),			\
-		.fn = (drvproxy_fn_t)name,					\
+		.fn = (drvproxy_fn_t)fnn,					\
 	};									\
 	section;								\
-	static ret name(struct drvproxy_call *__dpx_call __maybe_unused,	\
+	static ret fnn(struct drvproxy_call *__dpx_call __maybe_unused,	\
 			__DPX_PARAMS(__VA_ARGS__))
 
 #define __DPX_REPL_SECTION(name)						\
@@ -979,5 +991,11 @@ int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
 			    struct drvproxy_endpoint_stats *stats);
 u64 drvproxy_generation(void);
 u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* KUnit only (namespace EXPORTED_FOR_KUNIT_TESTING): the feature switches. */
+void drvproxy_test_set_enabled(bool on);
+int drvproxy_test_set_exclude(const char *list);
+#endif
 
 #endif /* _DRVPROXY_H */

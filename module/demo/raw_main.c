@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * raw_main.c - drvproxy_demo_raw.ko: the demo device without drvproxy
+ *
+ * The same endpoint code (demo_ops.c compiled with DEMO_RAW) behind plain
+ * file_operations on a plain misc device, so benchmarks can compare a call
+ * through the proxy with the same driver built without it.  No worker, no
+ * swapping.  Registers /dev/drvproxy_demo_raw.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "demo.h"
+#include "demo_ops.h"
+
+/* What drvproxy_file_device() returns in the raw build. */
+static struct drvproxy_device raw_device;
+
+static int raw_open(struct inode *inode, struct file *file)
+{
+	file->private_data = &raw_device.misc;
+	return demo_open(inode, file);
+}
+
+static const struct file_operations raw_fops = {
+	.owner = THIS_MODULE,
+	.open = raw_open,
+	.release = demo_release,
+	.read = demo_read,
+	.write = demo_write,
+	.poll = demo_poll,
+	.llseek = demo_llseek,
+	.fasync = demo_fasync,
+	.unlocked_ioctl = demo_ioctl,
+	.compat_ioctl = demo_compat_ioctl,
+};
+
+static int __init raw_init(void)
+{
+	struct demo_state *st;
+	int ret;
+
+	st = kzalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	st->layout = DEMO_STATE_LAYOUT;
+	mutex_init(&st->lock);
+	init_waitqueue_head(&st->rq);
+	init_waitqueue_head(&st->wq);
+	init_waitqueue_head(&st->tick.wq);
+	raw_device.extension = st;
+	raw_device.misc.minor = MISC_DYNAMIC_MINOR;
+	raw_device.misc.name = DEMO_NAME "_raw";
+	raw_device.misc.fops = &raw_fops;
+	raw_device.misc.mode = 0666;
+	ret = misc_register(&raw_device.misc);
+	if (ret)
+		kfree(st);
+	return ret;
+}
+
+static void __exit raw_exit(void)
+{
+	misc_deregister(&raw_device.misc);
+	kfree(raw_device.extension);
+}
+
+module_init(raw_init);
+module_exit(raw_exit);
+
+MODULE_DESCRIPTION("drvproxy demo device built without the proxy (benchmark baseline)");
+MODULE_AUTHOR("The drvproxy developers");
+MODULE_LICENSE("GPL");
