@@ -123,7 +123,10 @@ mkdir -p "$(dirname "$logfile")"
 
 "$HERE/mkinitramfs.sh" -o "$tmp/initrd.cpio" ${mkargs[@]+"${mkargs[@]}"} -c "$cmd"
 
-append="console=ttyS0 panic=-1 printk.time=1 loglevel=$loglevel"
+# printk.time=1: the splat scan keys on printk timestamps.  log_buf_len: the
+# post-command re-print of warnings (loglevel <= 4) reads the ring buffer, so
+# make it big enough that a long, chatty test cannot wrap an early WARN away.
+append="console=ttyS0 panic=-1 printk.time=1 log_buf_len=16M loglevel=$loglevel"
 [ -z "$append_extra" ] || append="$append $append_extra"
 
 qemu_args=(-nodefaults -nographic -serial stdio -no-reboot -machine pc
