@@ -259,12 +259,13 @@ count_kunit_cases() {
 
 stage_kunit() {
 	local kkdir mods data log suite rc reason f
+	note "KUnit kernel: tools/kunit-kernel.sh (cached; a cold build takes ~5 min, progress in $STAGE_LOG)"
 	if ! kkdir=$("$REPO/tools/kunit-kernel.sh" 2>> "$STAGE_LOG" | tail -n 1) || [ ! -d "$kkdir" ]; then
 		fail "kunit: KUnit kernel build failed (tools/kunit-kernel.sh); see $STAGE_LOG"
 		grep 'ERROR' "$STAGE_LOG" | tail -n 5 | sed 's/^/        /'
 		return
 	fi
-	note "KUnit kernel: $kkdir"
+	note "KUnit kernel ready: $kkdir"
 	if ! need_src; then
 		fail "kunit: cannot unpack linux-source-6.12 (needed for kunit.py parse)"
 		return
@@ -343,7 +344,7 @@ stage_selftests() {
 	mkdir -p "$data/selftests"
 	rsync -a --exclude=bin/ "$src/" "$data/selftests/"
 	if [ -f "$data/selftests/Makefile" ]; then
-		if ! logged make -C "$data/selftests"; then
+		if ! logged make -C "$data/selftests" KDIR="$KDIR612"; then
 			fail "selftests: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
 			return
 		fi

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # lib.sh - helpers shared by drvproxy's tools scripts.  Source it, do not run it:
 #   . "$REPO/tools/lib.sh"
