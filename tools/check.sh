@@ -16,7 +16,11 @@
 #   e | kunit       KUnit kernel (tools/kunit-kernel.sh), modules built against
 #                   it, every suite run in QEMU and parsed by kunit.py parse
 #   f | selftests   tools/testing/selftests/drvproxy/test-*.sh in the Debian
-#                   6.12 guest (skipped while that directory does not exist)
+#                   6.12 guest (skipped while that directory does not exist).
+#                   The directory is copied, built there with
+#                   "make -C <copy> KDIR=<6.12 headers> DRVPROXY_TOP=<repo>",
+#                   and appears in the guest as /data/selftests; the modules
+#                   are in /lib/drvproxy/*.ko.
 #
 # Prints one line per stage start, one result line per test case
 # ("PASS", "FAIL" or "SKIP"), the stage's counts and wall time, and at the
@@ -344,7 +348,9 @@ stage_selftests() {
 	mkdir -p "$data/selftests"
 	rsync -a --exclude=bin/ "$src/" "$data/selftests/"
 	if [ -f "$data/selftests/Makefile" ]; then
-		if ! logged make -C "$data/selftests" KDIR="$KDIR612"; then
+		# Built in a copy; DRVPROXY_TOP tells the Makefile where the
+		# repo (module/include for the uapi header) is.
+		if ! logged make -C "$data/selftests" KDIR="$KDIR612" DRVPROXY_TOP="$REPO"; then
 			fail "selftests: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
 			return
 		fi
@@ -425,7 +431,7 @@ if [ $# = 0 ]; then
 	stages=$ALL_STAGES
 else
 	for a in "$@"; do
-		case $a in -h|--help) sed -n '4,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+		case $a in -h|--help) sed -n '4,/^set -eu/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 		s=$(stage_name "$a") || { echo "check.sh: unknown stage '$a' (stages: $ALL_STAGES, or a-f)" >&2; exit 2; }
 		stages="$stages $s"
 	done
