@@ -148,6 +148,24 @@ stage_sparse() {
 	fi
 }
 
+# Filter checkpatch findings ("file:line: TYPE:NAME: text") on stdin, dropping
+# those tools/checkpatch.exceptions accepts: same file and type, and the line
+# is the "#define MACRO" line of the macro named there.
+checkpatch_unexcepted() {
+	local file line rest type macro
+	while IFS= read -r finding; do
+		file=${finding%%:*}
+		rest=${finding#*:}
+		line=${rest%%:*}
+		type=$(echo "$finding" | sed -E 's/^[^:]+:[0-9]+: [A-Z]+:([A-Z_]+):.*/\1/')
+		macro=$(sed -n "${line}s/^#define[[:space:]]\{1,\}\([A-Za-z0-9_]*\).*/\1/p" "$REPO/$file" 2>/dev/null)
+		if [ -n "$macro" ] && grep -qE "^$file $type $macro( |$)" "$REPO/tools/checkpatch.exceptions" 2>/dev/null; then
+			continue
+		fi
+		echo "$finding"
+	done
+}
+
 stage_style() {
 	local files out f
 	if ! need_src; then
@@ -164,7 +182,7 @@ stage_style() {
 			--show-types -f "$f") >> "$out" 2>&1 || true
 	done
 	cat "$out" >> "$STAGE_LOG"
-	grep -E ': (ERROR|WARNING|CHECK):' "$out" > "$out.findings" || true
+	grep -E ': (ERROR|WARNING|CHECK):' "$out" | checkpatch_unexcepted > "$out.findings" || true
 	if [ ! -s "$out.findings" ]; then
 		pass "style: checkpatch --strict (${#files[@]} files)"
 	else

@@ -35,7 +35,7 @@
 
 struct demo_state {
 	u32 layout;
-	struct mutex lock;
+	struct mutex lock;		/* the FIFO and the counters */
 	wait_queue_head_t rq;		/* readers wait for data */
 	wait_queue_head_t wq;		/* writers wait for room */
 	struct fasync_struct *fasync;
@@ -60,20 +60,6 @@ struct demo_file {
 	u64 bytes_read;
 	u64 bytes_written;
 };
-
-/*
- * The raw build (drvproxy_demo_raw.ko, for benchmarks) compiles the same
- * endpoints as plain functions behind plain file_operations.
- */
-#ifdef DEMO_RAW
-#define DEMO_ENDPOINT(ret, name, ...)	ret name(__DPX_PARAMS(__VA_ARGS__))
-#define demo_wait(wq, cond)		wait_event_interruptible(wq, cond)
-#define DEMO_CALL			NULL
-#else
-#define DEMO_ENDPOINT(ret, name, ...)	DRVPROXY_ENDPOINT_GLOBAL(ret, name, __VA_ARGS__)
-#define demo_wait(wq, cond)		drvproxy_wait_event_interruptible(wq, cond)
-#define DEMO_CALL			__dpx_call
-#endif
 
 static inline struct demo_state *demo_st(struct file *file)
 {
@@ -133,7 +119,7 @@ typedef void (*demo_xform_t)(u8 *buf, unsigned int n, u32 transform);
  * buffer, applying @xform to each chunk (NULL: none).  Blocks in the
  * swap-aware wait while the FIFO is empty, before any side effect, so a swap
  * can re-dispatch the call.  @__dpx_call is the endpoint's call, passed on
- * under the name the swap-aware waits expect (DEMO_CALL at the call site).
+ * under the name the swap-aware waits expect.
  */
 static inline ssize_t demo_read_common(struct drvproxy_call *__dpx_call,
 				       struct file *file, char __user *buf,
@@ -153,7 +139,7 @@ static inline ssize_t demo_read_common(struct drvproxy_call *__dpx_call,
 		mutex_unlock(&st->lock);
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
-		ret = demo_wait(st->rq, READ_ONCE(st->len) > 0);
+		ret = drvproxy_wait_event_interruptible(st->rq, READ_ONCE(st->len) > 0);
 		if (ret)
 			return ret;
 	}

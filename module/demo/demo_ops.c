@@ -12,6 +12,9 @@
  * open(2) since load as "opens", where the interface promises the files
  * open now.  Version 2 fixes it.
  *
+ * Compiled with DRVPROXY_RAW (raw_ops.c), the same endpoints are plain
+ * functions: drvproxy_demo_raw.ko, the benchmarks' baseline.
+ *
  * Locking and lifetime: see demo.h.
  *
  * Copyright (C) 2026 The drvproxy developers
@@ -22,7 +25,7 @@
 #include "demo.h"
 #include "demo_ops.h"
 
-DEMO_ENDPOINT(int, demo_open, struct inode *, inode, struct file *, file)
+DRVPROXY_ENDPOINT_GLOBAL(int, demo_open, struct inode *, inode, struct file *, file)
 {
 	struct drvproxy_device *dev = drvproxy_file_device(file);
 	struct demo_state *st = dev->extension;
@@ -40,7 +43,7 @@ DEMO_ENDPOINT(int, demo_open, struct inode *, inode, struct file *, file)
 	return stream_open(inode, file);
 }
 
-DEMO_ENDPOINT(int, demo_release, struct inode *, inode, struct file *, file)
+DRVPROXY_ENDPOINT_GLOBAL(int, demo_release, struct inode *, inode, struct file *, file)
 {
 	struct demo_file *df = file->private_data;
 	struct demo_state *st = df->st;
@@ -53,14 +56,14 @@ DEMO_ENDPOINT(int, demo_release, struct inode *, inode, struct file *, file)
 	return 0;
 }
 
-DEMO_ENDPOINT(ssize_t, demo_read, struct file *, file, char __user *, buf,
-	      size_t, count, loff_t *, ppos)
+DRVPROXY_ENDPOINT_GLOBAL(ssize_t, demo_read, struct file *, file, char __user *, buf,
+			 size_t, count, loff_t *, ppos)
 {
-	return demo_read_common(DEMO_CALL, file, buf, count, 1, NULL);
+	return demo_read_common(__dpx_call, file, buf, count, 1, NULL);
 }
 
-DEMO_ENDPOINT(ssize_t, demo_write, struct file *, file, const char __user *, buf,
-	      size_t, count, loff_t *, ppos)
+DRVPROXY_ENDPOINT_GLOBAL(ssize_t, demo_write, struct file *, file, const char __user *, buf,
+			 size_t, count, loff_t *, ppos)
 {
 	struct demo_file *df = file->private_data;
 	struct demo_state *st = df->st;
@@ -74,7 +77,8 @@ DEMO_ENDPOINT(ssize_t, demo_write, struct file *, file, const char __user *, buf
 		mutex_unlock(&st->lock);
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
-		ret = demo_wait(st->wq, READ_ONCE(st->len) < DEMO_FIFO_SIZE);
+		ret = drvproxy_wait_event_interruptible(st->wq,
+							READ_ONCE(st->len) < DEMO_FIFO_SIZE);
 		if (ret)
 			return ret;
 	}
@@ -92,7 +96,7 @@ DEMO_ENDPOINT(ssize_t, demo_write, struct file *, file, const char __user *, buf
 	return done;
 }
 
-DEMO_ENDPOINT(__poll_t, demo_poll, struct file *, file, struct poll_table_struct *, wait)
+DRVPROXY_ENDPOINT_GLOBAL(__poll_t, demo_poll, struct file *, file, struct poll_table_struct *, wait)
 {
 	struct demo_state *st = demo_st(file);
 	__poll_t mask = 0;
@@ -106,18 +110,18 @@ DEMO_ENDPOINT(__poll_t, demo_poll, struct file *, file, struct poll_table_struct
 	return mask;
 }
 
-DEMO_ENDPOINT(loff_t, demo_llseek, struct file *, file, loff_t, offset, int, whence)
+DRVPROXY_ENDPOINT_GLOBAL(loff_t, demo_llseek, struct file *, file, loff_t, offset, int, whence)
 {
 	return -ESPIPE;
 }
 
-DEMO_ENDPOINT(int, demo_fasync, int, fd, struct file *, file, int, on)
+DRVPROXY_ENDPOINT_GLOBAL(int, demo_fasync, int, fd, struct file *, file, int, on)
 {
 	return fasync_helper(fd, file, on, &demo_st(file)->fasync);
 }
 
-DEMO_ENDPOINT(long, demo_ioctl, struct file *, file, unsigned int, cmd,
-	      unsigned long, arg)
+DRVPROXY_ENDPOINT_GLOBAL(long, demo_ioctl, struct file *, file, unsigned int, cmd,
+			 unsigned long, arg)
 {
 	struct demo_state *st = demo_st(file);
 
@@ -132,14 +136,14 @@ DEMO_ENDPOINT(long, demo_ioctl, struct file *, file, unsigned int, cmd,
 	}
 }
 
-DEMO_ENDPOINT(long, demo_compat_ioctl, struct file *, file, unsigned int, cmd,
-	      unsigned long, arg)
+DRVPROXY_ENDPOINT_GLOBAL(long, demo_compat_ioctl, struct file *, file, unsigned int, cmd,
+			 unsigned long, arg)
 {
 	/* Through the wrapper: a companion's demo_ioctl serves 32-bit callers too. */
 	return demo_ioctl(file, cmd, (unsigned long)compat_ptr(arg));
 }
 
-DEMO_ENDPOINT(bool, demo_worker, void *, context, long, status)
+DRVPROXY_ENDPOINT_GLOBAL(bool, demo_worker, void *, context, long, status)
 {
 	demo_worker_tick(context, 1);
 	return true;

@@ -2,10 +2,11 @@
 /*
  * raw_main.c - drvproxy_demo_raw.ko: the demo device without drvproxy
  *
- * The same endpoint code (demo_ops.c compiled with DEMO_RAW) behind plain
- * file_operations on a plain misc device, so benchmarks can compare a call
- * through the proxy with the same driver built without it.  No worker, no
- * swapping.  Registers /dev/drvproxy_demo_raw.
+ * The same endpoint code (demo_ops.c compiled with DRVPROXY_RAW, where every
+ * endpoint is a plain function) behind plain file_operations on a plain misc
+ * device, so benchmarks can compare a call through the proxy with the same
+ * driver built without it.  No worker, no swapping; the swap-aware waits
+ * degrade to plain waits.  Registers /dev/drvproxy_demo_raw.
  *
  * Copyright (C) 2026 The drvproxy developers
  */

@@ -4,5 +4,5 @@
  *
  * Copyright (C) 2026 The drvproxy developers
  */
-#define DEMO_RAW
+#define DRVPROXY_RAW
 #include "demo_ops.c"

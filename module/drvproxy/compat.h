@@ -2,8 +2,9 @@
 /*
  * compat.h - the few kernel API differences between 6.1 and 6.12
  *
- * Every version check of drvproxy lives here, so the rest of the code is
- * written against 6.12.
+ * Every difference drvproxy cares about lives here, decided by feature
+ * probes in Kbuild (grep of the kernel's own headers) rather than by
+ * version numbers, so a backport is detected for what it is.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -11,11 +12,13 @@
 #define _DRVPROXY_COMPAT_H
 
 #include <linux/module.h>
-#include <linux/version.h>
 
-/* 6.10 dropped the source argument of __assign_str(). */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-#define dpx_assign_str(dst, src)	__assign_str(dst)
+/*
+ * 6.10 dropped the source argument of __assign_str(): the source is the
+ * TP_ARGS() parameter of the field's name since.
+ */
+#ifdef DPX_HAVE_ASSIGN_STR_DST_ONLY
+#define dpx_assign_str(dst, src)	do { (void)(src); __assign_str(dst); } while (0)
 #else
 #define dpx_assign_str(dst, src)	__assign_str(dst, src)
 #endif
@@ -29,7 +32,7 @@ static inline void dpx_module_text(struct module *mod, void **start,
 		*size = 0;
 		return;
 	}
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#ifdef DPX_HAVE_MODULE_MEMORY
 	*start = mod->mem[MOD_TEXT].base;
 	*size = mod->mem[MOD_TEXT].size;
 #else

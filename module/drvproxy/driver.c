@@ -76,13 +76,14 @@ struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module 
 }
 EXPORT_SYMBOL_GPL(__drvproxy_driver_alloc);
 
+typedef int (*dpx_open_t)(struct inode *inode, struct file *file);
+
 static int proxy_open(struct inode *inode, struct file *file)
 {
 	struct drvproxy_device *dev = drvproxy_file_device(file);
-	int (*open)(struct inode *, struct file *);
+	dpx_open_t open = (dpx_open_t)dev->driver->major_function[DRVPROXY_MJ_CREATE];
 	int ret = 0;
 
-	open = (typeof(open))dev->driver->major_function[DRVPROXY_MJ_CREATE];
 	if (open)
 		ret = open(inode, file);
 	if (!ret)
@@ -90,59 +91,76 @@ static int proxy_open(struct inode *inode, struct file *file)
 	return ret;
 }
 
+/* The registered driver whose proxy fops @fops are, and its device @devt. */
+static struct drvproxy_device *find_device(const struct file_operations *fops, dev_t devt)
+{
+	struct drvproxy_device *dev, *found = NULL;
+	struct drvproxy_driver *drv;
+
+	mutex_lock(&drvproxy_lock);
+	list_for_each_entry(drv, &drvproxy_drivers, node) {
+		if (drv->fops != fops)
+			continue;
+		mutex_lock(&drv->lock);
+		list_for_each_entry(dev, &drv->devices, node)
+			if (dev->misc.this_device && dev->misc.this_device->devt == devt)
+				found = dev;
+		mutex_unlock(&drv->lock);
+		break;
+	}
+	mutex_unlock(&drvproxy_lock);
+	return found;
+}
+
 /*
  * Never refused: the release endpoint (whatever implementation is current)
- * always runs, so the state open created is always torn down.  The device is
- * found through the inode, because the driver owns file->private_data.
+ * always runs, so the state open created is always torn down.  The driver
+ * owns file->private_data, so the device is found through the inode; an
+ * open file pins the host, so the device cannot be gone.
  */
 static int proxy_release(struct inode *inode, struct file *file)
 {
-	int (*release)(struct inode *, struct file *);
-	struct drvproxy_driver *drv =
-		container_of(file->f_op, struct drvproxy_driver, fops);
-	struct drvproxy_device *dev;
+	struct drvproxy_device *dev = find_device(file->f_op, inode->i_rdev);
+	dpx_open_t release;
 	int ret = 0;
 
-	release = (typeof(release))drv->major_function[DRVPROXY_MJ_CLOSE];
+	if (WARN_ON_ONCE(!dev))
+		return 0;
+	release = (dpx_open_t)dev->driver->major_function[DRVPROXY_MJ_CLOSE];
 	if (release)
 		ret = release(inode, file);
-	mutex_lock(&drv->lock);
-	list_for_each_entry(dev, &drv->devices, node)
-		if (dev->misc.this_device && dev->misc.this_device->devt == inode->i_rdev) {
-			atomic_dec(&dev->opens);
-			break;
-		}
-	mutex_unlock(&drv->lock);
+	atomic_dec(&dev->opens);
 	return ret;
 }
 
-#define DPX_FOP(code, member)							\
-	do {									\
-		if (drv->major_function[DRVPROXY_MJ_##code])			\
-			fops->member = (typeof(fops->member))			\
-				drv->major_function[DRVPROXY_MJ_##code];	\
-	} while (0)
-
-static void build_fops(struct drvproxy_driver *drv)
+/*
+ * The proxy fops: each method is the endpoint in the major-function table,
+ * i.e. its wrapper; an unset code leaves the member NULL, so the VFS applies
+ * its conventional default.
+ */
+static const struct file_operations *build_fops(struct drvproxy_driver *drv)
 {
-	struct file_operations *fops = &drv->fops;
+	drvproxy_fn_t *mj = drv->major_function;
 
-	memset(fops, 0, sizeof(*fops));
-	fops->owner = drv->owner;
-	fops->open = proxy_open;
-	fops->release = proxy_release;
-	DPX_FOP(READ, read);
-	DPX_FOP(READ_ITER, read_iter);
-	DPX_FOP(WRITE, write);
-	DPX_FOP(WRITE_ITER, write_iter);
-	DPX_FOP(LLSEEK, llseek);
-	DPX_FOP(DEVICE_CONTROL, unlocked_ioctl);
-	DPX_FOP(DEVICE_CONTROL_COMPAT, compat_ioctl);
-	DPX_FOP(POLL, poll);
-	DPX_FOP(MMAP, mmap);
-	DPX_FOP(FLUSH_BUFFERS, fsync);
-	DPX_FOP(CLEANUP, flush);
-	DPX_FOP(FASYNC, fasync);
+	if (drvproxy_fail_alloc())
+		return NULL;
+	return kmemdup(&(const struct file_operations) {
+		.owner = drv->owner,
+		.open = proxy_open,
+		.release = proxy_release,
+		.read = (void *)mj[DRVPROXY_MJ_READ],
+		.read_iter = (void *)mj[DRVPROXY_MJ_READ_ITER],
+		.write = (void *)mj[DRVPROXY_MJ_WRITE],
+		.write_iter = (void *)mj[DRVPROXY_MJ_WRITE_ITER],
+		.llseek = (void *)mj[DRVPROXY_MJ_LLSEEK],
+		.unlocked_ioctl = (void *)mj[DRVPROXY_MJ_DEVICE_CONTROL],
+		.compat_ioctl = (void *)mj[DRVPROXY_MJ_DEVICE_CONTROL_COMPAT],
+		.poll = (void *)mj[DRVPROXY_MJ_POLL],
+		.mmap = (void *)mj[DRVPROXY_MJ_MMAP],
+		.fsync = (void *)mj[DRVPROXY_MJ_FLUSH_BUFFERS],
+		.flush = (void *)mj[DRVPROXY_MJ_CLEANUP],
+		.fasync = (void *)mj[DRVPROXY_MJ_FASYNC],
+	}, sizeof(*drv->fops), GFP_KERNEL);
 }
 
 /**
@@ -162,11 +180,10 @@ int drvproxy_driver_register(struct drvproxy_driver *drv)
 {
 	int ret;
 
-	if (!drv || (drv->flags & DRVPROXY_DRIVER_REGISTERED)) {
-		pr_err("driver_register: NULL or already registered driver\n");
+	if (!drv || (drv->flags & DRVPROXY_DRIVER_REGISTERED) || drv->fops) {
+		pr_err("driver_register: NULL driver, or registered before\n");
 		return -EINVAL;
 	}
-	build_fops(drv);
 	if (drv->driver_init) {
 		ret = drv->driver_init(drv);
 		if (ret) {
@@ -174,11 +191,15 @@ int drvproxy_driver_register(struct drvproxy_driver *drv)
 			return ret;
 		}
 	}
+	drv->fops = build_fops(drv);
+	if (!drv->fops)
+		return -ENOMEM;
 	mutex_lock(&drvproxy_lock);
 	if (drvproxy_find_driver_locked(drv->name)) {
 		mutex_unlock(&drvproxy_lock);
 		pr_err("%s: a driver object of that name is registered already\n", drv->name);
-		return -EEXIST;
+		ret = -EEXIST;
+		goto err_fops;
 	}
 	mutex_lock(&drv->lock);
 	ret = drvproxy_sysfs_add_driver(drv);
@@ -188,7 +209,7 @@ int drvproxy_driver_register(struct drvproxy_driver *drv)
 		drvproxy_sysfs_del_driver(drv);
 		mutex_unlock(&drv->lock);
 		mutex_unlock(&drvproxy_lock);
-		return ret;
+		goto err_fops;
 	}
 	drv->flags |= DRVPROXY_DRIVER_REGISTERED;
 	mutex_unlock(&drv->lock);
@@ -196,6 +217,11 @@ int drvproxy_driver_register(struct drvproxy_driver *drv)
 	mutex_unlock(&drvproxy_lock);
 	pr_debug("%s: registered\n", drv->name);
 	return 0;
+
+err_fops:
+	kfree(drv->fops);
+	drv->fops = NULL;
+	return ret;
 }
 EXPORT_SYMBOL_GPL(drvproxy_driver_register);
 
@@ -270,10 +296,12 @@ void drvproxy_driver_free(struct drvproxy_driver *drv)
 		drvproxy_extension_release(drv->extension);
 		WRITE_ONCE(drv->extension, NULL);
 	}
-	if (drv->kobj.state_initialized)
+	if (drv->kobj.state_initialized) {
 		kobject_put(&drv->kobj);
-	else
+	} else {
+		kfree(drv->fops);
 		kfree(drv);
+	}
 }
 EXPORT_SYMBOL_GPL(drvproxy_driver_free);
 
@@ -371,7 +399,7 @@ int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
 	}
 	dev->driver = drv;
 	dev->misc.minor = MISC_DYNAMIC_MINOR;
-	dev->misc.fops = &drv->fops;
+	dev->misc.fops = drv->fops;
 	dev->misc.mode = 0666;
 	atomic_set(&dev->opens, 0);
 	ret = misc_register(&dev->misc);

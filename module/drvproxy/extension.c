@@ -64,21 +64,90 @@ void drvproxy_unlock_ext(struct drvproxy_extension *ext)
 	mutex_unlock(&ext->lock);
 }
 
-/* Signatures are equal when they are equal ignoring white space. */
-bool drvproxy_same_signature(const char *a, const char *b)
+/*
+ * A signature is the prototype as the endpoint macros stringify it:
+ * "ret(type, name, type, name, ...)".  Walk it as its types only: the return
+ * type, then the parameters at even positions (names are free to differ
+ * between a host and its companions).  Commas inside parentheses, as in a
+ * function-pointer type, do not separate parameters.
+ */
+struct sig_walk {
+	const char *p;
+	unsigned int depth;
+	unsigned int elem;
+	bool in_params;
+	bool space;		/* white space seen since the last character */
+};
+
+/* The next character of the types-only form; 0 at the end. */
+static char sig_next(struct sig_walk *w)
 {
 	for (;;) {
-		while (isspace(*a))
-			a++;
-		while (isspace(*b))
-			b++;
-		if (*a != *b)
-			return false;
-		if (!*a)
-			return true;
-		a++;
-		b++;
+		char c = *w->p;
+
+		if (!c)
+			return 0;
+		w->p++;
+		if (isspace(c)) {
+			w->space = true;
+			continue;
+		}
+		if (!w->in_params) {
+			w->in_params = c == '(';
+			return c;
+		}
+		if (c == '(') {
+			w->depth++;
+		} else if (c == ')') {
+			if (!w->depth)
+				return c;
+			w->depth--;
+		} else if (c == ',' && !w->depth) {
+			w->space = false;
+			if (++w->elem % 2)
+				continue;
+			return c;
+		}
+		if (w->elem % 2 == 0)
+			return c;
 	}
+}
+
+/* Equal when the types are equal, ignoring names and white space. */
+bool drvproxy_same_signature(const char *a, const char *b)
+{
+	struct sig_walk x = { .p = a }, y = { .p = b };
+	char c;
+
+	do {
+		c = sig_next(&x);
+		if (c != sig_next(&y))
+			return false;
+	} while (c);
+	return true;
+}
+
+/* The types-only form for people: "ssize_t(struct file *, char *, ...)". */
+int drvproxy_format_signature(char *buf, size_t size, const char *sig)
+{
+	struct sig_walk w = { .p = sig };
+	size_t n = 0;
+	char c, prev = 0;
+
+	while ((c = sig_next(&w)) && n + 3 < size) {
+		if (c == ',') {
+			buf[n++] = ',';
+			buf[n++] = ' ';
+		} else {
+			if (w.space && prev && prev != '(' && prev != ',' && c != ')')
+				buf[n++] = ' ';
+			buf[n++] = c;
+		}
+		w.space = false;
+		prev = c;
+	}
+	buf[n] = '\0';
+	return n;
 }
 
 struct drvproxy_endpoint *drvproxy_find_endpoint(struct drvproxy_extension *ext,
@@ -538,9 +607,13 @@ static int v1_check(struct drvproxy_extension *ext,
 		b->old_eps[i] = old;
 		if (old) {
 			if (!drvproxy_same_signature(old->desc->signature, d->signature)) {
+				char have[128], want[128];
+
+				drvproxy_format_signature(have, sizeof(have), d->signature);
+				drvproxy_format_signature(want, sizeof(want),
+							  old->desc->signature);
 				pr_err("%s: id %u: signature %s differs from %s\n",
-				       ext_name(ext), info[i].id, d->signature,
-				       old->desc->signature);
+				       ext_name(ext), info[i].id, have, want);
 				return -EINVAL;
 			}
 		} else {

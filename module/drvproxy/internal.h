@@ -99,7 +99,7 @@ struct drvproxy_extension {
 	struct drvproxy_driver *drv;
 	struct module *owner;
 	struct list_head node_all;	/* all extensions, under drvproxy_lock */
-	struct mutex lock;
+	struct mutex lock;		/* see the top of this file */
 	struct task_struct *lock_owner;
 	enum drvproxy_transition_state transition;
 	u64 generation;
@@ -114,7 +114,7 @@ struct drvproxy_extension {
 
 	struct list_head layers;	/* applied, bottom first */
 
-	spinlock_t retire_lock;
+	spinlock_t retire_lock;		/* protects @retiring */
 	struct list_head retiring;
 	struct list_head draining_layers;
 	struct delayed_work retire_work;
@@ -156,6 +156,7 @@ void drvproxy_unlock_ext(struct drvproxy_extension *ext);
 struct drvproxy_endpoint *drvproxy_find_endpoint(struct drvproxy_extension *ext,
 						 const char *name);
 bool drvproxy_same_signature(const char *a, const char *b);
+int drvproxy_format_signature(char *buf, size_t size, const char *sig);
 void drvproxy_extension_release(struct drvproxy_extension *ext);
 struct list_head *drvproxy_extension_list(void);
 

@@ -261,9 +261,12 @@ static int layer_resolve(struct drvproxy_extension *ext, struct drvproxy_layer *
 			return -ENOENT;
 		}
 		if (!drvproxy_same_signature(ep->desc->signature, r->signature)) {
+			char have[128], want[128];
+
+			drvproxy_format_signature(have, sizeof(have), r->signature);
+			drvproxy_format_signature(want, sizeof(want), ep->desc->signature);
 			pr_err("%s: %s: signature of %s is %s, endpoint %s is %s\n",
-			       ext_name(ext), mod, r->name ?: "?", r->signature,
-			       r->target, ep->desc->signature);
+			       ext_name(ext), mod, r->name ?: "?", have, r->target, want);
 			return -EINVAL;
 		}
 		for (j = 0; j < k; j++) {

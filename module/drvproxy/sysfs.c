@@ -146,7 +146,8 @@ static ssize_t history_show(struct kobject *kobj, struct kobj_attribute *attr,
 				  ext->history_count + k) % DRVPROXY_HISTORY_LEN;
 		struct drvproxy_history *h = &ext->history[i];
 
-		n += sysfs_emit_at(buf, n, "%llu.%06llu %s %s %s gen=%llu result=%d duration_us=%llu\n",
+		n += sysfs_emit_at(buf, n,
+				   "%llu.%06llu %s %s %s gen=%llu result=%d duration_us=%llu\n",
 				   h->time_ns / NSEC_PER_SEC,
 				   (h->time_ns % NSEC_PER_SEC) / NSEC_PER_USEC,
 				   drvproxy_op_name(h->op), h->who,
@@ -182,6 +183,7 @@ ATTRIBUTE_GROUPS(driver);
 
 static void driver_release(struct kobject *kobj)
 {
+	kfree(to_drv(kobj)->fops);
 	kfree(to_drv(kobj));
 }
 
@@ -237,7 +239,9 @@ static ssize_t id_show(struct kobject *kobj, struct kobj_attribute *attr, char *
 
 static ssize_t signature_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%s\n", to_ep(kobj)->desc->signature);
+	int n = drvproxy_format_signature(buf, PAGE_SIZE - 1, to_ep(kobj)->desc->signature);
+
+	return n + sysfs_emit_at(buf, n, "\n");
 }
 
 static ssize_t original_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
@@ -290,6 +294,7 @@ static struct kobj_attribute current_attr = {
 	.attr = { .name = "current", .mode = 0444 },
 	.show = current_impl_show,
 };
+
 static struct kobj_attribute calls_attr = __ATTR_RO(calls);
 static struct kobj_attribute in_flight_attr = __ATTR_RO(in_flight);
 static struct kobj_attribute swaps_attr = __ATTR_RO(swaps);

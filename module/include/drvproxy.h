@@ -65,6 +65,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/syscalls.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 
@@ -140,13 +141,14 @@ enum drvproxy_major_function {
  * drvproxy_set_major_function() - set one major-function entry, type-checked
  * @drv: the driver object
  * @code: the code without its prefix, e.g. READ or DEVICE_CONTROL
- * @fn: an endpoint (or a plain function) with exactly the prototype of the
- *	file_operations member the code maps to; anything else fails to build
+ * @fn: an endpoint (or a plain function; not a pointer variable) with
+ *	exactly the prototype of the file_operations member the code maps to;
+ *	anything else fails to build
  */
 #define drvproxy_set_major_function(drv, code, fn)				\
 do {										\
-	BUILD_BUG_ON_MSG(!__same_type(&*(fn),					\
-		((struct file_operations *)NULL)->__DPX_MJ_MEMBER_##code),	\
+	BUILD_BUG_ON_MSG(!__builtin_types_compatible_p(typeof(fn) *,		\
+		typeof_member(const struct file_operations, __DPX_MJ_MEMBER_##code)), \
 		"drvproxy: " #fn " does not have the prototype of "		\
 		"file_operations." __stringify(__DPX_MJ_MEMBER_##code));	\
 	(drv)->major_function[DRVPROXY_MJ_##code] = (drvproxy_fn_t)(fn);	\
@@ -184,7 +186,8 @@ union drvproxy_feature_flags {
  * @lock: protects @devices
  * @extension: the proxy extension, or NULL (DriverExtension analogue)
  * @fops: the proxy file_operations every device of this driver uses; built
- *	from @major_function by drvproxy_driver_register()
+ *	from @major_function by drvproxy_driver_register(), freed with the
+ *	driver
  * @major_function: the dispatch table, indexed by &enum drvproxy_major_function.
  *	Must be the last member so that it remains extensible.
  *
@@ -201,9 +204,9 @@ struct drvproxy_driver {
 	void (*driver_unload)(struct drvproxy_driver *drv);
 	void (*driver_start_io)(struct drvproxy_driver *drv, void *request);
 	struct list_head devices;
-	struct mutex lock;
+	struct mutex lock;		/* protects @devices */
 	struct drvproxy_extension *extension;
-	struct file_operations fops;
+	const struct file_operations *fops;
 	/* private: */
 	struct list_head node;
 	struct kobject kobj;
@@ -376,7 +379,8 @@ struct drvproxy_table {
 /**
  * struct drvproxy_endpoint_desc - an endpoint as its macro emits it
  * @name: the endpoint's name
- * @signature: "ret(type, type, ...)" generated from the prototype
+ * @signature: the prototype as the macro received it, "type(ptype, pname,
+ *	...)"; drvproxy compares only the return and parameter types
  * @impl: the original implementation (takes &struct drvproxy_call first)
  * @wrapper: the wrapper, i.e. the function the endpoint's name denotes
  * @owner: the module that contains @impl and @wrapper
@@ -466,83 +470,109 @@ static __always_inline bool drvproxy_call_leave(struct drvproxy_call *call)
 	return unlikely(call->redispatch);
 }
 
-/* Macro plumbing: (type, name) pairs, up to 6 parameters. */
-#define __DPX_NP(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, n, ...) n
-#define __DPX_NPAIRS(...) __DPX_NP(__VA_ARGS__, 6, x, 5, x, 4, x, 3, x, 2, x, 1, x)
-#define __DPX_MAP1(m, t, a)		m(t, a)
-#define __DPX_MAP2(m, t, a, ...)	m(t, a), __DPX_MAP1(m, __VA_ARGS__)
-#define __DPX_MAP3(m, t, a, ...)	m(t, a), __DPX_MAP2(m, __VA_ARGS__)
-#define __DPX_MAP4(m, t, a, ...)	m(t, a), __DPX_MAP3(m, __VA_ARGS__)
-#define __DPX_MAP5(m, t, a, ...)	m(t, a), __DPX_MAP4(m, __VA_ARGS__)
-#define __DPX_MAP6(m, t, a, ...)	m(t, a), __DPX_MAP5(m, __VA_ARGS__)
-#define __DPX_CAT(a, b)			__DPX_CAT2(a, b)
-#define __DPX_CAT2(a, b)		a##b
-#define __DPX_MAP(n, ...)		__DPX_CAT(__DPX_MAP, n)(__VA_ARGS__)
-#define __DPX_STR1(t, a)		#t
-#define __DPX_STR2(t, a, ...)		#t ", " __DPX_STR1(__VA_ARGS__)
-#define __DPX_STR3(t, a, ...)		#t ", " __DPX_STR2(__VA_ARGS__)
-#define __DPX_STR4(t, a, ...)		#t ", " __DPX_STR3(__VA_ARGS__)
-#define __DPX_STR5(t, a, ...)		#t ", " __DPX_STR4(__VA_ARGS__)
-#define __DPX_STR6(t, a, ...)		#t ", " __DPX_STR5(__VA_ARGS__)
-#define __DPX_DECL(t, a)		t a
-#define __DPX_ARG(t, a)			a
-#define __DPX_PARAMS(...)	__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __DPX_DECL, __VA_ARGS__)
-#define __DPX_ARGS(...)		__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __DPX_ARG, __VA_ARGS__)
-#define __DPX_SIG(ret, ...)						\
-	#ret "(" __DPX_CAT(__DPX_STR, __DPX_NPAIRS(__VA_ARGS__))(__VA_ARGS__) ")"
+/*
+ * Macro plumbing.  Parameters come as (type, name) pairs, as for
+ * SYSCALL_DEFINEx(), and are mapped with the kernel's own __MAP().  The
+ * signature is the stringified prototype, parameter names included;
+ * drvproxy compares only the return type and the parameter types.
+ */
+/* Linkage of a global endpoint: none, i.e. external. */
+#define __DPX_EXTERN
 
-#define __DPX_DESC_SECTION(var)						\
-	static struct drvproxy_endpoint_desc *const __dpx_ptr_##var		\
-	__used __aligned(sizeof(void *)) __section("drvproxy_endpoints") = &(var)
+#define __DPX_HALF_2	1
+#define __DPX_HALF_4	2
+#define __DPX_HALF_6	3
+#define __DPX_HALF_8	4
+#define __DPX_HALF_10	5
+#define __DPX_HALF_12	6
+#define __DPX_NPAIRS(...)	CONCATENATE(__DPX_HALF_, COUNT_ARGS(__VA_ARGS__))
+#define __DPX_MAP(n, ...)	__MAP(n, __VA_ARGS__)
+#define __DPX_PARAMS(...)	__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __SC_DECL, __VA_ARGS__)
+#define __DPX_ARGS(...)		__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __SC_ARGS, __VA_ARGS__)
 
-#define __DPX_DESC(epn, epsig)						\
-	static struct drvproxy_endpoint_desc __dpx_desc_##epn = {		\
+/* An endpoint's descriptor, and its entry in the module's section. */
+#define __DPX_DESC(epn, type, ...)						\
+	static struct drvproxy_endpoint_desc __dpx_desc_##epn __maybe_unused = { \
 		.name = #epn,							\
-		.signature = epsig,						\
+		.signature = #type "(" #__VA_ARGS__ ")",			\
 		.impl = (drvproxy_fn_t)__dpx_impl_##epn,			\
 		.wrapper = (drvproxy_fn_t)epn,					\
 		.owner = THIS_MODULE,						\
 	}
 
-#define __DPX_WRAPPER(ret, name, ...)					\
-ret name(__DPX_PARAMS(__VA_ARGS__))					\
-{									\
-	struct drvproxy_call __c;					\
-	ret __r;							\
-									\
-	do {								\
-		typeof(&__dpx_impl_##name) __fn = (typeof(__fn))	\
-			drvproxy_call_enter(&__dpx_desc_##name, &__c);	\
-		__r = __fn(&__c, __DPX_ARGS(__VA_ARGS__));		\
-	} while (drvproxy_call_leave(&__c));				\
-	return __r;							\
+#define __DPX_IN_SECTION(epn)							\
+	static struct drvproxy_endpoint_desc *const __dpx_ptr_##epn		\
+	__used __aligned(sizeof(void *)) __section("drvproxy_endpoints") =	\
+		&__dpx_desc_##epn
+
+#define __DPX_NOT_IN_SECTION(epn)						\
+	static_assert(sizeof(__dpx_desc_##epn))
+
+#ifndef DRVPROXY_RAW
+/* The wrapper: enter, call the current implementation, leave; re-dispatch. */
+#define __DPX_WRAPPER(linkage, type, epn, ...)					\
+linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
+{										\
+	struct drvproxy_call __c;						\
+	type __r;								\
+										\
+	do {									\
+		typeof(__dpx_impl_##epn) *__fn = (typeof(__fn))		\
+			drvproxy_call_enter(&__dpx_desc_##epn, &__c);		\
+		__r = __fn(&__c, __DPX_ARGS(__VA_ARGS__));			\
+	} while (drvproxy_call_leave(&__c));					\
+	return __r;								\
 }
 
-#define __DPX_WRAPPER_VOID(name, ...)					\
-void name(__DPX_PARAMS(__VA_ARGS__))					\
-{									\
-	struct drvproxy_call __c;					\
-									\
-	do {								\
-		typeof(&__dpx_impl_##name) __fn = (typeof(__fn))	\
-			drvproxy_call_enter(&__dpx_desc_##name, &__c);	\
-		__fn(&__c, __DPX_ARGS(__VA_ARGS__));			\
-	} while (drvproxy_call_leave(&__c));				\
+#define __DPX_WRAPPER_VOID(linkage, type, epn, ...)				\
+linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
+{										\
+	struct drvproxy_call __c;						\
+										\
+	do {									\
+		typeof(__dpx_impl_##epn) *__fn = (typeof(__fn))		\
+			drvproxy_call_enter(&__dpx_desc_##epn, &__c);		\
+		__fn(&__c, __DPX_ARGS(__VA_ARGS__));				\
+	} while (drvproxy_call_leave(&__c));					\
+}
+#else
+#undef __DPX_IN_SECTION
+#define __DPX_IN_SECTION(epn)	__DPX_NOT_IN_SECTION(epn)
+/*
+ * DRVPROXY_RAW: endpoints are plain functions (the original, called with no
+ * call record), for baselines that measure what the proxy costs.
+ */
+#define __DPX_WRAPPER(linkage, type, epn, ...)					\
+linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
+{										\
+	return __dpx_impl_##epn(NULL, __DPX_ARGS(__VA_ARGS__));		\
 }
 
-#define __DPX_ENDPOINT(section, linkage, ret, wrapper, name, ...)		\
-	static ret __dpx_impl_##name(struct drvproxy_call *__dpx_call,	\
+#define __DPX_WRAPPER_VOID(linkage, type, epn, ...)				\
+linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
+{										\
+	__dpx_impl_##epn(NULL, __DPX_ARGS(__VA_ARGS__));			\
+}
+#endif
+
+/*
+ * Declares the original and the descriptor, defines the wrapper under the
+ * endpoint's name (with @linkage), emits the descriptor and opens the
+ * original's definition, whose body follows the macro.
+ */
+#define __DPX_ENDPOINT(section, linkage, body, type, epn, ...)		\
+	static type __dpx_impl_##epn(struct drvproxy_call *__dpx_call,		\
 				     __DPX_PARAMS(__VA_ARGS__));		\
-	linkage ret name(__DPX_PARAMS(__VA_ARGS__));				\
-	__DPX_DESC(name, __DPX_SIG(ret, __VA_ARGS__));			\
-	section;							\
-	linkage wrapper							\
-	static ret __dpx_impl_##name(struct drvproxy_call *__dpx_call __maybe_unused, \
+	static struct drvproxy_endpoint_desc __dpx_desc_##epn;			\
+	body(linkage, type, epn, __VA_ARGS__)					\
+	__DPX_DESC(epn, type, __VA_ARGS__);					\
+	section(epn);								\
+	static type __dpx_impl_##epn(struct drvproxy_call *__dpx_call __maybe_unused, \
 				     __DPX_PARAMS(__VA_ARGS__))
 
 /**
  * DRVPROXY_ENDPOINT() - define a hot-swappable endpoint (V2)
- * @ret: return type (not void: use DRVPROXY_ENDPOINT_VOID())
+ * @type: return type (not void: use DRVPROXY_ENDPOINT_VOID())
  * @name: the endpoint's name; it denotes the wrapper, so every call through
  *	it is proxied
  * @...: 1 to 6 parameters as type, name pairs
@@ -559,20 +589,19 @@ void name(__DPX_PARAMS(__VA_ARGS__))					\
  *		...
  *	}
  */
-#define DRVPROXY_ENDPOINT(ret, name, ...)					\
-	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), static, ret,	\
-		       __DPX_WRAPPER(ret, name, __VA_ARGS__), name, __VA_ARGS__)
+#define DRVPROXY_ENDPOINT(type, name, ...)					\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER, type, name, __VA_ARGS__)
 
 /**
  * DRVPROXY_ENDPOINT_GLOBAL() - DRVPROXY_ENDPOINT() with external linkage
- * @ret: return type (not void)
+ * @type: return type (not void)
  * @name: the endpoint's name; declare its prototype in a header, as for any
  *	global function, so other files of the module can use it
  * @...: 1 to 6 parameters as type, name pairs
  */
-#define DRVPROXY_ENDPOINT_GLOBAL(ret, name, ...)				\
-	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), , ret,		\
-		       __DPX_WRAPPER(ret, name, __VA_ARGS__), name, __VA_ARGS__)
+#define DRVPROXY_ENDPOINT_GLOBAL(type, name, ...)				\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, __DPX_EXTERN, __DPX_WRAPPER, type, name, \
+		       __VA_ARGS__)
 
 /**
  * DRVPROXY_ENDPOINT_VOID() - DRVPROXY_ENDPOINT() for a function returning void
@@ -580,21 +609,21 @@ void name(__DPX_PARAMS(__VA_ARGS__))					\
  * @...: 1 to 6 parameters as type, name pairs
  */
 #define DRVPROXY_ENDPOINT_VOID(name, ...)					\
-	__DPX_ENDPOINT(__DPX_DESC_SECTION(__dpx_desc_##name), static, void,	\
-		       __DPX_WRAPPER_VOID(name, __VA_ARGS__), name, __VA_ARGS__)
+	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER_VOID, void, name,	\
+		       __VA_ARGS__)
 
 /**
  * DRVPROXY_ENDPOINT_MANUAL() - define an endpoint for manual (V1) registration
- * @ret: return type (not void)
+ * @type: return type (not void)
  * @name: the endpoint's name (denotes the wrapper)
  * @...: 1 to 6 parameters as type, name pairs
  *
  * Like DRVPROXY_ENDPOINT(), but the descriptor stays out of the module's
  * section; pass DRVPROXY_DESC(@name) to drvproxy_register_endpoints().
  */
-#define DRVPROXY_ENDPOINT_MANUAL(ret, name, ...)				\
-	__DPX_ENDPOINT(struct drvproxy_endpoint_desc, static, ret,		\
-		       __DPX_WRAPPER(ret, name, __VA_ARGS__), name, __VA_ARGS__)
+#define DRVPROXY_ENDPOINT_MANUAL(type, name, ...)				\
+	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER, type, name,	\
+		       __VA_ARGS__)
 
 /**
  * DRVPROXY_DESC() - the descriptor of an endpoint defined in this file
@@ -654,9 +683,10 @@ int __drvproxy_get_wrapper_from_endpoint(struct drvproxy_extension *ext,
 /**
  * drvproxy_get_wrapper_from_endpoint() - the wrapper of an endpoint (V2)
  * @ext: the extension
- * @endpoint: an endpoint function, exactly as defined with DRVPROXY_ENDPOINT()
- * @wrapper: pointer to a variable of @endpoint's type; set to the wrapper, or
- *	to NULL when @endpoint is not registered with @ext
+ * @endpoint: an endpoint function (its name), exactly as defined with
+ *	DRVPROXY_ENDPOINT()
+ * @wrapper: pointer to a function pointer of @endpoint's type; set to the
+ *	wrapper, or to NULL when @endpoint is not registered with @ext
  *
  * Type-safe: a @wrapper of another type fails to build; no casts are needed.
  * In drvproxy an endpoint's name already denotes its wrapper, so on success
@@ -668,13 +698,16 @@ int __drvproxy_get_wrapper_from_endpoint(struct drvproxy_extension *ext,
  */
 #define drvproxy_get_wrapper_from_endpoint(ext, endpoint, wrapper)		\
 ({										\
+	typeof(wrapper) __dpx_out = (wrapper);					\
 	drvproxy_fn_t __dpx_w;							\
 	int __dpx_ret;								\
-	BUILD_BUG_ON_MSG(!__same_type(*(wrapper), &*(endpoint)),		\
+										\
+	BUILD_BUG_ON_MSG(!__builtin_types_compatible_p(typeof(endpoint) **,	\
+						       typeof(wrapper)),	\
 			 "drvproxy: wrapper type differs from endpoint type");	\
 	__dpx_ret = __drvproxy_get_wrapper_from_endpoint(ext,			\
 				(drvproxy_fn_t)(endpoint), &__dpx_w);		\
-	*(wrapper) = (typeof(*(wrapper)))__dpx_w;				\
+	*__dpx_out = (typeof(*__dpx_out))__dpx_w;				\
 	__dpx_ret;								\
 })
 
@@ -687,8 +720,8 @@ drvproxy_fn_t drvproxy_get_endpoint_wrapper(struct drvproxy_extension *ext, u32 
  * struct drvproxy_replacement - a replacement implementation
  * @target: name of the endpoint it replaces
  * @name: the replacement's own function name
- * @signature: generated like &drvproxy_endpoint_desc.signature; must equal
- *	the target's (white space is ignored)
+ * @signature: generated like &drvproxy_endpoint_desc.signature; its types
+ *	must equal the target's (names and white space are ignored)
  * @fn: the implementation (takes &struct drvproxy_call first)
  */
 struct drvproxy_replacement {
@@ -701,27 +734,32 @@ struct drvproxy_replacement {
 extern const struct drvproxy_replacement *const __start_drvproxy_replacements[];
 extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
 
-#define __DPX_REPLACEMENT(section, ret, tgt, fnn, ...)			\
-	static ret fnn(struct drvproxy_call *__dpx_call,			\
-			__DPX_PARAMS(__VA_ARGS__));				\
+#define __DPX_REPL_DESC(tgt, fnn, type, ...)				\
 	static const struct drvproxy_replacement __dpx_repl_##fnn = {		\
 		.target = #tgt,						\
 		.name = #fnn,							\
-		.signature = __DPX_SIG(ret, __VA_ARGS__),			\
+		.signature = #type "(" #__VA_ARGS__ ")",			\
 		.fn = (drvproxy_fn_t)fnn,					\
-	};									\
-	section;								\
-	static ret fnn(struct drvproxy_call *__dpx_call __maybe_unused,	\
-			__DPX_PARAMS(__VA_ARGS__))
+	}
 
-#define __DPX_REPL_SECTION(name)						\
-	static const struct drvproxy_replacement *const __dpx_rptr_##name	\
+#define __DPX_REPL_IN_SECTION(fnn)						\
+	static const struct drvproxy_replacement *const __dpx_rptr_##fnn	\
 	__used __aligned(sizeof(void *)) __section("drvproxy_replacements") =	\
-		&__dpx_repl_##name
+		&__dpx_repl_##fnn
+
+#define __DPX_REPL_NOT_IN_SECTION(fnn)						\
+	static_assert(sizeof(__dpx_repl_##fnn))
+
+#define __DPX_REPLACEMENT(section, type, tgt, fnn, ...)			\
+	static type fnn(struct drvproxy_call *__dpx_call, __DPX_PARAMS(__VA_ARGS__)); \
+	__DPX_REPL_DESC(tgt, fnn, type, __VA_ARGS__);				\
+	section(fnn);								\
+	static type fnn(struct drvproxy_call *__dpx_call __maybe_unused,	\
+			__DPX_PARAMS(__VA_ARGS__))
 
 /**
  * DRVPROXY_REPLACEMENT() - define a replacement for a host endpoint
- * @ret: return type, as the endpoint's
+ * @type: return type, as the endpoint's
  * @target: the endpoint's name (a bare identifier; the host's symbol is not
  *	referenced)
  * @name: this implementation's function name
@@ -731,20 +769,20 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
  * drvproxy_replacements section, which a &struct drvproxy_layer declared
  * with DRVPROXY_LAYER() collects.
  */
-#define DRVPROXY_REPLACEMENT(ret, target, name, ...)				\
-	__DPX_REPLACEMENT(__DPX_REPL_SECTION(name), ret, target, name, __VA_ARGS__)
+#define DRVPROXY_REPLACEMENT(type, target, name, ...)				\
+	__DPX_REPLACEMENT(__DPX_REPL_IN_SECTION, type, target, name, __VA_ARGS__)
 
 /**
  * DRVPROXY_REPLACEMENT_MANUAL() - a replacement outside the module's section
- * @ret: return type
+ * @type: return type
  * @target: the endpoint's name
  * @name: this implementation's function name
  * @...: parameters as type, name pairs
  *
  * List DRVPROXY_REPL(@name) in &drvproxy_layer.replacements.
  */
-#define DRVPROXY_REPLACEMENT_MANUAL(ret, target, name, ...)			\
-	__DPX_REPLACEMENT(struct drvproxy_replacement, ret, target, name, __VA_ARGS__)
+#define DRVPROXY_REPLACEMENT_MANUAL(type, target, name, ...)			\
+	__DPX_REPLACEMENT(__DPX_REPL_NOT_IN_SECTION, type, target, name, __VA_ARGS__)
 
 /** DRVPROXY_REPL() - the descriptor of a replacement defined in this file */
 #define DRVPROXY_REPL(name) (&__dpx_repl_##name)
@@ -830,8 +868,10 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer);
 /* ------------------------------------------------------------------------ */
 /* Swap-aware waits                                                          */
 
-/* Returned by a swap-aware wait that ended because of a swap (never seen by
- * userspace: the wrapper re-dispatches the call). */
+/*
+ * Returned by a swap-aware wait that ended because of a swap (never seen by
+ * userspace: the wrapper re-dispatches the call).
+ */
 #define DRVPROXY_ERESTART	(-ERESTARTNOINTR)
 
 bool drvproxy_call_stale(struct drvproxy_call *call);
@@ -848,28 +888,31 @@ int drvproxy_swap_wait_redispatch(struct drvproxy_call *call);
 
 #define __drvproxy_wait_event(call, wq_head, condition, state)		\
 ({										\
+	struct drvproxy_call *__dc = (call);					\
+	struct wait_queue_head *__wqh = &(wq_head);				\
+	unsigned int __state = (state);						\
 	struct drvproxy_swap_waiter __sw;					\
 	struct wait_queue_entry __we;						\
 	long __ret = 0;								\
 										\
 	init_wait_entry(&__we, 0);						\
-	drvproxy_swap_wait_begin(call, &__sw);					\
+	drvproxy_swap_wait_begin(__dc, &__sw);					\
 	for (;;) {								\
-		long __int = prepare_to_wait_event(&(wq_head), &__we, state);	\
+		long __int = prepare_to_wait_event(__wqh, &__we, __state);	\
 										\
 		if (condition)							\
 			break;							\
-		if (drvproxy_call_stale(call)) {				\
-			__ret = drvproxy_swap_wait_redispatch(call);		\
+		if (drvproxy_call_stale(__dc)) {				\
+			__ret = drvproxy_swap_wait_redispatch(__dc);		\
 			break;							\
 		}								\
-		if (___wait_is_interruptible(state) && __int) {			\
+		if (___wait_is_interruptible(__state) && __int) {		\
 			__ret = __int;						\
 			break;							\
 		}								\
 		schedule();							\
 	}									\
-	finish_wait(&(wq_head), &__we);						\
+	finish_wait(__wqh, &__we);						\
 	drvproxy_swap_wait_end(&__sw);						\
 	__ret;									\
 })

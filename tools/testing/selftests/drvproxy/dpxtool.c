@@ -45,6 +45,7 @@
 #include "uapi/drvproxy_demo.h"
 
 #define DEV		"/dev/drvproxy_demo"
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_WRITERS	8
 #define MAX_READERS	8
 
@@ -129,7 +130,7 @@ static int cmd_info(int argc, char **argv)
 	f[8].v = in.reads_v1;
 	f[9].v = in.reads_v2;
 	f[10].v = in.peak_fill;
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(f); i++) {
 		if (argc > 2 && strcmp(argv[2], f[i].name))
 			continue;
 		if (argc > 2)
@@ -187,7 +188,7 @@ static int cmd_readn(int argc, char **argv)
 
 struct stream {
 	int writers, readers;
-	volatile int stop;
+	int stop;		/* set by the main thread, read with __atomic */
 	unsigned long long written[MAX_WRITERS];
 	unsigned long long read[MAX_READERS][MAX_WRITERS];
 	unsigned long long sum[MAX_READERS][MAX_WRITERS];
@@ -199,9 +200,10 @@ struct stream {
 
 static struct stream *the_stream;
 
-static void stream_stop(int sig __attribute__((unused)))
+static void stream_stop(int sig)
 {
-	the_stream->stop = 1;
+	(void)sig;
+	__atomic_store_n(&the_stream->stop, 1, __ATOMIC_RELAXED);
 }
 
 struct worker {
@@ -230,7 +232,7 @@ static void *writer(void *arg)
 	unsigned char buf[512];
 	unsigned long long seq = 0;
 
-	while (!s->stop) {
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
 		size_t n = 1 + (seq * 7 + wk->id) % s->chunk, i;
 		ssize_t done;
 
@@ -269,7 +271,7 @@ static void *reader(void *arg)
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EAGAIN) {
 			/* Writers done and FIFO empty for a while: finished. */
-			if (s->stop && ++idle > 20)
+			if (__atomic_load_n(&s->stop, __ATOMIC_RELAXED) && ++idle > 20)
 				break;
 			poll(&p, 1, 10);
 			continue;
@@ -338,9 +340,9 @@ static int cmd_stream(int argc, char **argv)
 		wk[s->readers + j] = (struct worker){ .s = s, .id = j };
 		pthread_create(&wk[s->readers + j].tid, NULL, writer, &wk[s->readers + j]);
 	}
-	while (secs-- > 0 && !s->stop)
+	while (secs-- > 0 && !__atomic_load_n(&s->stop, __ATOMIC_RELAXED))
 		sleep(1);
-	s->stop = 1;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
 	for (j = 0; j < s->writers; j++)
 		pthread_join(wk[s->readers + j].tid, NULL);
 	for (i = 0; i < s->readers; i++)
@@ -363,9 +365,10 @@ static int cmd_stream(int argc, char **argv)
 	}
 	if (s->order_errors || s->errors)
 		ok = 0;
-	printf("stream: writers=%d readers=%d written=%llu read=%llu order_errors=%llu errors=%llu short_writes=%llu %s\n",
-	       s->writers, s->readers, total_w, total_r, s->order_errors, s->errors,
-	       s->short_writes, ok ? "OK" : "FAILED");
+	printf("stream: writers=%d readers=%d written=%llu read=%llu ",
+	       s->writers, s->readers, total_w, total_r);
+	printf("order_errors=%llu errors=%llu short_writes=%llu %s\n",
+	       s->order_errors, s->errors, s->short_writes, ok ? "OK" : "FAILED");
 	return ok ? 0 : 1;
 }
 
@@ -373,7 +376,10 @@ static int cmd_stream(int argc, char **argv)
 
 static int ui_n, ui_failed;
 /* A bad pointer the compiler cannot see through. */
-static void *volatile bad_ptr;
+static __attribute__((noipa)) void *bad_ptr(void)
+{
+	return NULL;
+}
 
 static void ui_result(int ok, const char *desc)
 {
@@ -383,24 +389,33 @@ static void ui_result(int ok, const char *desc)
 	printf("%sok %d %s\n", ok ? "" : "not ", ui_n, desc);
 }
 
-/* ret must be -1 with errno @e. */
-#define EXPECT_ERR(call, e, desc)						\
-	do {									\
-		long __r = (long)(call);					\
-		int __e = errno;						\
-		if (!(__r == -1 && __e == (e)))					\
-			printf("# %s: got %ld errno %d, want -1 errno %d\n",	\
-			       desc, __r, __r == -1 ? __e : 0, e);		\
-		ui_result(__r == -1 && __e == (e), desc);			\
-	} while (0)
+/* The call must fail with errno @want. */
+static void expect_err(long ret, int err, int want, const char *desc)
+{
+	if (!(ret == -1 && err == want))
+		printf("# %s: got %ld errno %d, want -1 errno %d\n", desc, ret,
+		       ret == -1 ? err : 0, want);
+	ui_result(ret == -1 && err == want, desc);
+}
 
-#define EXPECT_EQ(call, v, desc)						\
-	do {									\
-		long __r = (long)(call);					\
-		if (__r != (long)(v))						\
-			printf("# %s: got %ld (errno %d), want %ld\n", desc,	\
-			       __r, errno, (long)(v));				\
-		ui_result(__r == (long)(v), desc);				\
+/* The call must return @want. */
+static void expect_eq(long ret, int err, long want, const char *desc)
+{
+	if (ret != want)
+		printf("# %s: got %ld (errno %d), want %ld\n", desc, ret, err, want);
+	ui_result(ret == want, desc);
+}
+
+/* errno is read after the call: the arguments are evaluated in order. */
+#define EXPECT_ERR(call, e, desc)					\
+	do {								\
+		long __r = (call);					\
+		expect_err(__r, errno, e, desc);			\
+	} while (0)
+#define EXPECT_EQ(call, v, desc)					\
+	do {								\
+		long __r = (call);					\
+		expect_eq(__r, errno, v, desc);				\
 	} while (0)
 
 static int cmd_ui(void)
@@ -444,7 +459,7 @@ static int cmd_ui(void)
 	EXPECT_ERR(read(fd, big, 10), EAGAIN, "read of an empty FIFO with O_NONBLOCK is EAGAIN");
 	EXPECT_EQ(read(fd, big, 0), 0, "zero-length read returns 0");
 	EXPECT_EQ(write(fd, big, 0), 0, "zero-length write returns 0");
-	EXPECT_ERR(write(fd, bad_ptr, 10), EFAULT, "write from NULL is EFAULT");
+	EXPECT_ERR(write(fd, bad_ptr(), 10), EFAULT, "write from NULL is EFAULT");
 	EXPECT_EQ(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, 1,
 		  "poll of an empty FIFO: writable only");
 	memset(big, 'a', sizeof(big));
@@ -454,7 +469,7 @@ static int cmd_ui(void)
 	p.revents = 0;
 	EXPECT_EQ(poll(&p, 1, 0) == 1 && p.revents == POLLIN, 1,
 		  "poll of a full FIFO: readable only");
-	EXPECT_ERR(read(fd, bad_ptr, 10), EFAULT, "read into NULL is EFAULT");
+	EXPECT_ERR(read(fd, bad_ptr(), 10), EFAULT, "read into NULL is EFAULT");
 	EXPECT_EQ(read(fd, big, sizeof(big)), DRVPROXY_DEMO_FIFO_SIZE - 10,
 		  "huge read returns what is there");
 	EXPECT_ERR(lseek(fd, 0, SEEK_SET), ESPIPE, "lseek is ESPIPE");
