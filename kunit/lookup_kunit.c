@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lookup_kunit.c - KUnit suite drvproxy_lookup: wrapper and extension lookups
+ *
+ * Covers drvproxy_get_wrapper_from_endpoint() (by pointer, V2),
+ * drvproxy_get_endpoint_wrapper() (by id, V1) and the contexts they, the
+ * feature query, the extension lookup and an endpoint call itself work in.
+ * Windows DriverProxy behaviours (windows-driverproxy.md §2):
+ *   1  GetFeatures works from any context (hard IRQ here)
+ *   5  GetExtensionFromDriverObject works from any context
+ *   14 lookup by pointer of an unregistered endpoint is NOT_FOUND (-ENOENT)
+ *      and sets *wrapper to NULL; the pointer must match exactly
+ *   15 lookup by an unknown id returns NULL
+ *   16 lookups work in atomic and hard-IRQ context and never sleep
+ * That a lookup's cost does not depend on the number of endpoints is a
+ * benchmark matter, not tested here.
+ *
+ * Also defines dpx_v2_bravo, one of the module's V2 endpoints (see
+ * extension_kunit.c), to show the section spans source files.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#include <kunit/test.h>
+#include <linux/hrtimer.h>
+#include <linux/preempt.h>
+
+#include "drvproxy_kunit.h"
+
+#define LK_ID		7
+#define LK_DRV		"dpx_kunit_lookup"
+
+DRVPROXY_ENDPOINT(int, dpx_v2_bravo, int, x)
+{
+	return (__dpx_call ? DPX_V2_BOUND : 0) + 2 + x;
+}
+
+int (*const dpx_kunit_v2_bravo)(int x) = dpx_v2_bravo;
+
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_lk_a, int, x)
+{
+	return 40 + x;
+}
+
+/* Never registered anywhere. */
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_lk_b, int, x)
+{
+	return 50 + x;
+}
+
+/* What the hard-IRQ callback saw; the test thread checks it afterwards. */
+struct lk_irq_result {
+	bool in_hardirq;
+	bool irqs_disabled;
+	int ret_known;
+	int ret_unknown;
+	bool wrapper_known;
+	bool wrapper_unknown_null;
+	bool by_id_known;
+	bool by_id_unknown_null;
+	bool extension_ok;
+	u32 features;
+	int call;
+	int v2_call;
+	u64 generation;
+};
+
+struct lk_fixture {
+	struct drvproxy_extension *ext;
+	struct dpx_host host;
+	struct hrtimer timer;
+	struct completion fired;
+	struct lk_irq_result irq;
+};
+
+static int lk_init(struct kunit *test)
+{
+	struct lk_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	test->priv = f;
+	KUNIT_ASSERT_EQ(test, drvproxy_create_extension(NULL, 0, &f->ext), 0);
+	KUNIT_ASSERT_EQ(test, dpx_register_one(f->ext, LK_ID, DRVPROXY_DESC(dpx_lk_a)), 0);
+	return 0;
+}
+
+static void lk_exit(struct kunit *test)
+{
+	struct lk_fixture *f = test->priv;
+
+	drvproxy_destroy_extension(f->ext);
+	dpx_host_exit(&f->host);
+}
+
+/* By pointer: a registered endpoint's wrapper is the endpoint itself. */
+static void wrapper_from_endpoint_returns_wrapper_of_registered_endpoint(struct kunit *test)
+{
+	struct lk_fixture *f = test->priv;
+	int (*w)(int x) = NULL;
+
+	KUNIT_EXPECT_EQ(test, drvproxy_get_wrapper_from_endpoint(f->ext, dpx_lk_a, &w), 0);
+	KUNIT_EXPECT_PTR_EQ(test, (drvproxy_fn_t)w, (drvproxy_fn_t)dpx_lk_a);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	KUNIT_EXPECT_EQ(test, w(2), 42);
+	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext, LK_ID), 1ULL);
+}
+
+/*
+ * By pointer: an endpoint never registered, a pointer that is not exactly
+ * the endpoint, or a NULL extension give -ENOENT and set *wrapper to NULL.
+ */
+static void wrapper_from_unknown_endpoint_returns_enoent_and_null(struct kunit *test)
+{
+	struct lk_fixture *f = test->priv;
+	int (*w)(int x) = dpx_lk_a;
+	drvproxy_fn_t raw = (drvproxy_fn_t)dpx_lk_a;
+	/* One byte into the endpoint: not the endpoint. */
+	drvproxy_fn_t inexact = (drvproxy_fn_t)((unsigned long)dpx_lk_a + 1);
+	int ret;
+
+	KUNIT_EXPECT_EQ(test, drvproxy_get_wrapper_from_endpoint(f->ext, dpx_lk_b, &w), -ENOENT);
+	KUNIT_EXPECT_NULL(test, w);
+
+	w = dpx_lk_a;
+	KUNIT_EXPECT_EQ(test, drvproxy_get_wrapper_from_endpoint(NULL, dpx_lk_a, &w), -ENOENT);
+	KUNIT_EXPECT_NULL(test, w);
+
+	ret = __drvproxy_get_wrapper_from_endpoint(f->ext, inexact, &raw);
+	KUNIT_EXPECT_EQ(test, ret, -ENOENT);
+	KUNIT_EXPECT_NULL(test, raw);
+	raw = (drvproxy_fn_t)dpx_lk_a;
+	KUNIT_EXPECT_EQ(test, __drvproxy_get_wrapper_from_endpoint(f->ext, NULL, &raw), -ENOENT);
+	KUNIT_EXPECT_NULL(test, raw);
+
+	/* The V2 endpoints are not in an extension without owner. */
+	ret = __drvproxy_get_wrapper_from_endpoint(f->ext, (drvproxy_fn_t)dpx_v2_bravo, &raw);
+	KUNIT_EXPECT_EQ(test, ret, -ENOENT);
+}
+
+/* By id: a registered id gives its wrapper, an unknown id or NULL extension NULL. */
+static void endpoint_wrapper_by_unknown_id_returns_null(struct kunit *test)
+{
+	struct lk_fixture *f = test->priv;
+
+	KUNIT_EXPECT_PTR_EQ(test, drvproxy_get_endpoint_wrapper(f->ext, LK_ID),
+			    (drvproxy_fn_t)dpx_lk_a);
+	KUNIT_EXPECT_NULL(test, drvproxy_get_endpoint_wrapper(f->ext, LK_ID + 1));
+	KUNIT_EXPECT_NULL(test, drvproxy_get_endpoint_wrapper(f->ext, 0));
+	KUNIT_EXPECT_NULL(test, drvproxy_get_endpoint_wrapper(f->ext, U32_MAX));
+	KUNIT_EXPECT_NULL(test, drvproxy_get_endpoint_wrapper(NULL, LK_ID));
+}
+
+/* Every lookup, the feature query and an endpoint call, from where we run. */
+static void lk_atomic_lookups(struct lk_fixture *f, struct lk_irq_result *r)
+{
+	union drvproxy_feature_flags flags;
+	int (*w)(int x) = NULL;
+	int (*u)(int x) = dpx_lk_a;
+
+	r->in_hardirq = in_hardirq();
+	r->irqs_disabled = irqs_disabled();
+	r->ret_known = drvproxy_get_wrapper_from_endpoint(f->ext, dpx_lk_a, &w);
+	r->wrapper_known = w == dpx_lk_a;
+	r->ret_unknown = drvproxy_get_wrapper_from_endpoint(f->ext, dpx_lk_b, &u);
+	r->wrapper_unknown_null = !u;
+	r->by_id_known = drvproxy_get_endpoint_wrapper(f->ext, LK_ID) ==
+			 (drvproxy_fn_t)dpx_lk_a;
+	r->by_id_unknown_null = !drvproxy_get_endpoint_wrapper(f->ext, LK_ID + 1);
+	r->extension_ok = drvproxy_get_extension(f->host.drv) == f->host.ext &&
+			  !drvproxy_get_extension(NULL);
+	drvproxy_get_features(f->host.drv, &flags);
+	r->features = flags.as_u32;
+	r->call = dpx_lk_a(1);
+	r->v2_call = dpx_v2_bravo(0);
+	r->generation = drvproxy_extension_generation(f->ext);
+}
+
+static void lk_expect_atomic_results(struct kunit *test, struct lk_fixture *f,
+				     struct lk_irq_result *r)
+{
+	KUNIT_EXPECT_EQ(test, r->ret_known, 0);
+	KUNIT_EXPECT_TRUE(test, r->wrapper_known);
+	KUNIT_EXPECT_EQ(test, r->ret_unknown, -ENOENT);
+	KUNIT_EXPECT_TRUE(test, r->wrapper_unknown_null);
+	KUNIT_EXPECT_TRUE(test, r->by_id_known);
+	KUNIT_EXPECT_TRUE(test, r->by_id_unknown_null);
+	KUNIT_EXPECT_TRUE(test, r->extension_ok);
+	KUNIT_EXPECT_EQ(test, r->features, 1U);
+	KUNIT_EXPECT_EQ(test, r->call, 41);
+	KUNIT_EXPECT_EQ(test, r->v2_call, DPX_V2_BOUND + 2);
+	KUNIT_EXPECT_EQ(test, r->generation, drvproxy_extension_generation(f->ext));
+}
+
+static enum hrtimer_restart lk_timer_fn(struct hrtimer *timer)
+{
+	struct lk_fixture *f = container_of(timer, struct lk_fixture, timer);
+
+	lk_atomic_lookups(f, &f->irq);
+	complete(&f->fired);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * From a hard-IRQ hrtimer callback: lookups by pointer and id, the
+ * extension lookup and the feature query give the same answers as in
+ * process context, and an endpoint call runs its current implementation.
+ */
+static void lookups_work_in_hard_irq_context(struct kunit *test)
+{
+	struct lk_fixture *f = test->priv;
+	bool fired;
+
+	dpx_host_init(test, &f->host, LK_DRV, true);
+	init_completion(&f->fired);
+	hrtimer_init(&f->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	f->timer.function = lk_timer_fn;
+	hrtimer_start(&f->timer, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
+	fired = wait_for_completion_timeout(&f->fired, 5 * HZ);
+	hrtimer_cancel(&f->timer);
+	KUNIT_ASSERT_TRUE(test, fired);
+
+	KUNIT_EXPECT_TRUE(test, f->irq.in_hardirq);
+	KUNIT_EXPECT_TRUE(test, f->irq.irqs_disabled);
+	lk_expect_atomic_results(test, f, &f->irq);
+	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext, LK_ID), 1ULL);
+	KUNIT_EXPECT_EQ(test, dpx_in_flight(f->ext, LK_ID), 0ULL);
+}
+
+/* The same with preemption disabled, and with interrupts off under a spinlock. */
+static void lookups_work_with_preemption_disabled(struct kunit *test)
+{
+	static DEFINE_SPINLOCK(lock);
+	struct lk_fixture *f = test->priv;
+	struct lk_irq_result r = {};
+	unsigned long flags;
+
+	dpx_host_init(test, &f->host, LK_DRV, true);
+
+	preempt_disable();
+	lk_atomic_lookups(f, &r);
+	preempt_enable();
+	lk_expect_atomic_results(test, f, &r);
+
+	memset(&r, 0, sizeof(r));
+	spin_lock_irqsave(&lock, flags);
+	lk_atomic_lookups(f, &r);
+	spin_unlock_irqrestore(&lock, flags);
+	KUNIT_EXPECT_TRUE(test, r.irqs_disabled);
+	lk_expect_atomic_results(test, f, &r);
+	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext, LK_ID), 2ULL);
+}
+
+static struct kunit_case drvproxy_lookup_cases[] = {
+	KUNIT_CASE(wrapper_from_endpoint_returns_wrapper_of_registered_endpoint),
+	KUNIT_CASE(wrapper_from_unknown_endpoint_returns_enoent_and_null),
+	KUNIT_CASE(endpoint_wrapper_by_unknown_id_returns_null),
+	KUNIT_CASE(lookups_work_in_hard_irq_context),
+	KUNIT_CASE(lookups_work_with_preemption_disabled),
+	{}
+};
+
+static struct kunit_suite drvproxy_lookup_suite = {
+	.name = "drvproxy_lookup",
+	.init = lk_init,
+	.exit = lk_exit,
+	.test_cases = drvproxy_lookup_cases,
+};
+
+kunit_test_suites(&drvproxy_lookup_suite);
