@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * worker_kunit.c - KUnit suite drvproxy_worker: hot-swappable worker threads
+ *
+ * Covers drvproxy_create_worker() / drvproxy_stop_worker() and the events:
+ * the routine (an endpoint) runs when the events are signalled (WaitAny /
+ * WaitAll / timeout), a layer that swaps the routine takes effect at the
+ * next wake-up, returning false ends the thread, bad arguments and a
+ * disabled drvproxy are refused, the start context is copied, and
+ * unregistering the driver stops its workers.  Windows DriverProxy
+ * behaviours (windows-driverproxy.md §2):
+ *   17 creating a worker from a callback of the same extension: -EDEADLK
+ *   18 INVALID_PARAMETER (-EINVAL) for a NULL routine or a bad event count,
+ *      NOT_SUPPORTED (-EOPNOTSUPP) when off; the start context is copied
+ *   19 wait on Events[0..EventCount) (any/all, optional timeout), call the
+ *      routine with (Context, status); TRUE waits again, FALSE ends the
+ *      thread; a swap changes the code run at the next wake-up
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+
+#include "drvproxy_kunit.h"
+
+#define WK_DRV		"dpx_kunit_worker"
+#define WK_ROUTINE	130
+#define WK_NEVENTS	3
+
+enum { WK_ORIG, WK_REPL, WK_NR };
+
+struct wk_fixture {
+	struct dpx_host host;
+	struct drvproxy_extension *other;
+	struct drvproxy_event ev[WK_NEVENTS];
+	struct drvproxy_worker *worker;
+	struct completion called;
+	atomic_t calls[WK_NR];
+	long last_status;
+	void *last_context;
+	bool keep_going;
+	struct task_struct *task;
+	int reenter_ret;
+};
+
+DRVPROXY_ENDPOINT_MANUAL(bool, dpx_wk_routine, void *, context, long, status)
+{
+	struct wk_fixture *f = context;
+
+	WRITE_ONCE(f->last_status, status);
+	WRITE_ONCE(f->last_context, context);
+	if (!f->task) {
+		get_task_struct(current);
+		f->task = current;
+	}
+	atomic_inc(&f->calls[WK_ORIG]);
+	complete(&f->called);
+	return READ_ONCE(f->keep_going);
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(bool, dpx_wk_routine, dpx_wk_routine_l1, void *, context,
+			    long, status)
+{
+	struct wk_fixture *f = context;
+
+	WRITE_ONCE(f->last_status, status);
+	atomic_inc(&f->calls[WK_REPL]);
+	complete(&f->called);
+	return READ_ONCE(f->keep_going);
+}
+
+static const struct drvproxy_replacement *const wk_repls[] = {
+	DRVPROXY_REPL(dpx_wk_routine_l1),
+};
+
+/* Registered with another extension only. */
+DRVPROXY_ENDPOINT_MANUAL(bool, dpx_wk_foreign, void *, context, long, status)
+{
+	return false;
+}
+
+/* Has the routine's prototype but is no endpoint. */
+static bool dpx_wk_plain(void *context, long status)
+{
+	return false;
+}
+
+static int wk_init(struct kunit *test)
+{
+	struct wk_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	unsigned int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	test->priv = f;
+	init_completion(&f->called);
+	f->keep_going = true;
+	for (i = 0; i < WK_NEVENTS; i++)
+		drvproxy_event_init(&f->ev[i], true);
+	dpx_add_restore_switches(test);
+	dpx_host_init(test, &f->host, WK_DRV, true);
+	KUNIT_ASSERT_EQ(test, dpx_register_one(f->host.ext, WK_ROUTINE,
+					       DRVPROXY_DESC(dpx_wk_routine)), 0);
+	return 0;
+}
+
+static void wk_exit(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+
+	dpx_restore_switches(NULL);
+	if (f->host.ext)
+		drvproxy_stop_worker(f->worker);
+	dpx_host_exit(&f->host);
+	drvproxy_destroy_extension(f->other);
+	if (f->task)
+		put_task_struct(f->task);
+}
+
+static void wk_start(struct wk_fixture *f, struct drvproxy_worker_start *s,
+		     unsigned int nevents)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->routine = dpx_wk_routine;
+	s->context = f;
+	s->name = "dpx-kunit-worker";
+	s->wait_type = DRVPROXY_WAIT_ANY;
+	s->event_count = nevents;
+	for (i = 0; i < nevents; i++)
+		s->events[i] = &f->ev[i];
+}
+
+/* Wait for the next routine call; true when it came. */
+static bool wk_wait_call(struct wk_fixture *f)
+{
+	return wait_for_completion_timeout(&f->called, 5 * HZ) > 0;
+}
+
+/* Signal @ev and expect exactly one more call of implementation @impl. */
+static void wk_kick(struct kunit *test, struct wk_fixture *f, unsigned int ev, int impl,
+		    int expected_calls)
+{
+	drvproxy_event_set(&f->ev[ev]);
+	KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[impl]), expected_calls);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(f->last_status), (long)ev);
+}
+
+/*
+ * The worker waits without calling its routine until the event is set, then
+ * calls it once per signal with the event's index and the context.
+ */
+static void worker_runs_routine_when_event_signalled(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+
+	wk_start(f, &s, 1);
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	KUNIT_ASSERT_NOT_NULL(test, f->worker);
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 0);
+
+	wk_kick(test, f, 0, WK_ORIG, 1);
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(f->last_context), (void *)f);
+	wk_kick(test, f, 0, WK_ORIG, 2);
+	/* Calls go through the wrapper: the endpoint counts them. */
+	KUNIT_EXPECT_EQ(test, dpx_calls(f->host.ext, WK_ROUTINE), 2ULL);
+}
+
+/* WaitAny passes the index of the signalled event. */
+static void worker_wait_any_reports_index_of_signalled_event(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+
+	wk_start(f, &s, WK_NEVENTS);
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	wk_kick(test, f, 2, WK_ORIG, 1);
+	wk_kick(test, f, 1, WK_ORIG, 2);
+}
+
+/* WaitAll runs the routine only once every event is signalled, with status 0. */
+static void worker_wait_all_runs_only_when_all_signalled(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+
+	wk_start(f, &s, 2);
+	s.wait_type = DRVPROXY_WAIT_ALL;
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	drvproxy_event_set(&f->ev[1]);
+	msleep(100);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 0);
+	drvproxy_event_set(&f->ev[0]);
+	KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(f->last_status), 0L);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 1);
+}
+
+/* With a timeout and no events the routine runs periodically with DRVPROXY_WAIT_TIMEOUT. */
+static void worker_timeout_passes_wait_timeout_status(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+
+	wk_start(f, &s, 0);
+	s.has_timeout = true;
+	s.timeout_ms = 10;
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
+	KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(f->last_status), (long)DRVPROXY_WAIT_TIMEOUT);
+}
+
+/*
+ * A layer that replaces the routine takes effect at the next wake-up of the
+ * running worker; reverting it brings the original back, without restarting
+ * the thread.
+ */
+static void worker_runs_new_routine_after_layer_swap(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_layer *l = dpx_layer_new(&f->host, DRVPROXY_MODE_LIVE, wk_repls,
+						 ARRAY_SIZE(wk_repls));
+	struct drvproxy_worker_start s;
+	struct task_struct *task;
+
+	wk_start(f, &s, 1);
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	wk_kick(test, f, 0, WK_ORIG, 1);
+	task = f->task;
+
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	wk_kick(test, f, 0, WK_REPL, 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 1);
+
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(l), 0);
+	wk_kick(test, f, 0, WK_ORIG, 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_REPL]), 1);
+	/* Still the same thread. */
+	KUNIT_EXPECT_PTR_EQ(test, f->task, task);
+}
+
+/* A routine that returns false ends the thread: later signals run nothing. */
+static void worker_routine_returning_false_ends_thread(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+
+	f->keep_going = false;
+	wk_start(f, &s, 1);
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	wk_kick(test, f, 0, WK_ORIG, 1);
+	drvproxy_event_set(&f->ev[0]);
+	msleep(100);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 1);
+	/* Stopping an ended worker still works. */
+	drvproxy_stop_worker(f->worker);
+	f->worker = NULL;
+}
+
+/*
+ * Bad start contexts are -EINVAL: NULL extension or start, NULL routine, a
+ * routine that is no endpoint or an endpoint of another extension, more
+ * than DRVPROXY_WORKER_MAX_EVENTS events, no events and no timeout, a NULL
+ * event, an unknown wait type.  *out is NULL afterwards.
+ */
+static void create_worker_rejects_bad_arguments_with_einval(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_extension *ext = f->host.ext;
+	struct drvproxy_worker *w = (void *)test;
+	struct drvproxy_worker_start s;
+
+	wk_start(f, &s, 1);
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(NULL, &s, &w), -EINVAL);
+	KUNIT_EXPECT_NULL(test, w);
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, NULL, &w), -EINVAL);
+
+	s.routine = NULL;
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
+
+	s.routine = dpx_wk_plain;
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
+
+	KUNIT_ASSERT_EQ(test, drvproxy_create_extension(NULL, 0, &f->other), 0);
+	KUNIT_ASSERT_EQ(test, dpx_register_one(f->other, 1, DRVPROXY_DESC(dpx_wk_foreign)), 0);
+	s.routine = dpx_wk_foreign;
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
+
+	wk_start(f, &s, 1);
+	s.event_count = DRVPROXY_WORKER_MAX_EVENTS + 1;
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
+
+	wk_start(f, &s, 0);
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
+
+	wk_start(f, &s, 2);
+	s.events[1] = NULL;
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
+
+	wk_start(f, &s, 1);
+	s.wait_type = 5;
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
+	KUNIT_EXPECT_NULL(test, w);
+
+	/* None of them started a thread. */
+	drvproxy_event_set(&f->ev[0]);
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 0);
+}
+
+/* With drvproxy disabled a valid worker is refused with -EOPNOTSUPP. */
+static void create_worker_when_disabled_returns_eopnotsupp(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+
+	wk_start(f, &s, 1);
+	drvproxy_test_set_enabled(false);
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_NULL(test, f->worker);
+	drvproxy_test_set_enabled(true);
+	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+}
+
+/* The start context is copied: the caller may overwrite and free it at once. */
+static void create_worker_copies_start_context(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	char *name = kstrdup("dpx-kunit-copied", GFP_KERNEL);
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	wk_start(f, s, 1);
+	s->name = name;
+	ret = drvproxy_create_worker(f->host.ext, s, &f->worker);
+	memset(s, 0x6b, sizeof(*s));
+	kfree(s);
+	if (name)
+		memset(name, 0, strlen(name));
+	kfree(name);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	wk_kick(test, f, 0, WK_ORIG, 1);
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(f->last_context), (void *)f);
+	KUNIT_EXPECT_STREQ(test, f->task->comm, "dpx-kunit-copie");
+}
+
+/*
+ * Unregistering the driver stops its workers: the thread has exited when
+ * unregister returns, and later signals run nothing.
+ */
+static void driver_unregister_stops_its_workers(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+
+	wk_start(f, &s, 1);
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, NULL), 0);
+	wk_kick(test, f, 0, WK_ORIG, 1);
+	KUNIT_ASSERT_NOT_NULL(test, f->task);
+
+	dpx_host_unregister(&f->host);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(f->task->flags) & PF_EXITING);
+	drvproxy_event_set(&f->ev[0]);
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 1);
+}
+
+static int wk_callback(enum drvproxy_phase phase, void *context)
+{
+	struct wk_fixture *f = context;
+	struct drvproxy_worker_start s;
+
+	if (phase == DRVPROXY_PHASE_PRE) {
+		wk_start(f, &s, 1);
+		f->reenter_ret = drvproxy_create_worker(f->host.ext, &s, NULL);
+	}
+	return 0;
+}
+
+/* Creating a worker from a callback of the same extension is -EDEADLK. */
+static void create_worker_from_callback_returns_edeadlk(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_endpoint_info info = {
+		.id = WK_ROUTINE + 1, .endpoint = DRVPROXY_DESC(dpx_wk_foreign),
+	};
+
+	f->reenter_ret = 1;
+	KUNIT_EXPECT_EQ(test, drvproxy_register_endpoints(f->host.ext, &info, 1,
+							  wk_callback, f), 0);
+	KUNIT_EXPECT_EQ(test, f->reenter_ret, -EDEADLK);
+	drvproxy_event_set(&f->ev[0]);
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 0);
+}
+
+static struct kunit_case drvproxy_worker_cases[] = {
+	KUNIT_CASE(worker_runs_routine_when_event_signalled),
+	KUNIT_CASE(worker_wait_any_reports_index_of_signalled_event),
+	KUNIT_CASE(worker_wait_all_runs_only_when_all_signalled),
+	KUNIT_CASE(worker_timeout_passes_wait_timeout_status),
+	KUNIT_CASE(worker_runs_new_routine_after_layer_swap),
+	KUNIT_CASE(worker_routine_returning_false_ends_thread),
+	KUNIT_CASE(create_worker_rejects_bad_arguments_with_einval),
+	KUNIT_CASE(create_worker_when_disabled_returns_eopnotsupp),
+	KUNIT_CASE(create_worker_copies_start_context),
+	KUNIT_CASE(driver_unregister_stops_its_workers),
+	KUNIT_CASE(create_worker_from_callback_returns_edeadlk),
+	{}
+};
+
+static struct kunit_suite drvproxy_worker_suite = {
+	.name = "drvproxy_worker",
+	.init = wk_init,
+	.exit = wk_exit,
+	.test_cases = drvproxy_worker_cases,
+};
+
+kunit_test_suites(&drvproxy_worker_suite);
