@@ -42,6 +42,14 @@ if [ ! -d "$KUNIT_DEBUGFS" ]; then
 fi
 
 [ -f "$MODDIR/drvproxy.ko" ] && load "$MODDIR/drvproxy.ko"
+# The fault-injection suite (drvproxy_fault) fails drvproxy's own allocation
+# sites one by one with the task's fail-nth counter.  failslab would count
+# (and fail) the GFP_NOWAIT attempts inside xarray and friends too, which
+# retry and succeed, so restrict it to caches that opt in (none do); and keep
+# each injected failure from dumping a stack trace (slow under TCG).
+DBGFS=/sys/kernel/debug
+[ -w "$DBGFS/failslab/cache-filter" ] && echo Y > "$DBGFS/failslab/cache-filter"
+[ -w "$DBGFS/fail_drvproxy/verbose" ] && echo 0 > "$DBGFS/fail_drvproxy/verbose"
 for ko in "$MODDIR"/*_kunit.ko "$MODDIR"/kunit-example-test.ko; do
 	[ -f "$ko" ] && load "$ko"
 done
