@@ -17,9 +17,13 @@ endif
 KBUILD_ARGS := $(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(V),V=$(V))
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS)
 
-.PHONY: all modules clean modules_install bootstrap kunit-kernel check demo help check-kdir
+.PHONY: all modules tools clean modules_install bootstrap kunit-kernel check demo help check-kdir
 
-all: modules
+all: modules tools
+
+# Userspace tools: drvproxyctl (tools/drvproxyctl; STATIC=1 links it statically).
+tools:
+	$(MAKE) -C tools/drvproxyctl $(if $(STATIC),STATIC=$(STATIC))
 
 check-kdir:
 	@if [ -z "$(KDIR)" ] || [ ! -d "$(KDIR)" ]; then \
@@ -38,6 +42,7 @@ modules_install: check-kdir
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi
 	rm -rf tools/testing/selftests/drvproxy/bin
+	$(MAKE) -C tools/drvproxyctl clean
 
 bootstrap:
 	@tools/bootstrap.sh
@@ -69,7 +74,9 @@ demo:
 
 help:
 	@echo "drvproxy make targets:"
-	@echo "  all, modules     build the modules against KDIR (W=1, C=1|2, V=1 passed through)"
+	@echo "  all              modules and tools"
+	@echo "  modules          build the modules against KDIR (W=1, C=1|2, V=1 passed through)"
+	@echo "  tools            build tools/drvproxyctl/drvproxyctl (STATIC=1: statically linked)"
 	@echo "  modules_install  install them (INSTALL_MOD_PATH, INSTALL_MOD_DIR honoured)"
 	@echo "  clean            kbuild clean plus tools build outputs"
 	@echo "  bootstrap        install missing build/test dependencies (tools/bootstrap.sh, needs root)"
