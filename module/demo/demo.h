@@ -118,10 +118,10 @@ typedef void (*demo_xform_t)(u8 *buf, unsigned int n, u32 transform);
  * Move up to @count bytes from the FIFO to user memory through a bounce
  * buffer, applying @xform to each chunk (NULL: none).  Blocks in the
  * swap-aware wait while the FIFO is empty, before any side effect, so a swap
- * can re-dispatch the call.  @__dpx_call is the endpoint's call, passed on
- * under the name the swap-aware waits expect.
+ * can re-dispatch the call.  @__dpx_call is the table the endpoint's call
+ * entered, passed on under the name the swap-aware waits expect.
  */
-static inline ssize_t demo_read_common(struct drvproxy_call *__dpx_call,
+static inline ssize_t demo_read_common(struct drvproxy_table *__dpx_call,
 				       struct file *file, char __user *buf,
 				       size_t count, unsigned int version,
 				       demo_xform_t xform)

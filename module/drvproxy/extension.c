@@ -349,7 +349,7 @@ static int ext_populate(struct drvproxy_extension *ext,
 		if (ret)
 			return ret;
 	}
-	t = drvproxy_table_alloc(n);
+	t = drvproxy_table_alloc(ext, n);
 	if (!t)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)

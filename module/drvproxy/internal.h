@@ -161,7 +161,8 @@ void drvproxy_extension_release(struct drvproxy_extension *ext);
 struct list_head *drvproxy_extension_list(void);
 
 /* table.c */
-struct drvproxy_table *drvproxy_table_alloc(unsigned int nr);
+struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
+					    unsigned int nr);
 void drvproxy_table_free(struct drvproxy_table *t);
 struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
 					    struct drvproxy_layer *add,

@@ -38,7 +38,8 @@
 
 enum { RETIRE_GP1, RETIRE_DRAIN, RETIRE_GP2 };
 
-struct drvproxy_table *drvproxy_table_alloc(unsigned int nr)
+struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
+					    unsigned int nr)
 {
 	struct drvproxy_table *t;
 	unsigned int slots = max(nr, 1U);
@@ -59,6 +60,7 @@ struct drvproxy_table *drvproxy_table_alloc(unsigned int nr)
 				  __alignof__(struct drvproxy_count));
 	if (!t->count)
 		goto err;
+	t->ext = ext;
 	t->nr = nr;
 	INIT_LIST_HEAD(&t->retire_node);
 	return t;
@@ -97,7 +99,7 @@ struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
 					    struct drvproxy_layer *add,
 					    struct drvproxy_layer *drop)
 {
-	struct drvproxy_table *t = drvproxy_table_alloc(ext->nr_eps);
+	struct drvproxy_table *t = drvproxy_table_alloc(ext, ext->nr_eps);
 	struct drvproxy_layer *l;
 	unsigned int i;
 
@@ -121,7 +123,7 @@ struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
  */
 struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
 {
-	struct drvproxy_table *c = drvproxy_table_alloc(t->nr);
+	struct drvproxy_table *c = drvproxy_table_alloc(t->ext, t->nr);
 
 	if (!c)
 		return NULL;

@@ -5,7 +5,7 @@
  * swap_begin/swap_phase/publish/swap_end follow a transition (register,
  * apply or revert) through its phases; drain_done marks a superseded table
  * freed (no call left in it); redispatch marks a call that left a
- * swap-aware wait because of a swap.  Errors show as a non-zero result.
+ * swap-aware wait, and the table it entered, because of a swap.  Errors show as a non-zero result.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -103,12 +103,14 @@ TRACE_EVENT(drvproxy_swap_end,
 );
 
 TRACE_EVENT(drvproxy_redispatch,
-	    TP_PROTO(const char *endpoint),
-	    TP_ARGS(endpoint),
-	    TP_STRUCT__entry(__string(endpoint, endpoint)),
-	    TP_fast_assign(dpx_assign_str(endpoint, endpoint);),
-	    TP_printk("endpoint=%s",
-		      __get_str(endpoint))
+	    TP_PROTO(const char *driver, u64 generation),
+	    TP_ARGS(driver, generation),
+	    TP_STRUCT__entry(__string(driver, driver)
+			     __field(u64, generation)),
+	    TP_fast_assign(dpx_assign_str(driver, driver);
+			   __entry->generation = generation;),
+	    TP_printk("driver=%s left generation=%llu", __get_str(driver),
+		      __entry->generation)
 );
 #endif /* _DRVPROXY_TRACE_H */
 

@@ -11,12 +11,13 @@
  *
  * A swap-aware wait puts the task on ext->swap_wq besides the caller's own
  * wait queue.  Every publish wakes swap_wq; a waiter whose call entered a
- * table that is no longer active ends its wait, marks the call for
- * re-dispatch and returns DRVPROXY_ERESTART, so the old implementation is
- * left and the wrapper calls the current one with the same arguments.
+ * table that is no longer active ends its wait and returns
+ * DRVPROXY_ERESTART, which the endpoint returns, so the old implementation
+ * is left and the wrapper calls the current one with the same arguments.
  *
- * Neither path takes a lock of the extension; both run only when a
- * transition is in progress or a call sleeps.
+ * Neither path takes a lock of the extension; both run only while a
+ * transition is in progress or a call sleeps.  The table a call entered
+ * stays allocated until the call counts its exit, so these may read it.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -27,11 +28,6 @@
 #include "internal.h"
 #include "trace.h"
 
-static struct drvproxy_extension *call_ext(struct drvproxy_call *call)
-{
-	return READ_ONCE(call->desc->ext);
-}
-
 static bool may_wait(struct drvproxy_extension *ext)
 {
 	return preemptible() && READ_ONCE(ext->lock_owner) != current;
@@ -39,73 +35,69 @@ static bool may_wait(struct drvproxy_extension *ext)
 
 /**
  * drvproxy_call_stalled() - a call entered a stall table
- * @call: the call; @call->table is the stall table it is counted in
+ * @desc: the endpoint called
+ * @t: the stall table the call is counted in
  *
  * Used by drvproxy_call_enter(); not for drivers.
  *
  * Context: any context; sleeps only where sleeping is allowed.
- * Return: the implementation to call; @call->table is updated to the table
- * the call is counted in.
+ * Return: the implementation to call and the table the call is counted in.
  */
-drvproxy_fn_t drvproxy_call_stalled(struct drvproxy_call *call)
+struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
+					    struct drvproxy_table *t)
 {
-	struct drvproxy_extension *ext = call_ext(call);
-	struct drvproxy_table *t = call->table;
-	unsigned int i = call->index;
-	drvproxy_fn_t fn;
+	struct drvproxy_extension *ext = t->ext;
+	unsigned int i = desc->index;
+	struct drvproxy_entry e;
 
 	for (;;) {
-		if (!ext || !may_wait(ext))
-			return t->prev->fn[i];
+		if (!may_wait(ext)) {
+			e.fn = t->prev->fn[i];
+			e.table = t;
+			return e;
+		}
 		/* Leave the stall table, wait for the next publish, enter it. */
 		this_cpu_inc(t->count[i].exit);
-		wait_event(ext->stall_wq,
-			   rcu_access_pointer(ext->domain.active) != t);
+		wait_event(ext->stall_wq, rcu_access_pointer(ext->domain.active) != t);
 		preempt_disable();
 		t = rcu_dereference_sched(ext->domain.active);
 		this_cpu_inc(t->count[i].enter);
-		fn = t->fn[i];
+		e.fn = t->fn[i];
 		preempt_enable();
-		call->table = t;
-		if (fn)
-			return fn;
+		if (e.fn) {
+			e.table = t;
+			return e;
+		}
 	}
 }
 EXPORT_SYMBOL_GPL(drvproxy_call_stalled);
 
 /**
  * drvproxy_call_stale() - has the table of a call been superseded
- * @call: the current call (``__dpx_call`` in an endpoint body), or NULL
+ * @call: the table the call entered (``__dpx_call`` in an endpoint body), or
+ *	NULL
  *
- * Context: any context.
- * Return: true when a swap or revert published another table since @call
+ * Context: any context, while the call has not counted its exit.
+ * Return: true when a swap or revert published another table since the call
  * entered, so the implementation running it may be old code.
  */
-bool drvproxy_call_stale(struct drvproxy_call *call)
+bool drvproxy_call_stale(struct drvproxy_table *call)
 {
-	struct drvproxy_extension *ext;
-
-	if (!call || !call->table)
-		return false;
-	ext = call_ext(call);
-	return ext && rcu_access_pointer(ext->domain.active) != call->table;
+	return call && rcu_access_pointer(call->ext->domain.active) != call;
 }
 EXPORT_SYMBOL_GPL(drvproxy_call_stale);
 
 /**
  * drvproxy_swap_wait_begin() - start watching for swaps during a wait
- * @call: the current call, or NULL
+ * @call: the table the call entered, or NULL
  * @w: the waiter, on the caller's stack
  *
  * Used by drvproxy_wait_event_interruptible() and friends.
  */
-void drvproxy_swap_wait_begin(struct drvproxy_call *call,
+void drvproxy_swap_wait_begin(struct drvproxy_table *call,
 			      struct drvproxy_swap_waiter *w)
 {
-	struct drvproxy_extension *ext = call && call->table ? call_ext(call) : NULL;
-
-	w->call = call;
-	w->head = ext ? &ext->swap_wq : NULL;
+	w->head = call ? &call->ext->swap_wq : NULL;
 	if (!w->head)
 		return;
 	init_waitqueue_entry(&w->entry, current);
@@ -126,14 +118,14 @@ EXPORT_SYMBOL_GPL(drvproxy_swap_wait_end);
 
 /**
  * drvproxy_swap_wait_redispatch() - end a wait because of a swap
- * @call: the current call
+ * @call: the table the call entered
  *
  * Return: DRVPROXY_ERESTART, for the endpoint to return at once.
  */
-int drvproxy_swap_wait_redispatch(struct drvproxy_call *call)
+int drvproxy_swap_wait_redispatch(struct drvproxy_table *call)
 {
-	call->redispatch = true;
-	trace_drvproxy_redispatch(call->desc->name);
+	trace_drvproxy_redispatch(call->ext->drv ? call->ext->drv->name : "",
+				  call->generation);
 	return DRVPROXY_ERESTART;
 }
 EXPORT_SYMBOL_GPL(drvproxy_swap_wait_redispatch);

@@ -332,25 +332,6 @@ drvproxy_get_extension(const struct drvproxy_driver *drv)
 /* ------------------------------------------------------------------------ */
 /* Endpoints, wrappers and the hot path                                      */
 
-/**
- * struct drvproxy_call - one call through a wrapper (on the wrapper's stack)
- * @table: the implementation table the call entered, or NULL when the
- *	endpoint is not bound to an extension (the original runs directly)
- * @index: the endpoint's slot in @table
- * @redispatch: set by a swap-aware wait that ended because of a swap: the
- *	wrapper leaves the old code and calls the current implementation
- * @desc: the endpoint called
- *
- * Every implementation receives its call as the hidden first parameter
- * ``__dpx_call``; the swap-aware waits use it.
- */
-struct drvproxy_call {
-	struct drvproxy_table *table;
-	unsigned int index;
-	bool redispatch;
-	struct drvproxy_endpoint_desc *desc;
-};
-
 /* Per-CPU call accounting of one endpoint in one table. */
 struct drvproxy_count {
 	unsigned long enter;
@@ -361,10 +342,15 @@ struct drvproxy_count {
  * struct drvproxy_table - one generation of implementations (private).
  * Readers see it only between drvproxy_call_enter() and drvproxy_call_leave().
  * @fn[i] == NULL marks a stall table: callers that may sleep wait for the
- * next publish, the others run @prev's implementation.
+ * next publish, the others run @prev's implementation.  Every implementation
+ * receives the table its call entered as its hidden last parameter (last, so
+ * the wrapper passes the caller's arguments on in the registers they came in),
+ * ``__dpx_call`` (NULL when the endpoint is not bound to an extension): the
+ * swap-aware waits compare it with the active table.
  */
 struct drvproxy_table {
 	struct drvproxy_count __percpu *count;
+	struct drvproxy_extension *ext;
 	u64 generation;
 	struct drvproxy_table *prev;
 	struct list_head retire_node;
@@ -381,7 +367,7 @@ struct drvproxy_table {
  * @name: the endpoint's name
  * @signature: the prototype as the macro received it, "type(ptype, pname,
  *	...)"; drvproxy compares only the return and parameter types
- * @impl: the original implementation (takes &struct drvproxy_call first)
+ * @impl: the original implementation (takes the call's table last)
  * @wrapper: the wrapper, i.e. the function the endpoint's name denotes
  * @owner: the module that contains @impl and @wrapper
  * @ext: the extension it is bound to (written by drvproxy; NULL when unbound)
@@ -405,70 +391,86 @@ struct drvproxy_domain {
 	struct drvproxy_table __rcu *active;
 };
 
-drvproxy_fn_t drvproxy_call_stalled(struct drvproxy_call *call);
+/* What drvproxy_call_enter() returns: in two registers, not on the stack. */
+struct drvproxy_entry {
+	drvproxy_fn_t fn;
+	struct drvproxy_table *table;
+};
+
+struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
+					    struct drvproxy_table *t);
+bool drvproxy_call_stale(struct drvproxy_table *call);
 
 /**
  * drvproxy_call_enter() - enter an endpoint (used by the generated wrappers)
  * @desc: the endpoint
- * @call: the call record on the wrapper's stack
  *
- * The hot path: one preempt-count increment and decrement, one load of
- * the endpoint's binding, one rcu_dereference_sched() of the active table,
- * one per-CPU increment, one load of the implementation.  No lock, no atomic
+ * The hot path: one preempt-count increment and decrement, one load of the
+ * endpoint's binding, one rcu_dereference_sched() of the active table, one
+ * per-CPU increment, one load of the implementation.  No lock, no atomic
  * read-modify-write, no memory barrier (the acquire load is a plain load on
- * x86), no write outside this CPU's data.  The loads and the per-CPU count
- * sit in one preempt-disabled region, so the swap engine's synchronize_rcu()
- * after a publish (or an unbind) guarantees that every call which loaded the
- * old table has counted itself in it.
+ * x86), no write outside this CPU's data, nothing on the stack.  The loads
+ * and the per-CPU count sit in one preempt-disabled region, so the swap
+ * engine's synchronize_rcu() after a publish (or an unbind) guarantees that
+ * every call which loaded the old table has counted itself in it.
  *
- * Return: the implementation to call.
+ * Return: the implementation to call and the table the call is counted in
+ * (NULL when @desc is not bound: the original then runs directly).
  */
-static __always_inline drvproxy_fn_t
-drvproxy_call_enter(struct drvproxy_endpoint_desc *desc, struct drvproxy_call *call)
+static __always_inline struct drvproxy_entry
+drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 {
 	struct drvproxy_extension *ext;
-	struct drvproxy_table *t;
+	struct drvproxy_entry e;
 	unsigned int i;
-	drvproxy_fn_t fn;
 
-	call->redispatch = false;
-	call->desc = desc;
 	preempt_disable_notrace();
 	/* Pairs with smp_store_release() when drvproxy binds the endpoint. */
 	ext = smp_load_acquire(&desc->ext);
 	if (unlikely(!ext)) {
 		preempt_enable_notrace();
-		call->table = NULL;
-		return desc->impl;
+		e.fn = desc->impl;
+		e.table = NULL;
+		return e;
 	}
 	i = desc->index;
-	t = rcu_dereference_sched(((struct drvproxy_domain *)ext)->active);
-	this_cpu_inc(t->count[i].enter);
-	fn = t->fn[i];
+	e.table = rcu_dereference_sched(((struct drvproxy_domain *)ext)->active);
+	this_cpu_inc(e.table->count[i].enter);
+	e.fn = e.table->fn[i];
 	preempt_enable_notrace();
-	call->table = t;
-	call->index = i;
-	if (unlikely(!fn))
-		fn = drvproxy_call_stalled(call);
-	return fn;
+	if (unlikely(!e.fn))
+		e = drvproxy_call_stalled(desc, e.table);
+	return e;
 }
 
 /**
  * drvproxy_call_leave() - leave an endpoint (used by the generated wrappers)
- * @call: the call record
+ * @desc: the endpoint
+ * @table: the table drvproxy_call_enter() returned
  *
  * One per-CPU increment, on whichever CPU the call ends.  The swap engine
- * orders it against freeing the table with synchronize_rcu().
- *
- * Return: true when the call must be dispatched again (a swap-aware wait
- * ended because of a swap), false when it is complete.
+ * orders it against freeing the table with synchronize_rcu().  @table must
+ * not be touched afterwards: it may be freed as soon as this returns.
  */
-static __always_inline bool drvproxy_call_leave(struct drvproxy_call *call)
+static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *desc,
+						struct drvproxy_table *table)
 {
-	if (likely(call->table))
-		this_cpu_inc(call->table->count[call->index].exit);
-	return unlikely(call->redispatch);
+	if (likely(table))
+		this_cpu_inc(table->count[desc->index].exit);
 }
+
+/*
+ * Returned by a swap-aware wait that ended because of a swap.  The wrapper
+ * re-dispatches a call that returns it while its table is no longer active,
+ * so userspace never sees it; -ERESTARTNOINTR ("run the call again") means
+ * just that anyway, should an implementation return it on its own.
+ */
+#define DRVPROXY_ERESTART	(-ERESTARTNOINTR)
+
+/* Did the call return DRVPROXY_ERESTART?  Never for bool endpoints. */
+#define __DPX_RESTARTED(type, r)						\
+	(!__builtin_types_compatible_p(type, bool) &&				\
+	 unlikely((r) == (__force type)(long)DRVPROXY_ERESTART))
 
 /*
  * Macro plumbing.  Parameters come as (type, name) pairs, as for
@@ -509,31 +511,37 @@ static __always_inline bool drvproxy_call_leave(struct drvproxy_call *call)
 	static_assert(sizeof(__dpx_desc_##epn))
 
 #ifndef DRVPROXY_RAW
-/* The wrapper: enter, call the current implementation, leave; re-dispatch. */
+/*
+ * The wrapper: enter, call the current implementation, leave.  A call that
+ * left a swap-aware wait because of a swap is dispatched again, to the
+ * implementation that is current now; the staleness check reads the table
+ * before the exit count releases it.
+ */
 #define __DPX_WRAPPER(linkage, type, epn, ...)					\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
-	struct drvproxy_call __c;						\
+	struct drvproxy_entry __e;						\
+	bool __again;								\
 	type __r;								\
 										\
 	do {									\
-		typeof(__dpx_impl_##epn) *__fn = (typeof(__fn))		\
-			drvproxy_call_enter(&__dpx_desc_##epn, &__c);		\
-		__r = __fn(&__c, __DPX_ARGS(__VA_ARGS__));			\
-	} while (drvproxy_call_leave(&__c));					\
+		__e = drvproxy_call_enter(&__dpx_desc_##epn);			\
+		__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(			\
+				__DPX_ARGS(__VA_ARGS__), __e.table);		\
+		__again = __DPX_RESTARTED(type, __r) &&			\
+			  drvproxy_call_stale(__e.table);			\
+		drvproxy_call_leave(&__dpx_desc_##epn, __e.table);		\
+	} while (unlikely(__again));						\
 	return __r;								\
 }
 
 #define __DPX_WRAPPER_VOID(linkage, type, epn, ...)				\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
-	struct drvproxy_call __c;						\
+	struct drvproxy_entry __e = drvproxy_call_enter(&__dpx_desc_##epn);	\
 										\
-	do {									\
-		typeof(__dpx_impl_##epn) *__fn = (typeof(__fn))		\
-			drvproxy_call_enter(&__dpx_desc_##epn, &__c);		\
-		__fn(&__c, __DPX_ARGS(__VA_ARGS__));				\
-	} while (drvproxy_call_leave(&__c));					\
+	((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__), __e.table); \
+	drvproxy_call_leave(&__dpx_desc_##epn, __e.table);			\
 }
 #else
 #undef __DPX_IN_SECTION
@@ -545,13 +553,13 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 #define __DPX_WRAPPER(linkage, type, epn, ...)					\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
-	return __dpx_impl_##epn(NULL, __DPX_ARGS(__VA_ARGS__));		\
+	return __dpx_impl_##epn(__DPX_ARGS(__VA_ARGS__), NULL);		\
 }
 
 #define __DPX_WRAPPER_VOID(linkage, type, epn, ...)				\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
-	__dpx_impl_##epn(NULL, __DPX_ARGS(__VA_ARGS__));			\
+	__dpx_impl_##epn(__DPX_ARGS(__VA_ARGS__), NULL);			\
 }
 #endif
 
@@ -561,14 +569,14 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  * original's definition, whose body follows the macro.
  */
 #define __DPX_ENDPOINT(section, linkage, body, type, epn, ...)		\
-	static type __dpx_impl_##epn(struct drvproxy_call *__dpx_call,		\
-				     __DPX_PARAMS(__VA_ARGS__));		\
+	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
+				     struct drvproxy_table *__dpx_call);	\
 	static struct drvproxy_endpoint_desc __dpx_desc_##epn;			\
 	body(linkage, type, epn, __VA_ARGS__)					\
 	__DPX_DESC(epn, type, __VA_ARGS__);					\
 	section(epn);								\
-	static type __dpx_impl_##epn(struct drvproxy_call *__dpx_call __maybe_unused, \
-				     __DPX_PARAMS(__VA_ARGS__))
+	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
+				     struct drvproxy_table *__dpx_call __maybe_unused)
 
 /**
  * DRVPROXY_ENDPOINT() - define a hot-swappable endpoint (V2)
@@ -578,10 +586,10 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  * @...: 1 to 6 parameters as type, name pairs
  *
  * Follow it with the function body, which is the original implementation.
- * Inside the body ``__dpx_call`` is the current call (used by the swap-aware
- * waits).  A descriptor (name, signature, original, wrapper, owner) goes into
- * the module's drvproxy_endpoints section, which drvproxy_create_extension()
- * enumerates.  Example::
+ * Inside the body ``__dpx_call`` is the table the call entered (used by the
+ * swap-aware waits).  A descriptor (name, signature, original, wrapper,
+ * owner) goes into the module's drvproxy_endpoints section, which
+ * drvproxy_create_extension() enumerates.  Example::
  *
  *	DRVPROXY_ENDPOINT(ssize_t, demo_read, struct file *, file,
  *			  char __user *, buf, size_t, len, loff_t *, ppos)
@@ -722,7 +730,7 @@ drvproxy_fn_t drvproxy_get_endpoint_wrapper(struct drvproxy_extension *ext, u32 
  * @name: the replacement's own function name
  * @signature: generated like &drvproxy_endpoint_desc.signature; its types
  *	must equal the target's (names and white space are ignored)
- * @fn: the implementation (takes &struct drvproxy_call first)
+ * @fn: the implementation (takes the call's table last)
  */
 struct drvproxy_replacement {
 	const char *target;
@@ -751,11 +759,11 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
 	static_assert(sizeof(__dpx_repl_##fnn))
 
 #define __DPX_REPLACEMENT(section, type, tgt, fnn, ...)			\
-	static type fnn(struct drvproxy_call *__dpx_call, __DPX_PARAMS(__VA_ARGS__)); \
+	static type fnn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__dpx_call); \
 	__DPX_REPL_DESC(tgt, fnn, type, __VA_ARGS__);				\
 	section(fnn);								\
-	static type fnn(struct drvproxy_call *__dpx_call __maybe_unused,	\
-			__DPX_PARAMS(__VA_ARGS__))
+	static type fnn(__DPX_PARAMS(__VA_ARGS__),				\
+			struct drvproxy_table *__dpx_call __maybe_unused)
 
 /**
  * DRVPROXY_REPLACEMENT() - define a replacement for a host endpoint
@@ -868,27 +876,19 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer);
 /* ------------------------------------------------------------------------ */
 /* Swap-aware waits                                                          */
 
-/*
- * Returned by a swap-aware wait that ended because of a swap (never seen by
- * userspace: the wrapper re-dispatches the call).
- */
-#define DRVPROXY_ERESTART	(-ERESTARTNOINTR)
-
-bool drvproxy_call_stale(struct drvproxy_call *call);
 struct drvproxy_swap_waiter {
 	struct wait_queue_entry entry;
-	struct drvproxy_call *call;
 	wait_queue_head_t *head;
 };
 
-void drvproxy_swap_wait_begin(struct drvproxy_call *call,
+void drvproxy_swap_wait_begin(struct drvproxy_table *call,
 			      struct drvproxy_swap_waiter *w);
 void drvproxy_swap_wait_end(struct drvproxy_swap_waiter *w);
-int drvproxy_swap_wait_redispatch(struct drvproxy_call *call);
+int drvproxy_swap_wait_redispatch(struct drvproxy_table *call);
 
 #define __drvproxy_wait_event(call, wq_head, condition, state)		\
 ({										\
-	struct drvproxy_call *__dc = (call);					\
+	struct drvproxy_table *__dc = (call);					\
 	struct wait_queue_head *__wqh = &(wq_head);				\
 	unsigned int __state = (state);						\
 	struct drvproxy_swap_waiter __sw;					\
@@ -922,13 +922,15 @@ int drvproxy_swap_wait_redispatch(struct drvproxy_call *call);
  * @wq_head: the wait queue
  * @condition: the condition to wait for
  *
- * Only inside a DRVPROXY_ENDPOINT()/DRVPROXY_REPLACEMENT() body, before the
- * call has side effects that a second dispatch would repeat.  When a swap or
- * revert publishes a new table while the call waits, the wait ends and
- * returns DRVPROXY_ERESTART: return it at once; the wrapper then leaves the
- * old code and dispatches the same call to the current implementation, so
- * userspace sees no EINTR and no short read, and a swap never waits for a
- * call that is merely blocked here.
+ * Only inside a DRVPROXY_ENDPOINT()/DRVPROXY_REPLACEMENT() body, or a helper
+ * it passes its ``__dpx_call`` to (under that name), of an endpoint that
+ * returns an integer type, and before the call has side effects that a
+ * second dispatch would repeat.  When a swap or revert publishes a new table
+ * while the call waits, the wait ends and returns DRVPROXY_ERESTART: return
+ * it at once; the wrapper then leaves the old code and dispatches the same
+ * call to the current implementation, so userspace sees no EINTR and no
+ * short read, and a swap never waits for a call that is merely blocked
+ * here.
  *
  * Context: process context, may sleep.
  * Return: 0 when @condition became true, -ERESTARTSYS on a signal,
