@@ -73,6 +73,7 @@ static int __init demo_init(void)
 	demo_driver = drvproxy_driver_alloc(DEMO_NAME);
 	if (IS_ERR(demo_driver))
 		return PTR_ERR(demo_driver);
+	demo_driver->state_layout = DEMO_STATE_LAYOUT;
 	demo_set_major_functions(demo_driver);
 	ret = drvproxy_create_extension(demo_driver, 0, &ext);
 	if (ret)
@@ -108,8 +109,11 @@ static void __exit demo_exit(void)
 	drvproxy_driver_free(demo_driver);
 }
 
-module_init(demo_init);
-module_exit(demo_exit);
+/*
+ * As an image companion (make companion), this same file applies the
+ * endpoints of its build to the running driver instead of registering one.
+ */
+DRVPROXY_HOST_MODULE(DEMO_NAME, demo_init, demo_exit, DEMO_STATE_LAYOUT, NULL, NULL);
 
 MODULE_DESCRIPTION("drvproxy demo: a hot-swappable FIFO character device");
 MODULE_AUTHOR("The drvproxy developers");

@@ -228,14 +228,60 @@ static unsigned int layer_count(struct drvproxy_layer *l)
 	return l->sec_start && l->sec_stop ? l->sec_stop - l->sec_start : 0;
 }
 
-/* Resolve a layer's replacements to slots; -ENOENT / -EINVAL name the culprit. */
+/* Whether replacement @r goes in: not when unchanged, or new to the driver. */
+static bool repl_wanted(struct drvproxy_extension *ext, struct drvproxy_layer *l,
+			const struct drvproxy_replacement *r)
+{
+	if (r->flags & DRVPROXY_REPL_UNCHANGED) {
+		pr_debug("%s: %s: %s is unchanged, not installed\n", ext_name(ext),
+			 drvproxy_module_name(l->owner), r->target);
+		return false;
+	}
+	if ((r->flags & DRVPROXY_REPL_NEW) && !drvproxy_find_endpoint(ext, r->target)) {
+		pr_debug("%s: %s: %s is new in this image\n", ext_name(ext),
+			 drvproxy_module_name(l->owner), r->target);
+		return false;
+	}
+	return true;
+}
+
+/* Check one replacement against its endpoint; -ENOENT / -EINVAL name it. */
+static struct drvproxy_endpoint *repl_target(struct drvproxy_extension *ext,
+					     struct drvproxy_layer *l, unsigned int k,
+					     const struct drvproxy_replacement *r)
+{
+	const char *mod = drvproxy_module_name(l->owner);
+	struct drvproxy_endpoint *ep;
+	char have[128], want[128];
+
+	if (!r->target || !r->signature || !r->fn) {
+		pr_err("%s: %s: replacement %u is malformed\n", ext_name(ext), mod, k);
+		return ERR_PTR(-EINVAL);
+	}
+	ep = drvproxy_find_endpoint(ext, r->target);
+	if (!ep) {
+		pr_err("%s: %s: %s replaces unknown endpoint %s\n", ext_name(ext), mod,
+		       r->name ?: "?", r->target);
+		return ERR_PTR(-ENOENT);
+	}
+	if (!drvproxy_same_signature(ep->desc->signature, r->signature)) {
+		drvproxy_format_signature(have, sizeof(have), r->signature);
+		drvproxy_format_signature(want, sizeof(want), ep->desc->signature);
+		pr_err("%s: %s: signature of %s is %s, endpoint %s is %s\n",
+		       ext_name(ext), mod, r->name ?: "?", have, r->target, want);
+		return ERR_PTR(-EINVAL);
+	}
+	return ep;
+}
+
+/* Resolve a layer's replacements to slots. */
 static int layer_resolve(struct drvproxy_extension *ext, struct drvproxy_layer *l)
 {
 	unsigned int n = layer_count(l), k, j;
-	const char *mod = drvproxy_module_name(l->owner);
 
 	if (!n) {
-		pr_err("%s: layer of %s has no replacements\n", ext_name(ext), mod);
+		pr_err("%s: layer of %s has no replacements\n", ext_name(ext),
+		       drvproxy_module_name(l->owner));
 		return -EINVAL;
 	}
 	if (drvproxy_fail_alloc())
@@ -246,40 +292,31 @@ static int layer_resolve(struct drvproxy_extension *ext, struct drvproxy_layer *
 	l->fns = kcalloc(n, sizeof(*l->fns), GFP_KERNEL);
 	if (!l->slots || !l->fns)
 		return -ENOMEM;
+	l->nr = 0;
 	for (k = 0; k < n; k++) {
 		const struct drvproxy_replacement *r = layer_repl(l, k);
 		struct drvproxy_endpoint *ep;
 
-		if (!r || !r->target || !r->signature || !r->fn) {
-			pr_err("%s: %s: replacement %u is malformed\n", ext_name(ext), mod, k);
+		if (!r) {
+			pr_err("%s: %s: replacement %u is NULL\n", ext_name(ext),
+			       drvproxy_module_name(l->owner), k);
 			return -EINVAL;
 		}
-		ep = drvproxy_find_endpoint(ext, r->target);
-		if (!ep) {
-			pr_err("%s: %s: %s replaces unknown endpoint %s\n", ext_name(ext),
-			       mod, r->name ?: "?", r->target);
-			return -ENOENT;
-		}
-		if (!drvproxy_same_signature(ep->desc->signature, r->signature)) {
-			char have[128], want[128];
-
-			drvproxy_format_signature(have, sizeof(have), r->signature);
-			drvproxy_format_signature(want, sizeof(want), ep->desc->signature);
-			pr_err("%s: %s: signature of %s is %s, endpoint %s is %s\n",
-			       ext_name(ext), mod, r->name ?: "?", have, r->target, want);
-			return -EINVAL;
-		}
-		for (j = 0; j < k; j++) {
+		if (!repl_wanted(ext, l, r))
+			continue;
+		ep = repl_target(ext, l, k, r);
+		if (IS_ERR(ep))
+			return PTR_ERR(ep);
+		for (j = 0; j < l->nr; j++) {
 			if (l->slots[j] == ep->index) {
-				pr_err("%s: %s: endpoint %s replaced twice\n",
-				       ext_name(ext), mod, r->target);
+				pr_err("%s: %s: endpoint %s replaced twice\n", ext_name(ext),
+				       drvproxy_module_name(l->owner), r->target);
 				return -EINVAL;
 			}
 		}
-		l->slots[k] = ep->index;
-		l->fns[k] = r->fn;
+		l->slots[l->nr] = ep->index;
+		l->fns[l->nr++] = r->fn;
 	}
-	l->nr = n;
 	return 0;
 }
 
@@ -313,6 +350,10 @@ static void layer_leave(struct drvproxy_extension *ext, struct drvproxy_layer *l
 	list_del_init(&l->node);
 	l->state = state;
 	drvproxy_sysfs_del_layer(l);
+	if (l->pinned_below) {
+		module_put(l->pinned_below);
+		l->pinned_below = NULL;
+	}
 	if (try_module_get(l->owner))
 		list_add_tail(&l->node, &ext->draining_layers);
 	module_put(ext->owner);
@@ -379,6 +420,77 @@ static void drop_replaced(struct drvproxy_extension *ext, struct drvproxy_layer 
 			layer_leave(ext, l, DRVPROXY_LAYER_REPLACED);
 }
 
+/*
+ * State migration.  A layer whose state layout differs from the driver's
+ * runs stalled, and its migrate (apply) or unmigrate (revert) runs in the
+ * STALLED phase, after the layer's own callback: no call is inside any
+ * implementation then, and new ones wait.
+ */
+struct migration {
+	struct drvproxy_layer *layer;
+	struct drvproxy_driver *drv;
+	drvproxy_callback_t cb;
+	drvproxy_migrate_t fn;
+	u32 from;
+	u32 to;
+};
+
+static int migrate_phase(enum drvproxy_phase phase, void *context)
+{
+	struct migration *m = context;
+	int ret = m->cb ? m->cb(phase, m->layer->context) : 0;
+
+	if (ret || phase != DRVPROXY_PHASE_STALLED)
+		return ret;
+	ret = m->fn(m->drv, m->from, m->to, m->layer->context);
+	if (ret)
+		pr_err("%s: %s: state migration from layout %u to %u failed: %d\n",
+		       m->drv->name, drvproxy_module_name(m->layer->owner), m->from,
+		       m->to, ret);
+	return ret;
+}
+
+/* Does applying @l change the driver's state layout?  -EINVAL if it can't. */
+static int layer_check_layout(struct drvproxy_extension *ext, struct drvproxy_layer *l,
+			      bool *migrates)
+{
+	u32 have = ext->drv ? ext->drv->state_layout : 0;
+
+	*migrates = false;
+	if (!l->state_layout || l->state_layout == have)
+		return 0;
+	if (!ext->drv || !l->migrate || !l->unmigrate) {
+		pr_err("%s: %s expects state layout %u, the driver has %u, and it does not migrate both ways\n",
+		       ext_name(ext), drvproxy_module_name(l->owner), l->state_layout, have);
+		return -EINVAL;
+	}
+	*migrates = true;
+	return 0;
+}
+
+static bool layer_migrated(struct drvproxy_layer *l)
+{
+	return l->state_layout && l->prev_layout != l->state_layout;
+}
+
+/*
+ * A layer applied on top of one that migrated the state was built for the
+ * new layout: pin the migrated layer's module so it cannot be removed (and
+ * the state migrated back) under the layer above.
+ */
+static void pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_layer *l)
+{
+	struct drvproxy_layer *below;
+
+	list_for_each_entry_reverse(below, &ext->layers, node) {
+		if (layer_migrated(below)) {
+			if (try_module_get(below->owner))
+				l->pinned_below = below->owner;
+			return;
+		}
+	}
+}
+
 /**
  * drvproxy_layer_apply() - swap a companion's replacements in, live
  * @layer: the layer, usually declared with DRVPROXY_LAYER()
@@ -402,6 +514,7 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 {
 	struct drvproxy_extension *ext = NULL;
 	struct drvproxy_table *old, *next;
+	bool migrates;
 	const char *who;
 	u64 start = ktime_get_ns();
 	int ret;
@@ -417,7 +530,9 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	if (ret)
 		goto err_put;
 	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_APPLY, layer->mode);
-	ret = ext->dying ? -ENODEV : layer_resolve(ext, layer);
+	ret = ext->dying ? -ENODEV : layer_check_layout(ext, layer, &migrates);
+	if (!ret)
+		ret = layer_resolve(ext, layer);
 	if (ret)
 		goto err_unlock;
 	ret = -ENOMEM;
@@ -425,10 +540,27 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	if (!next)
 		goto err_unlock;
 	old = drvproxy_active(ext);
-	ret = drvproxy_transition(ext, next, layer->mode, layer->callback,
-				  layer->context, layer->drain_timeout_ms);
+	if (migrates) {
+		struct migration m = {
+			.layer = layer, .drv = ext->drv, .cb = layer->callback,
+			.fn = layer->migrate, .from = ext->drv->state_layout,
+			.to = layer->state_layout,
+		};
+
+		ret = drvproxy_transition(ext, next, DRVPROXY_MODE_STALLED, migrate_phase,
+					  &m, layer->drain_timeout_ms);
+	} else {
+		ret = drvproxy_transition(ext, next, layer->mode, layer->callback,
+					  layer->context, layer->drain_timeout_ms);
+	}
 	if (ret)
 		goto err_unlock;
+	layer->prev_layout = ext->drv ? ext->drv->state_layout : 0;
+	if (migrates)
+		ext->drv->state_layout = layer->state_layout;
+	else
+		layer->prev_layout = layer->state_layout;
+	pin_migrated_below(ext, layer);
 
 	count_swaps(ext, old, drvproxy_active(ext));
 	if (layer->replace)
@@ -443,7 +575,11 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 		pr_warn("%s: no sysfs directory for layer of %s\n", ext_name(ext), who);
 	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, 0, start);
 	pr_info("%s: %s applied (%s, %u endpoints, generation %llu)\n", ext_name(ext),
-		who, drvproxy_mode_name(layer->mode), layer->nr, layer->generation);
+		who, drvproxy_mode_name(migrates ? DRVPROXY_MODE_STALLED : layer->mode),
+		layer->nr, layer->generation);
+	if (migrates)
+		pr_info("%s: state migrated from layout %u to %u\n", ext_name(ext),
+			layer->prev_layout, layer->state_layout);
 	drvproxy_unlock_ext(ext);
 	return 0;
 
@@ -462,34 +598,61 @@ int drvproxy_layer_revert_locked(struct drvproxy_layer *layer, bool from_exit)
 {
 	struct drvproxy_extension *ext = layer->ext;
 	const char *who = drvproxy_module_name(layer->owner);
-	enum drvproxy_mode mode = layer->mode;
+	bool migrated = layer_migrated(layer);
+	enum drvproxy_mode mode = migrated ? DRVPROXY_MODE_STALLED : layer->mode;
+	struct migration m = {
+		.layer = layer, .drv = ext->drv, .cb = layer->revert_callback,
+		.fn = layer->unmigrate, .from = layer->state_layout,
+		.to = layer->prev_layout,
+	};
 	struct drvproxy_table *old, *next;
+	unsigned int tries = 0;
 	u64 start = ktime_get_ns();
 	int ret;
 
 	if (layer->state != DRVPROXY_LAYER_APPLIED)
 		return -ENOENT;
+	if (migrated && !list_is_last(&layer->node, &ext->layers)) {
+		pr_warn("%s: %s migrated the state; the layers above it need its layout\n",
+			ext_name(ext), who);
+		return -EBUSY;
+	}
 	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_REVERT, mode);
 	old = drvproxy_active(ext);
 	for (;;) {
 		next = drvproxy_table_build(ext, NULL, layer);
-		ret = next ? drvproxy_transition(ext, next, mode, layer->revert_callback,
-						 layer->context, layer->drain_timeout_ms)
-			   : -ENOMEM;
+		if (!next)
+			ret = -ENOMEM;
+		else if (migrated)
+			ret = drvproxy_transition(ext, next, mode, migrate_phase, &m,
+						  layer->drain_timeout_ms);
+		else
+			ret = drvproxy_transition(ext, next, mode, layer->revert_callback,
+						  layer->context, layer->drain_timeout_ms);
 		if (!ret || !from_exit)
 			break;
 		/*
 		 * The module is going: its code must leave the table.  Retry
-		 * live and without the callback that refused.
+		 * without the callback that refused; live unless the state must
+		 * be migrated back, which a few more tries may still do.
 		 */
-		pr_warn("%s: revert of %s failed (%d) during module removal; retrying live\n",
+		pr_warn("%s: revert of %s failed (%d) during module removal; retrying\n",
 			ext_name(ext), who, ret);
-		mode = DRVPROXY_MODE_LIVE;
+		m.cb = NULL;
 		layer->revert_callback = NULL;
+		if (migrated && ++tries > 5) {
+			WARN(1, "drvproxy: %s: %s: state left in layout %u\n", ext_name(ext),
+			     who, layer->state_layout);
+			migrated = false;
+		}
+		if (!migrated)
+			mode = DRVPROXY_MODE_LIVE;
 		if (!next)
 			msleep(20);
 	}
 	if (!ret) {
+		if (migrated)
+			ext->drv->state_layout = layer->prev_layout;
 		count_swaps(ext, old, drvproxy_active(ext));
 		layer_leave(ext, layer, DRVPROXY_LAYER_REVERTED);
 		pr_info("%s: %s reverted (generation %llu)\n", ext_name(ext), who,

@@ -3,8 +3,8 @@
  * sysfs.c - /sys/kernel/drvproxy: what is swapped where
  *
  *   enabled, generation
- *   drivers/<driver>/{owner,text_size,generation,transition,devices,opens,
- *                     stack,history}
+ *   drivers/<driver>/{owner,text_size,state_layout,generation,transition,
+ *                     devices,opens,stack,history}
  *   drivers/<driver>/endpoints/<endpoint>/{id,signature,original,current,
  *                     calls,in_flight,swaps}
  *   drivers/<driver>/layers/<module>/{mode,replace,order,generation,
@@ -76,6 +76,12 @@ static ssize_t text_size_show(struct kobject *kobj, struct kobj_attribute *attr,
 			      char *buf)
 {
 	return sysfs_emit(buf, "%lu\n", to_drv(kobj)->driver_size);
+}
+
+static ssize_t state_layout_show(struct kobject *kobj, struct kobj_attribute *attr,
+				 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_drv(kobj)->state_layout));
 }
 
 static ssize_t drv_generation_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -160,6 +166,7 @@ static ssize_t history_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute owner_attr = __ATTR_RO(owner);
 static struct kobj_attribute text_size_attr = __ATTR_RO(text_size);
+static struct kobj_attribute state_layout_attr = __ATTR_RO(state_layout);
 static struct kobj_attribute drv_generation_attr =
 	__ATTR(generation, 0444, drv_generation_show, NULL);
 static struct kobj_attribute transition_attr = __ATTR_RO(transition);
@@ -171,6 +178,7 @@ static struct kobj_attribute history_attr = __ATTR_RO(history);
 static struct attribute *driver_attrs[] = {
 	&owner_attr.attr,
 	&text_size_attr.attr,
+	&state_layout_attr.attr,
 	&drv_generation_attr.attr,
 	&transition_attr.attr,
 	&devices_attr.attr,

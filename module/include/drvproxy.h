@@ -177,6 +177,10 @@ union drvproxy_feature_flags {
  * @driver_start: start of the owner's core text (DriverStart)
  * @driver_size: size of the owner's core text (DriverSize)
  * @flags: DRVPROXY_DRIVER_* state flags (read-only for drivers)
+ * @state_layout: version of the layout of the driver's per-device state,
+ *	set by the host before registering (0: unversioned); a layer built
+ *	for another layout is refused unless it migrates the state, and a
+ *	migrating layer updates it
  * @driver_init: DriverInit analogue; called by drvproxy_driver_register()
  * @driver_unload: DriverUnload analogue; called by drvproxy_driver_unregister()
  *	after the devices are gone and before the extension is freed
@@ -200,6 +204,7 @@ struct drvproxy_driver {
 	void *driver_start;
 	unsigned long driver_size;
 	unsigned long flags;
+	u32 state_layout;
 	int (*driver_init)(struct drvproxy_driver *drv);
 	void (*driver_unload)(struct drvproxy_driver *drv);
 	void (*driver_start_io)(struct drvproxy_driver *drv, void *request);
@@ -502,15 +507,15 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 		.owner = THIS_MODULE,						\
 	}
 
-#define __DPX_IN_SECTION(epn)							\
+#define __DPX_IN_SECTION(epn, ...)						\
 	static struct drvproxy_endpoint_desc *const __dpx_ptr_##epn		\
 	__used __aligned(sizeof(void *)) __section("drvproxy_endpoints") =	\
 		&__dpx_desc_##epn
 
-#define __DPX_NOT_IN_SECTION(epn)						\
+#define __DPX_NOT_IN_SECTION(epn, ...)						\
 	static_assert(sizeof(__dpx_desc_##epn))
 
-#ifndef DRVPROXY_RAW
+#if !defined(DRVPROXY_RAW) && !defined(DRVPROXY_IMAGE_COMPANION)
 /*
  * The wrapper: enter, call the current implementation, leave.  A call that
  * left a swap-aware wait because of a swap is dispatched again, to the
@@ -545,10 +550,10 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 }
 #else
 #undef __DPX_IN_SECTION
-#define __DPX_IN_SECTION(epn)	__DPX_NOT_IN_SECTION(epn)
 /*
- * DRVPROXY_RAW: endpoints are plain functions (the original, called with no
- * call record), for baselines that measure what the proxy costs.
+ * DRVPROXY_RAW: endpoints are plain functions (the original, called without
+ * a table), for baselines that measure what the proxy costs.  An image
+ * companion (below) calls its own endpoints the same way.
  */
 #define __DPX_WRAPPER(linkage, type, epn, ...)					\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
@@ -561,6 +566,29 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
 	__dpx_impl_##epn(__DPX_ARGS(__VA_ARGS__), NULL);			\
 }
+
+#ifdef DRVPROXY_IMAGE_COMPANION
+/*
+ * Image companion build (make companion): this module is a newer build of a
+ * host driver's own source.  Each endpoint becomes a replacement of the
+ * running host's endpoint of the same name, matched by signature; one the
+ * running host does not have is new (nothing there calls it), and one the
+ * build found compiled identically (-D__DPX_UNCHANGED_<name>=1) is skipped.
+ */
+#define __DPX_IN_SECTION(epn, type, ...)					\
+	static const struct drvproxy_replacement __dpx_repl_##epn = {		\
+		.target = #epn,							\
+		.name = #epn,							\
+		.signature = #type "(" #__VA_ARGS__ ")",			\
+		.fn = (drvproxy_fn_t)__dpx_impl_##epn,				\
+		.flags = DRVPROXY_REPL_NEW |					\
+			 (__is_defined(__DPX_UNCHANGED_##epn) ?			\
+			  DRVPROXY_REPL_UNCHANGED : 0),				\
+	};									\
+	__DPX_REPL_IN_SECTION(epn)
+#else
+#define __DPX_IN_SECTION(epn, ...)	__DPX_NOT_IN_SECTION(epn)
+#endif
 #endif
 
 /*
@@ -574,7 +602,7 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 	static struct drvproxy_endpoint_desc __dpx_desc_##epn;			\
 	body(linkage, type, epn, __VA_ARGS__)					\
 	__DPX_DESC(epn, type, __VA_ARGS__);					\
-	section(epn);								\
+	section(epn, type, __VA_ARGS__);					\
 	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
 				     struct drvproxy_table *__dpx_call __maybe_unused)
 
@@ -731,13 +759,21 @@ drvproxy_fn_t drvproxy_get_endpoint_wrapper(struct drvproxy_extension *ext, u32 
  * @signature: generated like &drvproxy_endpoint_desc.signature; its types
  *	must equal the target's (names and white space are ignored)
  * @fn: the implementation (takes the call's table last)
+ * @flags: DRVPROXY_REPL_NEW: the target may be absent (an endpoint a newer
+ *	image of the driver added; nothing in the running one calls it);
+ *	DRVPROXY_REPL_UNCHANGED: compiled identically to the running
+ *	implementation, so it is not installed
  */
 struct drvproxy_replacement {
 	const char *target;
 	const char *name;
 	const char *signature;
 	drvproxy_fn_t fn;
+	unsigned long flags;
 };
+
+#define DRVPROXY_REPL_NEW	BIT(0)
+#define DRVPROXY_REPL_UNCHANGED	BIT(1)
 
 extern const struct drvproxy_replacement *const __start_drvproxy_replacements[];
 extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
@@ -809,6 +845,22 @@ enum drvproxy_mode {
 };
 
 /**
+ * typedef drvproxy_migrate_t - convert a driver's per-device state
+ * @drv: the driver object (its devices list reaches every state block)
+ * @from: the layout the state has
+ * @to: the layout it must have afterwards
+ * @context: the layer's context
+ *
+ * Runs with no call inside any implementation of the driver and new calls
+ * waiting (the STALLED phase).
+ *
+ * Return: 0, or an errno that fails the transition with nothing changed
+ * (the migration must leave the state as it found it when it fails).
+ */
+typedef int (*drvproxy_migrate_t)(struct drvproxy_driver *drv, u32 from, u32 to,
+				  void *context);
+
+/**
  * struct drvproxy_layer - a companion's set of replacements for one driver
  * @target: name of the driver object to change
  * @owner: the companion module (THIS_MODULE; DRVPROXY_LAYER() sets it)
@@ -824,6 +876,12 @@ enum drvproxy_mode {
  * @replacements: explicit replacement list, or NULL to use the module's
  *	drvproxy_replacements section (DRVPROXY_LAYER() sets the bounds)
  * @nr_replacements: number of entries in @replacements
+ * @state_layout: the per-device state layout the replacements expect (0:
+ *	any); must equal the driver's &drvproxy_driver.state_layout unless
+ *	@migrate is set
+ * @migrate: converts the driver's state from its layout to @state_layout;
+ *	runs in the STALLED phase of a stalled apply (set with @unmigrate)
+ * @unmigrate: converts it back; runs in the STALLED phase of the revert
  *
  * Apply it in module_init with drvproxy_layer_apply() and revert it in
  * module_exit with drvproxy_layer_revert(); if the module goes away with the
@@ -841,7 +899,12 @@ struct drvproxy_layer {
 	unsigned int drain_timeout_ms;
 	const struct drvproxy_replacement *const *replacements;
 	unsigned int nr_replacements;
+	u32 state_layout;
+	drvproxy_migrate_t migrate;
+	drvproxy_migrate_t unmigrate;
 	/* private: filled by drvproxy */
+	u32 prev_layout;
+	struct module *pinned_below;
 	const struct drvproxy_replacement *const *sec_start;
 	const struct drvproxy_replacement *const *sec_stop;
 	struct drvproxy_extension *ext;
@@ -869,6 +932,49 @@ struct drvproxy_layer {
 	.mode = (swap_mode),							\
 	.sec_start = __start_drvproxy_replacements,				\
 	.sec_stop = __stop_drvproxy_replacements
+
+#ifndef DRVPROXY_IMAGE_COMPANION
+/**
+ * DRVPROXY_HOST_MODULE() - a host driver's module entry points
+ * @drv_name: its driver object's name
+ * @ifn: its module_init function
+ * @efn: its module_exit function
+ * @layout: the per-device state layout this source expects
+ * @mig: a &drvproxy_migrate_t from the previous layout to @layout, or NULL
+ * @unmig: the reverse migration, or NULL
+ *
+ * In the host build, module_init(@ifn) and module_exit(@efn).  Built as an
+ * image companion (make companion), the same source instead applies its
+ * endpoints to the running driver @drv_name at insmod (stalled, migrating
+ * the state when @layout differs) and reverts them at rmmod; @ifn and @efn
+ * are not run.
+ */
+#define DRVPROXY_HOST_MODULE(drv_name, ifn, efn, layout, mig, unmig)		\
+	module_init(ifn);							\
+	module_exit(efn)
+#else
+#define DRVPROXY_HOST_MODULE(drv_name, ifn, efn, layout, mig, unmig)		\
+	static struct drvproxy_layer __dpx_image_layer = {			\
+		DRVPROXY_LAYER(drv_name, DRVPROXY_MODE_STALLED),		\
+		.state_layout = (layout),					\
+		.migrate = (mig),						\
+		.unmigrate = (unmig),						\
+	};									\
+	static int __init __dpx_image_init(void)				\
+	{									\
+		if (0)								\
+			ifn();							\
+		return drvproxy_layer_apply(&__dpx_image_layer);		\
+	}									\
+	static void __exit __dpx_image_exit(void)				\
+	{									\
+		if (0)								\
+			efn();							\
+		drvproxy_layer_revert(&__dpx_image_layer);			\
+	}									\
+	module_init(__dpx_image_init);						\
+	module_exit(__dpx_image_exit)
+#endif
 
 int drvproxy_layer_apply(struct drvproxy_layer *layer);
 int drvproxy_layer_revert(struct drvproxy_layer *layer);
