@@ -10,6 +10,10 @@
  * companion must not depend on symbols of the host module, only on its
  * data layout, which DEMO_STATE_LAYOUT versions.
  *
+ * Layout: DEMO_STATE_LAYOUT versions struct demo_state; a build whose
+ * layout differs from the running driver's must migrate the state both ways
+ * (DRVPROXY_HOST_MODULE()), usually by taking over words of @spare.
+ *
  * Locking: st->lock protects the FIFO and the counters; readers and writers
  * sleep outside it on rq/wq.  The worker reads the fill level locklessly.
  *
@@ -52,6 +56,12 @@ struct demo_state {
 	u64 reads[4];			/* read() calls served per version */
 	u64 peak_fill;
 	u8 buf[DEMO_FIFO_SIZE];
+	/*
+	 * Reserved for later state layouts, zero in layout 1: a newer image
+	 * of this driver (make companion) can add fields here without moving
+	 * anything, and its migration fills them in the running driver.
+	 */
+	u64 spare[4];
 };
 
 /* Per open file. */
