@@ -33,10 +33,10 @@ check-kdir:
 	fi
 
 modules: check-kdir
-	$(KMAKE) modules
+	+$(KMAKE) modules
 
 modules_install: check-kdir
-	$(KMAKE) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)) \
+	+$(KMAKE) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)) \
 		$(if $(INSTALL_MOD_DIR),INSTALL_MOD_DIR=$(INSTALL_MOD_DIR)) modules_install
 
 clean:
