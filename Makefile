@@ -17,7 +17,8 @@ endif
 KBUILD_ARGS := $(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(V),V=$(V))
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS)
 
-.PHONY: all modules tools clean modules_install bootstrap kunit-kernel check demo help check-kdir
+.PHONY: all modules tools clean modules_install bootstrap kunit-kernel check demo help check-kdir \
+	companion
 
 all: modules tools
 
@@ -46,6 +47,13 @@ clean:
 
 bootstrap:
 	@tools/bootstrap.sh
+
+# An image companion: SRC (the host module's edited source), TARGET (the
+# running host module), NAME (the companion), OLD (the running host's build
+# directory, for skipping unchanged endpoints).  See Documentation/servicing.rst.
+companion: check-kdir
+	@tools/companion/build.sh -k "$(KDIR)" $(if $(OLD),-o "$(OLD)") \
+		"$(SRC)" "$(TARGET)" "$(NAME)" $(KBUILD_ARGS)
 
 kunit-kernel:
 	@tools/kunit-kernel.sh
@@ -81,6 +89,7 @@ help:
 	@echo "  clean            kbuild clean plus tools build outputs"
 	@echo "  bootstrap        install missing build/test dependencies (tools/bootstrap.sh, needs root)"
 	@echo "  kunit-kernel     build or reuse the cached KUnit kernel (tools/kunit-kernel.sh)"
+	@echo "  companion        image companion: SRC=<edited host source> TARGET=<host module> NAME=<companion> [OLD=<running host's build dir>]"
 	@echo "  check            bootstrap (with 6.1 headers), then every stage of tools/check.sh;"
 	@echo "                   STAGES='build sparse style runner kunit selftests' selects stages"
 	@echo "  demo             bootstrap, then tools/demo.sh"
