@@ -14,6 +14,8 @@
  *   xform N                SET_TRANSFORM N
  *   reset                  RESET
  *   readn N [-t SEC]       read until N bytes arrived (blocking), print them
+ *   poll                   poll() once without waiting for IN, OUT and PRI;
+ *                          prints the ready ones, e.g. "IN OUT PRI"
  *   stream -w W -r R -s SEC [-b BYTES]
  *                          W writers and R readers move a tagged byte stream
  *                          through the FIFO for SEC seconds, then drain it and
@@ -180,6 +182,31 @@ static int cmd_readn(int argc, char **argv)
 		got += n;
 	}
 	fwrite(buf, 1, got, stdout);
+	putchar('\n');
+	return 0;
+}
+
+static int cmd_poll(void)
+{
+	struct pollfd p = { .events = POLLIN | POLLOUT | POLLPRI };
+	static const struct { short bit; const char *name; } names[] = {
+		{ POLLIN, "IN" }, { POLLOUT, "OUT" }, { POLLPRI, "PRI" },
+		{ POLLERR, "ERR" }, { POLLHUP, "HUP" },
+	};
+	const char *sep = "";
+	unsigned int i;
+
+	p.fd = open_dev(O_RDONLY | O_NONBLOCK);
+	if (poll(&p, 1, 0) < 0) {
+		printf("poll: %s\n", strerrorname_np(errno) ?: strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (p.revents & names[i].bit) {
+			printf("%s%s", sep, names[i].name);
+			sep = " ";
+		}
+	}
 	putchar('\n');
 	return 0;
 }
@@ -491,6 +518,8 @@ int main(int argc, char **argv)
 		return cmd_info(argc, argv);
 	if (!strcmp(argv[1], "xform") || !strcmp(argv[1], "reset"))
 		return cmd_ioctl(argc, argv);
+	if (!strcmp(argv[1], "poll"))
+		return cmd_poll();
 	if (!strcmp(argv[1], "readn"))
 		return cmd_readn(argc, argv);
 	if (!strcmp(argv[1], "stream"))
@@ -498,6 +527,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "ui"))
 		return cmd_ui();
 usage:
-	fprintf(stderr, "usage: dpxtool insmod|info|xform|reset|readn|stream|ui ...\n");
+	fprintf(stderr, "usage: dpxtool insmod|info|xform|reset|readn|poll|stream|ui ...\n");
 	return 2;
 }
