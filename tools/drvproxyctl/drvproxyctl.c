@@ -91,6 +91,8 @@ struct driver {
 	char *name;
 	char *owner;
 	unsigned long long text_size;
+	bool has_layout;		/* state_layout exists (newer drvproxy) */
+	unsigned long long state_layout;
 	unsigned long long generation;
 	char *transition;
 	char **devices;
@@ -280,6 +282,19 @@ static int get_u64(const char *dir, const char *name, bool named, unsigned long 
 	}
 	free(s);
 	return ret;
+}
+
+/* A file older versions of drvproxy do not have: absent is not an error. */
+static int get_optional_u64(const char *dir, const char *name, bool *present,
+			    unsigned long long *v)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	join(path, dir, name);
+	*present = !stat(path, &st);
+	*v = 0;
+	return *present ? get_u64(dir, name, false, v) : 0;
 }
 
 static int get_bool(const char *dir, const char *name, bool named, bool *v)
@@ -571,6 +586,8 @@ static int read_driver(const char *root, const char *name, const struct options 
 	if (!ret)
 		ret = get_u64(dir, "text_size", named, &drv->text_size);
 	if (!ret)
+		ret = get_optional_u64(dir, "state_layout", &drv->has_layout, &drv->state_layout);
+	if (!ret)
 		ret = get_u64(dir, "generation", named, &drv->generation);
 	if (!ret)
 		ret = get_text(dir, "transition", named, &drv->transition);
@@ -822,6 +839,12 @@ static void j_long(struct json *j, const char *key, long v)
 	fprintf(j->f, "%ld", v);
 }
 
+static void j_null(struct json *j)
+{
+	j_sep(j);
+	fputs("null", j->f);
+}
+
 static void j_bool(struct json *j, const char *key, bool v)
 {
 	if (key)
@@ -896,6 +919,11 @@ static void json_driver(struct json *j, const struct driver *drv)
 	j_str(j, "name", drv->name);
 	j_str(j, "owner", drv->owner);
 	j_u64(j, "text_size", drv->text_size);
+	j_key(j, "state_layout");
+	if (drv->has_layout)
+		j_u64(j, NULL, drv->state_layout);
+	else
+		j_null(j);
 	j_u64(j, "generation", drv->generation);
 	j_str(j, "transition", drv->transition);
 	j_words(j, "devices", drv->devices, drv->nr_devices);
@@ -1075,13 +1103,20 @@ static const struct driver *find_driver(const struct snapshot *s, const char *na
 	return NULL;
 }
 
+/*
+ * The layer of @module: its directory is "<module>", or "<module>.<order>"
+ * for a module's second layer on the same driver.
+ */
 static const struct layer *find_layer(const struct driver *drv, const char *module)
 {
-	size_t i;
+	size_t i, n = strlen(module);
 
-	for (i = 0; i < drv->nr_layers; i++)
-		if (!strcmp(drv->layers[i].module, module))
+	for (i = 0; i < drv->nr_layers; i++) {
+		const char *name = drv->layers[i].module;
+
+		if (!strncmp(name, module, n) && (!name[n] || name[n] == '.'))
 			return &drv->layers[i];
+	}
 	return NULL;
 }
 
@@ -1099,8 +1134,11 @@ static void print_driver_header(const struct driver *drv)
 {
 	size_t i;
 
-	printf("driver %s: owner %s, generation %llu, transition %s\n", drv->name,
+	printf("driver %s: owner %s, generation %llu, transition %s", drv->name,
 	       drv->owner, drv->generation, drv->transition);
+	if (drv->state_layout)
+		printf(", state layout %llu", drv->state_layout);
+	putchar('\n');
 	fputs("  stack (bottom first): ", stdout);
 	if (!drv->nr_stack)
 		fputs("none", stdout);

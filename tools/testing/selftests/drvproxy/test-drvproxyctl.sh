@@ -182,7 +182,7 @@ sed 's/^/# /' $T.status1
 ktap_result "status before a swap matches the golden text" eval 'norm_worker < $T.status1 > $T.n &&
 	same "drvproxy: enabled, generation 1, 1 driver
 
-driver drvproxy_demo: owner drvproxy_demo, generation 1, transition idle
+driver drvproxy_demo: owner drvproxy_demo, generation 1, transition idle, state layout 1
   stack (bottom first): none
   devices: drvproxy_demo (0 open)
 
@@ -204,7 +204,7 @@ sed 's/^/# /' $T.status2
 ktap_result "status after a swap matches the golden text" eval 'norm_worker < $T.status2 > $T.n &&
 	same "drvproxy: enabled, generation 2, 1 driver
 
-driver drvproxy_demo: owner drvproxy_demo, generation 2, transition idle
+driver drvproxy_demo: owner drvproxy_demo, generation 2, transition idle, state layout 1
   stack (bottom first): drvproxy_demo_v2 (live)
   devices: drvproxy_demo (0 open)
 
@@ -225,7 +225,7 @@ drvproxy_demo  demo_write         demo_write         drvproxy_demo         1    
 ktap_result "status --json: valid JSON with the state's key values" eval 'expect_rc 0 $CTL --json &&
 	$JSON $T.out > $T.flat && has $T.flat "0.sysfs=/sys/kernel/drvproxy" "0.enabled=true" \
 	"0.generation=2" "0.drivers.0.name=drvproxy_demo" "0.drivers.0.owner=drvproxy_demo" \
-	"0.drivers.0.generation=2" "0.drivers.0.transition=idle" \
+	"0.drivers.0.generation=2" "0.drivers.0.transition=idle" "0.drivers.0.state_layout=1" \
 	"0.drivers.0.devices.0=drvproxy_demo" "0.drivers.0.opens=0" \
 	"0.drivers.0.stack.0=drvproxy_demo_v2" "0.drivers.0.layers.0.module=drvproxy_demo_v2" \
 	"0.drivers.0.layers.0.mode=live" "0.drivers.0.layers.0.nr_endpoints=3" \
