@@ -6,6 +6,7 @@
 # `make companion` target).
 #
 # Usage: tools/companion/build.sh [-k KDIR] [-o OLD] [-s SYMVERS] SRC TARGET NAME [MAKEVAR=VALUE...]
+#        make companion SRC=... TARGET=... NAME=... [OLD=...] [KDIR=...]
 #
 #   SRC      the host module's source directory as edited (its Kbuild, or a
 #            Makefile in kbuild syntax, lists "TARGET-y := a.o b.o")
@@ -14,8 +15,9 @@
 #   -k KDIR  kernel build tree (default: the top Makefile's KDIR)
 #   -o OLD   directory with the object files of the running host's build;
 #            without it nothing is compared and every endpoint is installed
-#   -s SYMVERS  Module.symvers with drvproxy's exports (default: the first
-#            one found in OLD or a parent of it, else the repo's top level)
+#   -s SYMVERS  Module.symvers with drvproxy's exports (default: $SYMVERS,
+#            else the first one found in OLD or a parent of it, else the
+#            repo's top level)
 #   MAKEVAR=VALUE  passed to the kernel make (W=1, C=1, V=1)
 #
 # Steps, each timed:
@@ -48,7 +50,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tools/lib.sh"
 
 usage() {
-	sed -n '8,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '8,22p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -59,7 +61,7 @@ die() {
 
 KDIR=${KDIR:-}
 OLD=""
-SYMVERS=""
+SYMVERS=${SYMVERS:-}
 while getopts "k:o:s:h" opt; do
 	case $opt in
 	k) KDIR=$OPTARG ;;
