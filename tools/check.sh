@@ -20,7 +20,8 @@
 #                   The directory is copied, built there with
 #                   "make -C <copy> KDIR=<6.12 headers> DRVPROXY_TOP=<repo>",
 #                   and appears in the guest as /data/selftests; the modules
-#                   are in /lib/drvproxy/*.ko.
+#                   are in /lib/drvproxy/*.ko, with the image companions
+#                   its image/build.sh builds (make companion), if any.
 #
 # Prints one line per stage start, one result line per test case
 # ("PASS", "FAIL" or "SKIP"), the stage's counts and wall time, and at the
@@ -347,7 +348,7 @@ stage_kunit() {
 }
 
 stage_selftests() {
-	local src=$REPO/tools/testing/selftests/drvproxy data log rc reason name f script_rc
+	local src=$REPO/tools/testing/selftests/drvproxy data log rc reason name f script_rc imgmods
 	if [ ! -d "$src" ]; then
 		note "tools/testing/selftests/drvproxy/ does not exist yet: 0 tests, skipped"
 		return
@@ -373,12 +374,24 @@ stage_selftests() {
 			return
 		fi
 	fi
+	# Image companions (make companion), built from the tree just built,
+	# whose objects are the host's: image/build.sh puts them in a module
+	# directory of their own and its reports into the selftests copy.
+	imgmods=$BUILD/selftests-image
+	rm -rf "$imgmods"
+	mkdir -p "$imgmods"
+	if [ -f "$src/image/build.sh" ] &&
+	   ! logged bash "$src/image/build.sh" "$BUILD/debian-${KDIR612#/usr/src/linux-headers-}" \
+		"$KDIR612" "$imgmods" "$data/selftests/image"; then
+		fail "selftests: image companions (image/build.sh) failed; see $STAGE_LOG"
+		return
+	fi
 	cp "$REPO/tools/guest/selftests-guest.sh" "$data/"
 
 	log=$LOGDIR/selftests.console.log
 	rc=0
 	"$REPO/tools/guest/run.sh" -q -k "$(debian_kernel)" \
-		-m "$BUILD/debian-${KDIR612#/usr/src/linux-headers-}" -d "$data" \
+		-m "$BUILD/debian-${KDIR612#/usr/src/linux-headers-}" -m "$imgmods" -d "$data" \
 		-l "$log" -t "${SELFTESTS_TIMEOUT:-1800}" -c 'sh ./selftests-guest.sh' \
 		2> "$LOGDIR/selftests.run.stderr" || rc=$?
 	cat "$LOGDIR/selftests.run.stderr" >> "$STAGE_LOG"
