@@ -57,6 +57,7 @@
 # an endpoint is reported as a warning, because an image companion has its
 # own copy of it (state belongs in the device's state block).
 import argparse
+import bisect
 import os
 import re
 import struct
@@ -166,6 +167,7 @@ class Object:
                 self.objects.setdefault(sym.name, sym)
         self.comment = next((s.data for s in self.sections if s.name == ".comment"), b"")
         self.insns = self._disassemble()
+        self._addrs = {}
 
     def _disassemble(self):
         """{section index: [(address, text)]} for every executable section."""
@@ -183,6 +185,17 @@ class Object:
             if m and cur is not None:
                 cur.append((int(m.group(1), 16), m.group(2)))
         return insns
+
+    def reloc_offsets(self, shndx):
+        sec = self.sections[shndx]
+        if not hasattr(sec, "offsets"):
+            sec.offsets = [r[0] for r in sec.relocs]
+        return sec.offsets
+
+    def insn_addrs(self, shndx):
+        if shndx not in self._addrs:
+            self._addrs[shndx] = [a for a, _ in self.insns.get(shndx, [])]
+        return self._addrs[shndx]
 
     def covering(self, shndx, off, types=(STT_FUNC, STT_OBJECT)):
         """The named symbol of section @shndx whose bytes contain @off."""
@@ -330,13 +343,14 @@ class Normaliser:
             return self.mod.cache[key]
         insns = o.insns.get(fsym.shndx, [])
         relocs = o.sections[fsym.shndx].relocs
+        offsets = o.reloc_offsets(fsym.shndx)
         lo, hi = fsym.value, fsym.value + fsym.size
+        addrs = o.insn_addrs(fsym.shndx)
         toks, deps = [], set()
-        for k, (addr, text) in enumerate(insns):
-            if not lo <= addr < hi:
-                continue
+        for k in range(bisect.bisect_left(addrs, lo), bisect.bisect_left(addrs, hi)):
+            addr, text = insns[k]
             end = insns[k + 1][0] if k + 1 < len(insns) else o.sections[fsym.shndx].size
-            mine = [r for r in relocs if addr <= r[0] < end]
+            mine = relocs[bisect.bisect_left(offsets, addr):bisect.bisect_left(offsets, end)]
             if mine:
                 text = TARGET.sub("", text.split("#")[0])
                 for r in mine:
