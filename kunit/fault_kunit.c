@@ -191,11 +191,8 @@ static void fi_expect_unchanged(struct kunit *test, struct fi_fixture *f,
 
 /*
  * Creating a driver's extension with each allocation site failing in turn:
- * -ENOMEM, no extension, nothing bound, no generation published.
- *
- * KNOWN FRAMEWORK BUG (reported): when drvproxy_sysfs_add_extension() fails
- * (the last sites), ext_populate() has already advanced the global
- * generation, so drvproxy_generation() moves on a failed create.
+ * -ENOMEM, no extension, nothing bound, no generation published (also when
+ * the last sites, the sysfs directories, fail).
  */
 static void create_extension_alloc_failure_changes_nothing(struct kunit *test)
 {

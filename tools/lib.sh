@@ -40,11 +40,14 @@ kdir_61() {
 }
 
 # Copy the repo's sources to $1 for an out-of-tree build that cannot clobber
-# the repo or another build: no .git, no build outputs.
+# the repo or another build: no .git, no build outputs.  Files are compared
+# by content and written with the current time, not the source's: a build
+# dir last used by another tree (another commit, a clean clone) may hold
+# objects newer than a changed source's own mtime, and make would keep them.
 sync_sources() {
 	local repo=$1 dest=$2
 	mkdir -p "$dest"
-	rsync -a --delete \
+	rsync -rlpD --checksum --delete \
 		--exclude=.git --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 		--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.a' \
 		--exclude=Module.symvers --exclude=modules.order --exclude='.tmp_*' \

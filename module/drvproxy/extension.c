@@ -355,7 +355,6 @@ static int ext_populate(struct drvproxy_extension *ext,
 	for (i = 0; i < n; i++)
 		t->fn[i] = ext->eps[i]->base;
 	t->generation = ++ext->generation;
-	drvproxy_next_generation();
 	rcu_assign_pointer(ext->domain.active, t);
 	return 0;
 }
@@ -447,6 +446,8 @@ int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
 		WRITE_ONCE(drv->extension, ext);
 		mutex_unlock(&drv->lock);
 	}
+	/* Counted only now that nothing can fail any more. */
+	drvproxy_next_generation();
 	for (i = 0; i < ext->nr_eps; i++)
 		bind_desc(ext, ext->eps[i]);
 	mutex_lock(&drvproxy_lock);
@@ -481,9 +482,22 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 
 	drvproxy_stop_workers(ext);
 	mutex_lock(&ext->lock);
+	WRITE_ONCE(ext->lock_owner, current);
 	ext->dying = true;
-	WARN(!list_empty(&ext->layers), "drvproxy: %s: released with layers applied\n",
-	     ext_name(ext));
+	/*
+	 * Layers still applied (the host unregistered outside its exit, or an
+	 * extension without owner): revert them; their modules stay pinned
+	 * until their code drains below.
+	 */
+	while (!list_empty(&ext->layers)) {
+		struct drvproxy_layer *l = list_last_entry(&ext->layers,
+							   struct drvproxy_layer, node);
+
+		pr_warn("%s: released with %s applied; reverting it\n", ext_name(ext),
+			drvproxy_module_name(l->owner));
+		drvproxy_layer_revert_locked(ext, l, true);
+	}
+	WRITE_ONCE(ext->lock_owner, NULL);
 	for (i = 0; i < ext->nr_eps; i++)
 		WRITE_ONCE(ext->eps[i]->desc->ext, NULL);
 	t = drvproxy_active(ext);
@@ -522,6 +536,9 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 void drvproxy_destroy_extension(struct drvproxy_extension *ext)
 {
 	if (!ext)
+		return;
+	if (WARN(READ_ONCE(ext->lock_owner) == current,
+		 "drvproxy: extension destroyed from its own callback\n"))
 		return;
 	if (WARN(ext->drv, "drvproxy: %s: extension is owned by its driver object\n",
 		 ext->drv->name))
@@ -668,12 +685,14 @@ static void v1_unwind(struct drvproxy_extension *ext, struct v1_batch *b,
 {
 	unsigned int k;
 
+	for (k = 0; k < indexed; k++)
+		ep_unindex(ext, b->new_eps[k]);
+	/* Lock-free lookups may have found them while they were indexed. */
+	if (indexed)
+		synchronize_rcu();
 	for (k = 0; k < b->nr_new; k++) {
-		if (!b->new_eps[k])
-			continue;
-		if (k < indexed)
-			ep_unindex(ext, b->new_eps[k]);
-		ep_free(b->new_eps[k]);
+		if (b->new_eps[k])
+			ep_free(b->new_eps[k]);
 	}
 }
 
@@ -853,42 +872,40 @@ EXPORT_SYMBOL_GPL(drvproxy_register_endpoints);
  * @id: the endpoint id
  * @stats: receives the counters
  *
- * Context: process context, may sleep.
- * Return: 0, -ENOENT for an unknown id, -EINTR.
+ * Context: any context but hard IRQ (takes a spinlock); lock-free otherwise,
+ * so also from a phased callback.
+ * Return: 0, or -ENOENT for an unknown id.
  */
 int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
 			    struct drvproxy_endpoint_stats *stats)
 {
 	struct drvproxy_endpoint *ep;
 	struct drvproxy_table *t;
-	unsigned long in, out;
 
 	if (!ext)
 		return -ENOENT;
-	if (mutex_lock_interruptible(&ext->lock))
-		return -EINTR;
+	/*
+	 * Lock-free, so a phased callback may ask too: endpoints live as long
+	 * as their extension, tables two grace periods past their last use.
+	 */
+	preempt_disable();
 	ep = xa_load(&ext->ids, id);
 	if (!ep) {
-		mutex_unlock(&ext->lock);
+		preempt_enable();
 		return -ENOENT;
 	}
-	stats->calls = ep->calls_retired;
-	stats->swaps = ep->swaps;
-	t = drvproxy_active(ext);
-	if (ep->index < t->nr) {
-		drvproxy_table_sum(t, ep->index, &in, &out);
-		stats->calls += in;
-	}
+	stats->calls = READ_ONCE(ep->calls_retired);
+	stats->swaps = READ_ONCE(ep->swaps);
+	t = rcu_dereference_sched(ext->domain.active);
+	if (ep->index < t->nr)
+		stats->calls += drvproxy_table_calls(t, ep->index);
 	spin_lock(&ext->retire_lock);
-	list_for_each_entry(t, &ext->retiring, retire_node) {
-		if (ep->index < t->nr) {
-			drvproxy_table_sum(t, ep->index, &in, &out);
-			stats->calls += in;
-		}
-	}
+	list_for_each_entry(t, &ext->retiring, retire_node)
+		if (ep->index < t->nr)
+			stats->calls += drvproxy_table_calls(t, ep->index);
 	spin_unlock(&ext->retire_lock);
+	preempt_enable();
 	stats->in_flight = drvproxy_in_flight(ext, ep->index);
-	mutex_unlock(&ext->lock);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(drvproxy_endpoint_stats);

@@ -103,6 +103,7 @@ struct drvproxy_extension {
 	struct task_struct *lock_owner;
 	enum drvproxy_transition_state transition;
 	u64 generation;
+	unsigned long publish_seq;	/* +1 per publish, see drvproxy_publish() */
 	u64 applied_seq;
 
 	struct drvproxy_endpoint **eps;
@@ -171,6 +172,7 @@ struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
 void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 			unsigned long *enter, unsigned long *exit);
 bool drvproxy_table_drained(struct drvproxy_table *t);
+u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i);
 bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l);
 struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext);
 void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t);
@@ -187,7 +189,8 @@ int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *n
 void drvproxy_history_add(struct drvproxy_extension *ext, enum drvproxy_op op,
 			  enum drvproxy_mode mode, const char *who, int result,
 			  u64 start_ns);
-int drvproxy_layer_revert_locked(struct drvproxy_layer *layer, bool from_exit);
+int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
+				 struct drvproxy_layer *layer, bool from_exit);
 void drvproxy_module_going(struct module *mod);
 const char *drvproxy_transition_name(enum drvproxy_transition_state s);
 const char *drvproxy_mode_name(enum drvproxy_mode m);

@@ -594,9 +594,9 @@ err_put:
 EXPORT_SYMBOL_GPL(drvproxy_layer_apply);
 
 /* Revert an applied layer; ext->lock held.  @from_exit: must not fail. */
-int drvproxy_layer_revert_locked(struct drvproxy_layer *layer, bool from_exit)
+int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
+				 struct drvproxy_layer *layer, bool from_exit)
 {
-	struct drvproxy_extension *ext = layer->ext;
 	const char *who = drvproxy_module_name(layer->owner);
 	bool migrated = layer_migrated(layer);
 	enum drvproxy_mode mode = migrated ? DRVPROXY_MODE_STALLED : layer->mode;
@@ -692,10 +692,16 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer)
 	bool from_exit;
 	int ret;
 
-	if (!layer || !layer->ext)
+	if (!layer)
 		return -ENOENT;
-	ext = layer->ext;
-	from_exit = layer->owner->state == MODULE_STATE_GOING;
+	/*
+	 * NULL once the layer left its extension and drained; while it drains
+	 * its module is pinned, so this never races with that.
+	 */
+	ext = READ_ONCE(layer->ext);
+	from_exit = layer->owner && layer->owner->state == MODULE_STATE_GOING;
+	if (!ext)
+		return from_exit ? 0 : -ENOENT;
 	if (from_exit) {
 		mutex_lock(&ext->lock);
 		WRITE_ONCE(ext->lock_owner, current);
@@ -704,11 +710,12 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer)
 		if (ret)
 			return ret;
 	}
-	ret = drvproxy_layer_revert_locked(layer, from_exit);
+	ret = drvproxy_layer_revert_locked(ext, layer, from_exit);
 	drvproxy_unlock_ext(ext);
 	if (from_exit) {
-		/* Replaced or reverted earlier: its code may still drain. */
+		/* Reverted just now, unpinned: its code may still drain. */
 		layer_wait_drained(ext, layer);
+		WRITE_ONCE(layer->ext, NULL);
 		ret = 0;
 	}
 	return ret;

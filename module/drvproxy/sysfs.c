@@ -410,7 +410,7 @@ static ssize_t layer_enabled_store(struct kobject *kobj, struct kobj_attribute *
 	ret = drvproxy_lock_ext(ext);
 	if (!ret) {
 		l = ko->layer;
-		ret = l ? drvproxy_layer_revert_locked(l, false) : -ENOENT;
+		ret = l ? drvproxy_layer_revert_locked(ext, l, false) : -ENOENT;
 		drvproxy_unlock_ext(ext);
 	}
 	sysfs_unbreak_active_protection(kn);
@@ -444,6 +444,17 @@ static const struct kobj_type layer_ktype = {
 	.default_groups = layer_groups,
 };
 
+static bool module_has_other_layer(struct drvproxy_extension *ext,
+				   struct drvproxy_layer *layer)
+{
+	struct drvproxy_layer *l;
+
+	list_for_each_entry(l, &ext->layers, node)
+		if (l != layer && l->owner == layer->owner && l->ko)
+			return true;
+	return false;
+}
+
 int drvproxy_sysfs_add_layer(struct drvproxy_layer *layer)
 {
 	struct drvproxy_extension *ext = layer->ext;
@@ -459,8 +470,13 @@ int drvproxy_sysfs_add_layer(struct drvproxy_layer *layer)
 		return -ENOMEM;
 	ko->layer = layer;
 	ko->ext = ext;
-	ret = kobject_init_and_add(&ko->kobj, &layer_ktype, ext->layers_kobj, "%s",
-				   drvproxy_module_name(layer->owner));
+	/* A module's second layer on the same driver is "<module>.<order>". */
+	if (module_has_other_layer(ext, layer))
+		ret = kobject_init_and_add(&ko->kobj, &layer_ktype, ext->layers_kobj, "%s.%u",
+					   drvproxy_module_name(layer->owner), layer->order);
+	else
+		ret = kobject_init_and_add(&ko->kobj, &layer_ktype, ext->layers_kobj, "%s",
+					   drvproxy_module_name(layer->owner));
 	if (ret) {
 		kobject_put(&ko->kobj);
 		return ret;

@@ -162,6 +162,19 @@ void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 	*exit = out;
 }
 
+/* Calls that entered slot @i of @t: entries that were not re-entries. */
+u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i)
+{
+	unsigned long in = 0, again = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		in += READ_ONCE(per_cpu_ptr(t->count, cpu)[i].enter);
+		again += READ_ONCE(per_cpu_ptr(t->count, cpu)[i].again);
+	}
+	return in - again;
+}
+
 bool drvproxy_table_drained(struct drvproxy_table *t)
 {
 	unsigned long in, out;
@@ -199,6 +212,9 @@ struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext)
 void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t)
 {
 	rcu_assign_pointer(ext->domain.active, t);
+	/* Order the table before the count; pairs with drvproxy_call_stalled(). */
+	smp_wmb();
+	WRITE_ONCE(ext->publish_seq, ext->publish_seq + 1);
 	trace_drvproxy_publish(ext->drv ? ext->drv->name : "", t->generation, t->stall);
 	wake_up_all(&ext->swap_wq);
 	wake_up_all(&ext->stall_wq);
@@ -240,13 +256,10 @@ static bool retire_step(struct drvproxy_table *t)
 
 static void retire_free(struct drvproxy_extension *ext, struct drvproxy_table *t)
 {
-	unsigned long in, out;
 	unsigned int i;
 
-	for (i = 0; i < t->nr && i < ext->nr_eps; i++) {
-		drvproxy_table_sum(t, i, &in, &out);
-		ext->eps[i]->calls_retired += in;
-	}
+	for (i = 0; i < t->nr && i < ext->nr_eps; i++)
+		ext->eps[i]->calls_retired += drvproxy_table_calls(t, i);
 	trace_drvproxy_drain_done(ext->drv ? ext->drv->name : "", t->generation);
 	drvproxy_table_free(t);
 }
@@ -262,6 +275,8 @@ static void retire_unpin_layers(struct drvproxy_extension *ext)
 		list_del_init(&l->node);
 		pr_debug("%s: layer of %s drained\n", ext->drv ? ext->drv->name : "",
 			 drvproxy_module_name(l->owner));
+		/* Gone from this extension for good: its exit finds nothing to do. */
+		WRITE_ONCE(l->ext, NULL);
 		module_put(l->owner);
 	}
 }

@@ -49,6 +49,7 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 	struct drvproxy_extension *ext = t->ext;
 	unsigned int i = desc->index;
 	struct drvproxy_entry e;
+	unsigned long seq;
 
 	for (;;) {
 		if (!may_wait(ext)) {
@@ -56,9 +57,18 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 			e.table = t;
 			return e;
 		}
-		/* Leave the stall table, wait for the next publish, enter it. */
+		/*
+		 * Leave the stall table, wait for the next publish, enter the
+		 * table it published.  The wait watches the publish count, not
+		 * the table's address, which a later table may reuse.
+		 */
+		seq = READ_ONCE(ext->publish_seq);
+		/* Pairs with the smp_wmb() in drvproxy_publish(). */
+		smp_rmb();
 		this_cpu_inc(t->count[i].exit);
-		wait_event(ext->stall_wq, rcu_access_pointer(ext->domain.active) != t);
+		this_cpu_inc(t->count[i].again);
+		if (rcu_access_pointer(ext->domain.active) == t)
+			wait_event(ext->stall_wq, READ_ONCE(ext->publish_seq) != seq);
 		preempt_disable();
 		t = rcu_dereference_sched(ext->domain.active);
 		this_cpu_inc(t->count[i].enter);
@@ -86,6 +96,26 @@ bool drvproxy_call_stale(struct drvproxy_table *call)
 	return call && rcu_access_pointer(call->ext->domain.active) != call;
 }
 EXPORT_SYMBOL_GPL(drvproxy_call_stale);
+
+/**
+ * drvproxy_call_redispatch() - should a call that returned DRVPROXY_ERESTART
+ *	be dispatched again (used by the generated wrappers)
+ * @desc: the endpoint
+ * @t: the table the call entered; still counted, so still allocated
+ *
+ * Context: any context.
+ * Return: true when @t is no longer active; the entry this call made is then
+ * marked as not a new call.
+ */
+bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
+			      struct drvproxy_table *t)
+{
+	if (!drvproxy_call_stale(t))
+		return false;
+	this_cpu_inc(t->count[desc->index].again);
+	return true;
+}
+EXPORT_SYMBOL_GPL(drvproxy_call_redispatch);
 
 /**
  * drvproxy_swap_wait_begin() - start watching for swaps during a wait

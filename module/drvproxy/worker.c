@@ -318,6 +318,9 @@ void drvproxy_stop_worker(struct drvproxy_worker *worker)
 	if (!worker)
 		return;
 	ext = worker->ext;
+	if (WARN(READ_ONCE(ext->lock_owner) == current,
+		 "drvproxy: worker stopped from a callback of its extension\n"))
+		return;
 	mutex_lock(&ext->lock);
 	list_del(&worker->node);
 	mutex_unlock(&ext->lock);

@@ -309,8 +309,10 @@ extern struct drvproxy_endpoint_desc *const __stop_drvproxy_endpoints[];
  * drvproxy_driver_unregister().
  *
  * Context: process context, may sleep.
- * Return: 0; -EINVAL for non-zero @flags, a NULL @out, an unregistered @drv
- * or two endpoints with the same name; -EOPNOTSUPP when drvproxy is disabled;
+ * @drv may be registered before or after.
+ *
+ * Return: 0; -EINVAL for non-zero @flags, a NULL @out or two endpoints with
+ * the same name; -EOPNOTSUPP when drvproxy is disabled;
  * -EPERM when @drv is excluded; -EBUSY when @drv already has an extension or
  * an endpoint is already bound to another extension; -ENOMEM.
  */
@@ -337,10 +339,15 @@ drvproxy_get_extension(const struct drvproxy_driver *drv)
 /* ------------------------------------------------------------------------ */
 /* Endpoints, wrappers and the hot path                                      */
 
-/* Per-CPU call accounting of one endpoint in one table. */
+/*
+ * Per-CPU call accounting of one endpoint in one table.  @again counts the
+ * entries that were not new calls (a stalled call entering the next table,
+ * a re-dispatched call), so a call is counted once.
+ */
 struct drvproxy_count {
 	unsigned long enter;
 	unsigned long exit;
+	unsigned long again;
 };
 
 /*
@@ -405,6 +412,8 @@ struct drvproxy_entry {
 struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 					    struct drvproxy_table *t);
 bool drvproxy_call_stale(struct drvproxy_table *call);
+bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
+			      struct drvproxy_table *t);
 
 /**
  * drvproxy_call_enter() - enter an endpoint (used by the generated wrappers)
@@ -534,7 +543,7 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 		__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(			\
 				__DPX_ARGS(__VA_ARGS__), __e.table);		\
 		__again = __DPX_RESTARTED(type, __r) &&			\
-			  drvproxy_call_stale(__e.table);			\
+			  drvproxy_call_redispatch(&__dpx_desc_##epn, __e.table);	\
 		drvproxy_call_leave(&__dpx_desc_##epn, __e.table);		\
 	} while (unlikely(__again));						\
 	return __r;								\
@@ -682,8 +691,11 @@ struct drvproxy_endpoint_info {
 /**
  * enum drvproxy_phase - phases of a registration or swap callback
  * @DRVPROXY_PHASE_PRE: before anything changes (take locks, save state)
- * @DRVPROXY_PHASE_STALLED: stalled mode only: no new call proceeds and every
- *	call into the superseded implementations has returned; transfer state
+ * @DRVPROXY_PHASE_STALLED: stalled mode only: no new call that may sleep
+ *	proceeds and every call into the superseded implementations that
+ *	entered before the stall has returned; transfer state.  Callers that
+ *	cannot wait (atomic context, or this callback itself calling an
+ *	endpoint) keep running the superseded implementation meanwhile.
  * @DRVPROXY_PHASE_POST: after the new implementations were published
  * @DRVPROXY_PHASE_MAX: never passed to a callback
  */
@@ -700,7 +712,8 @@ enum drvproxy_phase {
  * @context: the caller's context
  *
  * Runs in process context with the extension's transition lock held: it must
- * not call back into the same extension (that returns -EDEADLK).
+ * not call back into the same extension (that returns -EDEADLK), nor apply,
+ * revert or register on another one (lock order).
  *
  * Return: 0 to continue; any other value fails the whole operation and rolls
  * every change back; it is what the operation returns.
@@ -837,7 +850,9 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
  *	old code drain in the background while its module stays pinned
  * @DRVPROXY_MODE_STALLED: new calls wait (they do not fail) at wrapper entry,
  *	calls in flight drain within the layer's timeout, the STALLED callback
- *	runs, then the new table is published and the waiters released
+ *	runs, then the new table is published and the waiters released.  A
+ *	caller that cannot sleep is not stalled: it runs the superseded
+ *	implementation, and the drain waits for it too.
  */
 enum drvproxy_mode {
 	DRVPROXY_MODE_LIVE,
