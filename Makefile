@@ -80,6 +80,12 @@ demo:
 	tools/guest/run.sh $$mods -t 120 -c 'echo "drvproxy demo guest: $$(uname -r), $$(nproc) CPUs"; ls -l /lib/drvproxy'; \
 	echo "drvproxy: the demo driver is not built yet; the harness works."
 
+# Benchmarks in QEMU guests: tables on stdout, raw outputs under
+# ~/.cache/drvproxy/build/bench, Documentation/performance.rst updated.
+.PHONY: bench
+bench:
+	@tools/bench/bench.sh
+
 help:
 	@echo "drvproxy make targets:"
 	@echo "  all              modules and tools"
@@ -93,5 +99,7 @@ help:
 	@echo "  check            bootstrap (with 6.1 headers), then every stage of tools/check.sh;"
 	@echo "                   STAGES='build sparse style runner kunit selftests' selects stages"
 	@echo "  demo             bootstrap, then tools/demo.sh"
+	@echo "  bench            bootstrap, build and run the benchmarks in QEMU (about 15 min);"
+	@echo "                   tables, Documentation/performance.rst, raw data in ~/.cache/drvproxy/build/bench"
 	@echo "  help             this text"
 	@echo "KDIR=$(KDIR)"
