@@ -531,7 +531,7 @@ def table(title, header, rows):
     cols = list(zip(*([header] + rows))) if rows else [[h] for h in header]
     w = [max(len(str(c)) for c in col) for col in cols]
     sep = '  '.join('=' * x for x in w)
-    out = [title, '~' * len(title), '', sep,
+    out = [title, '-' * len(title), '', sep,
            '  '.join(str(h).ljust(x) for h, x in zip(header, w)), sep]
     for r in rows:
         out.append('  '.join(str(c).ljust(x) for c, x in zip(r, w)).rstrip())
@@ -584,6 +584,9 @@ def swap_stats(recs):
         if 'mode' not in r:
             continue
         key = (r['mode'], 'load' if r['load'] == '1' else 'idle', r['op'])
+        if r['load'] == '1' and 'first_cpu' in r:
+            per[('load', 'first_cpu', '')]['other' if r['first_cpu'] != r['cpu']
+                                           else 'same'].append(1)
         for f in SWAP_FIELDS:
             v = int(r.get(f, 0))
             if v:
@@ -617,6 +620,10 @@ def lookup_stats(recs):
         if r['_tag'] == 'done' and r.get('cmd', '').startswith('lookup') and r['ret'] != '0':
             failed[int(r['cmd'].split()[1])] = int(r['ret'])
     return per, failed
+
+
+def MODES_OF(out):
+    return [m for m, _ in MODES if m in out]
 
 
 def mm(xs, spec='%.3f'):
@@ -760,6 +767,10 @@ class Report:
             if not per and not lp:
                 continue
             rows = []
+            where = per.pop(('load', 'first_cpu', ''), {})
+            out.setdefault('first_cpu', {})[mode] = (len(where.get('other', [])),
+                                                     len(where.get('other', [])) +
+                                                     len(where.get('same', [])))
             for key in sorted(per):
                 f = per[key]
                 rows.append(['drvproxy %s' % key[0], key[1], key[2], len(f['return']),
@@ -769,7 +780,7 @@ class Report:
                 f = lp[key]
                 rows.append(['livepatch', key[0], key[1], len(f['call']), '-', '-',
                              mm(f['call']), '-', mm(f['transition'])])
-            out[mode] = {'drvproxy': {'/'.join(k): {f: v for f, v in d.items()}
+            out[mode] = {'first_cpu': out['first_cpu'][mode], 'drvproxy': {'/'.join(k): {f: v for f, v in d.items()}
                                       for k, d in per.items()},
                          'livepatch': {'/'.join(k): dict(d) for k, d in lp.items()},
                          'errors': errors}
@@ -785,8 +796,11 @@ class Report:
             'retired: the superseded table was freed (drvproxy_drain_done: two grace\n'
             'periods and zero calls in flight); livepatch: transition reads 0.\n'
             'Load: one kthread per vCPU calling the endpoint in a loop.  Livepatch:\n'
-            'idle only (see "Livepatch under load").  Errors: %s.\n' %
-            ', '.join('%s %d' % (m, out[m]['errors']) for m in out))
+            'idle only (see "Livepatch under load").  Under load, the first new call\n'
+            'ran on another vCPU than the swapping thread in %s of the swaps.\n'
+            'Errors: %s.\n' %
+            (', '.join('%d/%d (%s)' % (out[m]['first_cpu'] + (m,)) for m in MODES_OF(out)),
+             ', '.join('%s %d' % (m, out[m]['errors']) for m in MODES_OF(out))))
         self.json['swap'] = out
         return out
 
@@ -930,7 +944,7 @@ class Report:
                     break
         self.json['guests'] = env
         host = ['%s: %s' % kv for kv in self.json['env'].items()]
-        text = 'Environment\n~~~~~~~~~~~\n\n' + '\n'.join('- ' + e for e in host + env) + \
+        text = 'Environment\n-----------\n\n' + '\n'.join('- ' + e for e in host + env) + \
             '\n\n' + '\n'.join(self.text)
         print(text)
         os.makedirs(self.args.out, exist_ok=True)
