@@ -185,6 +185,7 @@ static struct drvproxy_extension *ext_alloc(struct drvproxy_driver *drv,
 	mutex_init(&ext->lock);
 	xa_init(&ext->ids);
 	INIT_LIST_HEAD(&ext->layers);
+	INIT_LIST_HEAD(&ext->tables);
 	INIT_LIST_HEAD(&ext->retiring);
 	INIT_LIST_HEAD(&ext->draining_layers);
 	INIT_LIST_HEAD(&ext->workers);
@@ -353,8 +354,9 @@ static int ext_populate(struct drvproxy_extension *ext,
 	if (!t)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
-		t->fn[i] = ext->eps[i]->base;
+		t->slot[i].fn = ext->eps[i]->base;
 	t->generation = ++ext->generation;
+	list_add_tail(&t->all_node, &ext->tables);
 	rcu_assign_pointer(ext->domain.active, t);
 	return 0;
 }
@@ -880,31 +882,20 @@ int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
 			    struct drvproxy_endpoint_stats *stats)
 {
 	struct drvproxy_endpoint *ep;
-	struct drvproxy_table *t;
 
 	if (!ext)
 		return -ENOENT;
 	/*
-	 * Lock-free, so a phased callback may ask too: endpoints live as long
-	 * as their extension, tables two grace periods past their last use.
+	 * Without ext->lock, so a phased callback may ask too: endpoints live
+	 * as long as their extension; the tables are summed under retire_lock.
 	 */
-	preempt_disable();
+	rcu_read_lock();
 	ep = xa_load(&ext->ids, id);
-	if (!ep) {
-		preempt_enable();
+	rcu_read_unlock();
+	if (!ep)
 		return -ENOENT;
-	}
-	stats->calls = READ_ONCE(ep->calls_retired);
 	stats->swaps = READ_ONCE(ep->swaps);
-	t = rcu_dereference_sched(ext->domain.active);
-	if (ep->index < t->nr)
-		stats->calls += drvproxy_table_calls(t, ep->index);
-	spin_lock(&ext->retire_lock);
-	list_for_each_entry(t, &ext->retiring, retire_node)
-		if (ep->index < t->nr)
-			stats->calls += drvproxy_table_calls(t, ep->index);
-	spin_unlock(&ext->retire_lock);
-	preempt_enable();
+	stats->calls = drvproxy_calls(ext, ep);
 	stats->in_flight = drvproxy_in_flight(ext, ep->index);
 	return 0;
 }

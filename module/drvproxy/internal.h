@@ -12,8 +12,11 @@
  *                           callbacks included (a callback that re-enters the
  *                           same extension gets -EDEADLK, see
  *                           drvproxy_lock_ext()).
- *   ext->retire_lock        the list of superseded tables still draining;
- *                           a spinlock because readers of sysfs sum it too.
+ *   ext->retire_lock        the list of published tables and of those
+ *                           still draining, and the call counts of freed
+ *                           ones: a table leaves the list and adds its
+ *                           count in one section, so a lock-free reader of
+ *                           the statistics sees every call exactly once.
  *
  * The call path takes none of them: see drvproxy_call_enter().
  *
@@ -72,7 +75,7 @@ struct drvproxy_endpoint {
 	unsigned int index;
 	drvproxy_fn_t wrapper;		/* the key of ext->by_wrapper */
 	drvproxy_fn_t base;		/* original, or the last V1 replacement */
-	u64 calls_retired;		/* enter counts of freed tables */
+	u64 calls_retired;		/* calls of freed tables; retire_lock */
 	u64 swaps;
 	struct rhash_head node;		/* ext->by_wrapper */
 	struct kobject kobj;
@@ -115,7 +118,8 @@ struct drvproxy_extension {
 
 	struct list_head layers;	/* applied, bottom first */
 
-	spinlock_t retire_lock;		/* protects @retiring */
+	spinlock_t retire_lock;		/* @tables, @retiring, calls_retired */
+	struct list_head tables;	/* every published table not yet freed */
 	struct list_head retiring;
 	struct list_head draining_layers;
 	struct delayed_work retire_work;
@@ -181,6 +185,7 @@ void drvproxy_retire_work(struct work_struct *work);
 bool drvproxy_layer_draining(struct drvproxy_extension *ext, struct drvproxy_layer *l);
 void drvproxy_retire_flush(struct drvproxy_extension *ext);
 u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i);
+u64 drvproxy_calls(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep);
 
 /* swap.c */
 int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *next,

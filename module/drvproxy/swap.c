@@ -116,8 +116,11 @@ static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *ol
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	unsigned int sleep_us = 20;
 
-	/* Every call that loaded @old is counted in it after this. */
-	synchronize_rcu();
+	/*
+	 * Every call that loaded @old is counted in it after this.  New calls
+	 * wait meanwhile, so do not make them wait a whole normal grace period.
+	 */
+	synchronize_rcu_expedited();
 	while (!drvproxy_table_drained(old) || !drvproxy_table_drained(stall)) {
 		if (time_after(jiffies, deadline)) {
 			pr_warn("%s: in-flight calls did not drain within %u ms; nothing changed\n",
@@ -133,6 +136,27 @@ static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *ol
 		sleep_us = min(sleep_us * 2, 2000U);
 	}
 	return 0;
+}
+
+/*
+ * Wait, without a timeout, until no call is inside @t, which is no longer
+ * active; calls in swap-aware waits were woken by the publish and leave.
+ */
+static void drain_sync(struct drvproxy_extension *ext, struct drvproxy_table *t)
+{
+	unsigned long warn = jiffies + 10 * HZ;
+
+	synchronize_rcu();
+	while (!drvproxy_table_drained(t)) {
+		if (time_after(jiffies, warn)) {
+			pr_warn("%s: waiting for calls to leave a rolled-back table\n",
+				ext_name(ext));
+			warn = jiffies + 10 * HZ;
+		}
+		msleep(1);
+	}
+	/* As after any drain: their accesses are complete on every CPU. */
+	synchronize_rcu();
 }
 
 static void set_generation(struct drvproxy_extension *ext, struct drvproxy_table *t)
@@ -197,6 +221,11 @@ int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *n
 		/* Everything was preallocated: going back cannot fail. */
 		set_generation(ext, rollback);
 		drvproxy_publish(ext, rollback);
+		/*
+		 * Calls ran in @next's code; a failed apply's module goes away
+		 * as soon as we return, so they must have left it by then.
+		 */
+		drain_sync(ext, next);
 		drvproxy_retire(ext, next);
 		ext->transition = DRVPROXY_TR_IDLE;
 		return ret;
@@ -235,11 +264,13 @@ static bool repl_wanted(struct drvproxy_extension *ext, struct drvproxy_layer *l
 	if (r->flags & DRVPROXY_REPL_UNCHANGED) {
 		pr_debug("%s: %s: %s is unchanged, not installed\n", ext_name(ext),
 			 drvproxy_module_name(l->owner), r->target);
+		l->nr_unchanged++;
 		return false;
 	}
 	if ((r->flags & DRVPROXY_REPL_NEW) && !drvproxy_find_endpoint(ext, r->target)) {
 		pr_debug("%s: %s: %s is new in this image\n", ext_name(ext),
 			 drvproxy_module_name(l->owner), r->target);
+		l->nr_new++;
 		return false;
 	}
 	return true;
@@ -293,6 +324,8 @@ static int layer_resolve(struct drvproxy_extension *ext, struct drvproxy_layer *
 	if (!l->slots || !l->fns)
 		return -ENOMEM;
 	l->nr = 0;
+	l->nr_unchanged = 0;
+	l->nr_new = 0;
 	for (k = 0; k < n; k++) {
 		const struct drvproxy_replacement *r = layer_repl(l, k);
 		struct drvproxy_endpoint *ep;
@@ -335,7 +368,7 @@ static void count_swaps(struct drvproxy_extension *ext, struct drvproxy_table *o
 	unsigned int i;
 
 	for (i = 0; i < cur->nr && i < old->nr; i++)
-		if (cur->fn[i] != old->fn[i])
+		if (cur->slot[i].fn != old->slot[i].fn)
 			ext->eps[i]->swaps++;
 }
 
@@ -533,6 +566,11 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	ret = ext->dying ? -ENODEV : layer_check_layout(ext, layer, &migrates);
 	if (!ret)
 		ret = layer_resolve(ext, layer);
+	if (!ret && !layer->nr && !migrates) {
+		pr_err("%s: %s has nothing to install: %u endpoints unchanged, %u unknown to the driver\n",
+		       ext_name(ext), who, layer->nr_unchanged, layer->nr_new);
+		ret = -EINVAL;
+	}
 	if (ret)
 		goto err_unlock;
 	ret = -ENOMEM;
@@ -577,6 +615,9 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	pr_info("%s: %s applied (%s, %u endpoints, generation %llu)\n", ext_name(ext),
 		who, drvproxy_mode_name(migrates ? DRVPROXY_MODE_STALLED : layer->mode),
 		layer->nr, layer->generation);
+	if (layer->nr_unchanged || layer->nr_new)
+		pr_info("%s: %s: not installed: %u endpoints unchanged, %u unknown to the driver\n",
+			ext_name(ext), who, layer->nr_unchanged, layer->nr_new);
 	if (migrates)
 		pr_info("%s: state migrated from layout %u to %u\n", ext_name(ext),
 			layer->prev_layout, layer->state_layout);
@@ -657,6 +698,9 @@ int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 		layer_leave(ext, layer, DRVPROXY_LAYER_REVERTED);
 		pr_info("%s: %s reverted (generation %llu)\n", ext_name(ext), who,
 			drvproxy_active(ext)->generation);
+		if (migrated)
+			pr_info("%s: state migrated back from layout %u to %u\n",
+				ext_name(ext), layer->state_layout, layer->prev_layout);
 	}
 	drvproxy_history_add(ext, DRVPROXY_OP_REVERT, mode, who, ret, start);
 	return ret;

@@ -269,7 +269,7 @@ static ssize_t current_impl_show(struct kobject *kobj, struct kobj_attribute *at
 	if (t->stall)
 		t = t->prev;
 	if (ep->index < t->nr)
-		fn = t->fn[ep->index];
+		fn = t->slot[ep->index].fn;
 	preempt_enable();
 	return fn ? emit_fn(buf, fn) : sysfs_emit(buf, "\n");
 }

@@ -38,6 +38,31 @@
 
 enum { RETIRE_GP1, RETIRE_DRAIN, RETIRE_GP2 };
 
+/* Per-CPU counters for the slots, allocated in chunks of DRVPROXY_COUNT_CHUNK. */
+static int table_alloc_counts(struct drvproxy_table *t, unsigned int slots)
+{
+	unsigned int chunks = DIV_ROUND_UP(slots, DRVPROXY_COUNT_CHUNK), c, i;
+
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	t->chunks = kcalloc(chunks, sizeof(*t->chunks), GFP_KERNEL);
+	if (!t->chunks)
+		return -ENOMEM;
+	for (c = 0; c < chunks; c++) {
+		unsigned int n = min(slots - c * DRVPROXY_COUNT_CHUNK, DRVPROXY_COUNT_CHUNK);
+
+		if (drvproxy_fail_alloc())
+			return -ENOMEM;
+		t->chunks[c] = __alloc_percpu(n * sizeof(struct drvproxy_count),
+					      __alignof__(struct drvproxy_count));
+		if (!t->chunks[c])
+			return -ENOMEM;
+		for (i = 0; i < n; i++)
+			t->slot[c * DRVPROXY_COUNT_CHUNK + i].count = t->chunks[c] + i;
+	}
+	return 0;
+}
+
 struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
 					    unsigned int nr)
 {
@@ -46,9 +71,10 @@ struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
 
 	if (drvproxy_fail_alloc())
 		return NULL;
-	t = kzalloc(struct_size(t, fn, slots), GFP_KERNEL);
+	t = kzalloc(struct_size(t, slot, slots), GFP_KERNEL);
 	if (!t)
 		return NULL;
+	t->nr = nr;
 	if (drvproxy_fail_alloc())
 		goto err;
 	t->src = kcalloc(slots, sizeof(*t->src), GFP_KERNEL);
@@ -56,26 +82,31 @@ struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
 		goto err;
 	if (drvproxy_fail_alloc())
 		goto err;
-	t->count = __alloc_percpu(slots * sizeof(struct drvproxy_count),
-				  __alignof__(struct drvproxy_count));
-	if (!t->count)
+	t->again = kcalloc(slots, sizeof(*t->again), GFP_KERNEL);
+	if (!t->again || table_alloc_counts(t, slots))
 		goto err;
 	t->ext = ext;
-	t->nr = nr;
+	INIT_LIST_HEAD(&t->all_node);
 	INIT_LIST_HEAD(&t->retire_node);
 	return t;
 
 err:
-	kfree(t->src);
-	kfree(t);
+	drvproxy_table_free(t);
 	return NULL;
 }
 
 void drvproxy_table_free(struct drvproxy_table *t)
 {
+	unsigned int c;
+
 	if (!t)
 		return;
-	free_percpu(t->count);
+	if (t->chunks) {
+		for (c = 0; c < DIV_ROUND_UP(max(t->nr, 1U), DRVPROXY_COUNT_CHUNK); c++)
+			free_percpu(t->chunks[c]);
+		kfree(t->chunks);
+	}
+	kfree(t->again);
 	kfree(t->src);
 	kfree(t);
 }
@@ -85,7 +116,7 @@ static void table_overlay(struct drvproxy_table *t, struct drvproxy_layer *l)
 	unsigned int k;
 
 	for (k = 0; k < l->nr; k++) {
-		t->fn[l->slots[k]] = l->fns[k];
+		t->slot[l->slots[k]].fn = l->fns[k];
 		t->src[l->slots[k]] = l;
 	}
 }
@@ -106,7 +137,7 @@ struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
 	if (!t)
 		return NULL;
 	for (i = 0; i < ext->nr_eps; i++)
-		t->fn[i] = ext->eps[i]->base;
+		t->slot[i].fn = ext->eps[i]->base;
 	if (!add || !add->replace) {
 		list_for_each_entry(l, &ext->layers, node)
 			if (l != drop)
@@ -133,7 +164,10 @@ struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
 		c->prev = t;
 		c->generation = t->generation;
 	} else {
-		memcpy(c->fn, t->fn, t->nr * sizeof(*t->fn));
+		unsigned int i;
+
+		for (i = 0; i < t->nr; i++)
+			c->slot[i].fn = t->slot[i].fn;
 	}
 	return c;
 }
@@ -152,12 +186,14 @@ void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 	unsigned long in = 0, out = 0;
 	int cpu;
 
+	struct drvproxy_count __percpu *c = t->slot[i].count;
+
 	for_each_possible_cpu(cpu)
-		out += READ_ONCE(per_cpu_ptr(t->count, cpu)[i].exit);
+		out += READ_ONCE(per_cpu_ptr(c, cpu)->exit);
 	/* Order the exit reads before the enter reads; see above. */
 	smp_rmb();
 	for_each_possible_cpu(cpu)
-		in += READ_ONCE(per_cpu_ptr(t->count, cpu)[i].enter);
+		in += READ_ONCE(per_cpu_ptr(c, cpu)->enter);
 	*enter = in;
 	*exit = out;
 }
@@ -165,14 +201,13 @@ void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 /* Calls that entered slot @i of @t: entries that were not re-entries. */
 u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i)
 {
-	unsigned long in = 0, again = 0;
+	struct drvproxy_count __percpu *c = t->slot[i].count;
+	unsigned long in = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu) {
-		in += READ_ONCE(per_cpu_ptr(t->count, cpu)[i].enter);
-		again += READ_ONCE(per_cpu_ptr(t->count, cpu)[i].again);
-	}
-	return in - again;
+	for_each_possible_cpu(cpu)
+		in += READ_ONCE(per_cpu_ptr(c, cpu)->enter);
+	return in - atomic_long_read(&t->again[i]);
 }
 
 bool drvproxy_table_drained(struct drvproxy_table *t)
@@ -211,6 +246,10 @@ struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext)
  */
 void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t)
 {
+	spin_lock(&ext->retire_lock);
+	if (list_empty(&t->all_node))
+		list_add_tail(&t->all_node, &ext->tables);
+	spin_unlock(&ext->retire_lock);
 	rcu_assign_pointer(ext->domain.active, t);
 	/* Order the table before the count; pairs with drvproxy_call_stalled(). */
 	smp_wmb();
@@ -254,12 +293,19 @@ static bool retire_step(struct drvproxy_table *t)
 	return poll_state_synchronize_rcu(t->retire_gp);
 }
 
-static void retire_free(struct drvproxy_extension *ext, struct drvproxy_table *t)
+/* A drained table leaves the extension's lists; its calls stay counted. */
+static void retire_unlink(struct drvproxy_extension *ext, struct drvproxy_table *t)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&ext->retire_lock);
 	for (i = 0; i < t->nr && i < ext->nr_eps; i++)
 		ext->eps[i]->calls_retired += drvproxy_table_calls(t, i);
+	list_del_init(&t->all_node);
+}
+
+static void retire_free(struct drvproxy_extension *ext, struct drvproxy_table *t)
+{
 	trace_drvproxy_drain_done(ext->drv ? ext->drv->name : "", t->generation);
 	drvproxy_table_free(t);
 }
@@ -294,9 +340,12 @@ void drvproxy_retire_work(struct work_struct *work)
 		return;
 	}
 	spin_lock(&ext->retire_lock);
-	list_for_each_entry_safe(t, n, &ext->retiring, retire_node)
-		if (retire_step(t))
+	list_for_each_entry_safe(t, n, &ext->retiring, retire_node) {
+		if (retire_step(t)) {
+			retire_unlink(ext, t);
 			list_move_tail(&t->retire_node, &done);
+		}
+	}
 	more = !list_empty(&ext->retiring);
 	if (more)
 		ext->retire_backoff = min(ext->retire_backoff * 2, HZ / 10 + 1);
@@ -352,28 +401,35 @@ void drvproxy_retire_flush(struct drvproxy_extension *ext)
 	flush_delayed_work(&ext->retire_work);
 }
 
-/* Calls inside endpoint @i now, in any table.  Any context. */
+/* Calls inside endpoint @i now, in any table.  Not from hard IRQ. */
 u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i)
 {
 	struct drvproxy_table *t;
 	unsigned long in, out;
 	u64 sum = 0;
 
-	/* Tables are freed two grace periods after they stop being active. */
-	preempt_disable();
-	t = rcu_dereference_sched(ext->domain.active);
-	if (t && i < t->nr) {
-		drvproxy_table_sum(t, i, &in, &out);
-		sum += in - out;
-	}
 	spin_lock(&ext->retire_lock);
-	list_for_each_entry(t, &ext->retiring, retire_node) {
+	list_for_each_entry(t, &ext->tables, all_node) {
 		if (i >= t->nr)
 			continue;
 		drvproxy_table_sum(t, i, &in, &out);
 		sum += in - out;
 	}
 	spin_unlock(&ext->retire_lock);
-	preempt_enable();
+	return sum;
+}
+
+/* Calls made to endpoint @i since it was registered.  Not from hard IRQ. */
+u64 drvproxy_calls(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
+{
+	struct drvproxy_table *t;
+	u64 sum;
+
+	spin_lock(&ext->retire_lock);
+	sum = ep->calls_retired;
+	list_for_each_entry(t, &ext->tables, all_node)
+		if (ep->index < t->nr)
+			sum += drvproxy_table_calls(t, ep->index);
+	spin_unlock(&ext->retire_lock);
 	return sum;
 }

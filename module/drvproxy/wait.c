@@ -53,7 +53,7 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 
 	for (;;) {
 		if (!may_wait(ext)) {
-			e.fn = t->prev->fn[i];
+			e.fn = t->prev->slot[i].fn;
 			e.table = t;
 			return e;
 		}
@@ -65,14 +65,14 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		seq = READ_ONCE(ext->publish_seq);
 		/* Pairs with the smp_wmb() in drvproxy_publish(). */
 		smp_rmb();
-		this_cpu_inc(t->count[i].exit);
-		this_cpu_inc(t->count[i].again);
+		this_cpu_inc(t->slot[i].count->exit);
+		atomic_long_inc(&t->again[i]);
 		if (rcu_access_pointer(ext->domain.active) == t)
 			wait_event(ext->stall_wq, READ_ONCE(ext->publish_seq) != seq);
 		preempt_disable();
 		t = rcu_dereference_sched(ext->domain.active);
-		this_cpu_inc(t->count[i].enter);
-		e.fn = t->fn[i];
+		this_cpu_inc(t->slot[i].count->enter);
+		e.fn = t->slot[i].fn;
 		preempt_enable();
 		if (e.fn) {
 			e.table = t;
@@ -112,7 +112,7 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
 {
 	if (!drvproxy_call_stale(t))
 		return false;
-	this_cpu_inc(t->count[desc->index].again);
+	atomic_long_inc(&t->again[desc->index]);
 	return true;
 }
 EXPORT_SYMBOL_GPL(drvproxy_call_redispatch);

@@ -339,39 +339,51 @@ drvproxy_get_extension(const struct drvproxy_driver *drv)
 /* ------------------------------------------------------------------------ */
 /* Endpoints, wrappers and the hot path                                      */
 
-/*
- * Per-CPU call accounting of one endpoint in one table.  @again counts the
- * entries that were not new calls (a stalled call entering the next table,
- * a re-dispatched call), so a call is counted once.
- */
+/* Per-CPU call accounting of one endpoint in one table. */
 struct drvproxy_count {
 	unsigned long enter;
 	unsigned long exit;
-	unsigned long again;
+};
+
+/*
+ * The per-CPU counters of a table are allocated in chunks of this many
+ * endpoints (16 KiB per chunk; the per-CPU allocator takes at most 32 KiB at
+ * once), and each slot points at its own.
+ */
+#define DRVPROXY_COUNT_CHUNK		1024U
+
+/* One endpoint in one table: the implementation and where its calls count. */
+struct drvproxy_slot {
+	drvproxy_fn_t fn;
+	struct drvproxy_count __percpu *count;
 };
 
 /*
  * struct drvproxy_table - one generation of implementations (private).
  * Readers see it only between drvproxy_call_enter() and drvproxy_call_leave().
- * @fn[i] == NULL marks a stall table: callers that may sleep wait for the
+ * A NULL @slot[i].fn marks a stall table: callers that may sleep wait for the
  * next publish, the others run @prev's implementation.  Every implementation
  * receives the table its call entered as its hidden last parameter (last, so
  * the wrapper passes the caller's arguments on in the registers they came in),
  * ``__dpx_call`` (NULL when the endpoint is not bound to an extension): the
- * swap-aware waits compare it with the active table.
+ * swap-aware waits compare it with the active table.  @again counts, per
+ * endpoint, entries that were not new calls (a stalled call entering the
+ * next table, a re-dispatched call): slow paths only, so an atomic.
  */
 struct drvproxy_table {
-	struct drvproxy_count __percpu *count;
+	struct drvproxy_count __percpu **chunks;
+	atomic_long_t *again;
 	struct drvproxy_extension *ext;
 	u64 generation;
 	struct drvproxy_table *prev;
+	struct list_head all_node;
 	struct list_head retire_node;
 	unsigned long retire_gp;
 	unsigned int nr;
 	u8 retire_stage;
 	bool stall;
 	struct drvproxy_layer **src;
-	drvproxy_fn_t fn[];
+	struct drvproxy_slot slot[];
 };
 
 /**
@@ -449,8 +461,8 @@ drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 	}
 	i = desc->index;
 	e.table = rcu_dereference_sched(((struct drvproxy_domain *)ext)->active);
-	this_cpu_inc(e.table->count[i].enter);
-	e.fn = e.table->fn[i];
+	this_cpu_inc(e.table->slot[i].count->enter);
+	e.fn = e.table->slot[i].fn;
 	preempt_enable_notrace();
 	if (unlikely(!e.fn))
 		e = drvproxy_call_stalled(desc, e.table);
@@ -470,7 +482,7 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 						struct drvproxy_table *table)
 {
 	if (likely(table))
-		this_cpu_inc(table->count[desc->index].exit);
+		this_cpu_inc(table->slot[desc->index].count->exit);
 }
 
 /*
@@ -535,17 +547,18 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
 	struct drvproxy_entry __e;						\
-	bool __again;								\
 	type __r;								\
 										\
-	do {									\
+	for (;;) {								\
 		__e = drvproxy_call_enter(&__dpx_desc_##epn);			\
 		__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(			\
 				__DPX_ARGS(__VA_ARGS__), __e.table);		\
-		__again = __DPX_RESTARTED(type, __r) &&			\
-			  drvproxy_call_redispatch(&__dpx_desc_##epn, __e.table);	\
+		if (!__DPX_RESTARTED(type, __r) ||				\
+		    !drvproxy_call_redispatch(&__dpx_desc_##epn, __e.table))	\
+			break;							\
 		drvproxy_call_leave(&__dpx_desc_##epn, __e.table);		\
-	} while (unlikely(__again));						\
+	}									\
+	drvproxy_call_leave(&__dpx_desc_##epn, __e.table);			\
 	return __r;								\
 }
 
@@ -919,6 +932,8 @@ struct drvproxy_layer {
 	drvproxy_migrate_t unmigrate;
 	/* private: filled by drvproxy */
 	u32 prev_layout;
+	unsigned int nr_unchanged;
+	unsigned int nr_new;
 	struct module *pinned_below;
 	const struct drvproxy_replacement *const *sec_start;
 	const struct drvproxy_replacement *const *sec_stop;
@@ -965,6 +980,8 @@ struct drvproxy_layer {
  * are not run.
  */
 #define DRVPROXY_HOST_MODULE(drv_name, ifn, efn, layout, mig, unmig)		\
+	static const drvproxy_migrate_t __dpx_image_migrations[2] __maybe_unused = \
+		{ mig, unmig };							\
 	module_init(ifn);							\
 	module_exit(efn)
 #else

@@ -120,6 +120,7 @@ start_test "1.1 applies stalled, migrating the state to layout 2"
 load_mod $IMG
 check_result "% insmod $IMG.ko
 drvproxy: drvproxy_demo: $IMG applied (stalled, 5 endpoints, generation $((gen + 1)))
+drvproxy: drvproxy_demo: $IMG: not installed: 5 endpoints unchanged, 0 unknown to the driver
 drvproxy: drvproxy_demo: state migrated from layout 1 to 2"
 ktap_result "1.1: layout 2, on the stack, 5 endpoints installed" \
 	eval 'check_sysfs_value $DRV/state_layout 2 && check_sysfs_value $DRV/stack $IMG &&
@@ -139,7 +140,8 @@ ktap_result "1.1: EPOLLPRI from 3/4 full until drained below 1/4" \
 start_test "rmmod reverts to 1.0"
 unload_mod $IMG
 check_result "% rmmod $IMG
-drvproxy: drvproxy_demo: $IMG reverted (generation $((gen + 2)))"
+drvproxy: drvproxy_demo: $IMG reverted (generation $((gen + 2)))
+drvproxy: drvproxy_demo: state migrated back from layout 2 to 1"
 fill 2500
 ktap_result "1.0 again: layout 1, host code everywhere, no EPOLLPRI, opens bug back" \
 	eval 'check_sysfs_value $DRV/state_layout 1 && check_sysfs_value $DRV/stack "" &&
