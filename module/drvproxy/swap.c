@@ -153,7 +153,7 @@ static void drain_sync(struct drvproxy_extension *ext, struct drvproxy_table *t)
 				ext_name(ext));
 			warn = jiffies + 10 * HZ;
 		}
-		msleep(1);
+		usleep_range(500, 1000);
 	}
 	/* As after any drain: their accesses are complete on every CPU. */
 	synchronize_rcu();
