@@ -12,8 +12,9 @@
  *
  * Lifetime: open files pin this module (the proxy fops's owner), and so does
  * every applied companion layer; exit therefore runs with no file open and
- * no layer applied, and drvproxy_driver_unregister() stops the worker and
- * waits for calls still draining.
+ * no layer applied.  It stops the worker first, because the worker waits on
+ * an event in the device's state block, which drvproxy_delete_device()
+ * frees; drvproxy_driver_unregister() then waits for calls still draining.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -26,6 +27,7 @@
 
 static struct drvproxy_driver *demo_driver;
 static struct drvproxy_device *demo_device;
+static struct drvproxy_worker *demo_worker_thread;
 
 static void demo_state_init(struct demo_state *st)
 {
@@ -62,7 +64,7 @@ static int demo_start_worker(struct drvproxy_extension *ext, struct demo_state *
 		.events = { &st->tick },
 	};
 
-	return drvproxy_create_worker(ext, &start, NULL);
+	return drvproxy_create_worker(ext, &start, &demo_worker_thread);
 }
 
 static int __init demo_init(void)
@@ -104,6 +106,8 @@ err_free:
 
 static void __exit demo_exit(void)
 {
+	/* The worker waits on an event in the device's state block: stop it first. */
+	drvproxy_stop_worker(demo_worker_thread);
 	drvproxy_delete_device(demo_device);
 	drvproxy_driver_unregister(demo_driver);
 	drvproxy_driver_free(demo_driver);
