@@ -22,6 +22,11 @@
 #                   and appears in the guest as /data/selftests; the modules
 #                   are in /lib/drvproxy/*.ko, with the image companions
 #                   its image/build.sh builds (make companion), if any.
+#   g | torture     test-torture.sh (shortened) and test-fault.sh in the KUnit
+#                   kernel (KASAN, lockdep, PROVE_RCU, fault injection,
+#                   kmemleak), with modules built against it, run the same
+#                   way as stage selftests runs its scripts; make torture
+#                   runs the long versions of all reliability scripts
 #
 # Prints one line per stage start, one result line per test case
 # ("PASS", "FAIL" or "SKIP"), the stage's counts and wall time, and at the
@@ -36,6 +41,7 @@
 #   DRVPROXY_SKIP_BOOTSTRAP=1  do not run tools/bootstrap.sh first
 #   KUNIT_TIMEOUT           guest timeout for the KUnit run (default 900 s)
 #   SELFTESTS_TIMEOUT       guest timeout for the selftests run (default 1800 s)
+#   TORTURE_TIMEOUT         guest timeout for the torture run (default 900 s)
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +49,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 LOGDIR=$BUILD/logs
 mkdir -p "$LOGDIR"
 
-ALL_STAGES="build sparse style runner kunit selftests"
+ALL_STAGES="build sparse style runner kunit selftests torture"
 PASSED=0
 FAILED=0
 SKIPPED=0
@@ -347,8 +353,39 @@ stage_kunit() {
 	[ "$rc" = 0 ] || fail "kunit: guest run failed (exit $rc): ${reason#run.sh: }"
 }
 
+# count_scripts STAGE LOG: split the console LOG of selftests-guest.sh per
+# script and count each one's KTAP; a script's exit status counts when its
+# KTAP does not already explain it.
+count_scripts() {
+	local stage=$1 log=$2 f name script_rc
+	rm -rf "${LOGDIR:?}/$stage"
+	mkdir -p "$LOGDIR/$stage"
+	awk -v dir="$LOGDIR/$stage" '
+		/DRVPROXY-SELFTEST-BEGIN / { out = dir "/" $NF ".out"; next }
+		/DRVPROXY-SELFTEST-END / {
+			if (out != "") { close(out); print $NF > (out ".rc"); close(out ".rc") }
+			out = ""; next
+		}
+		out != "" { print > out }' "$log"
+	for f in "$LOGDIR/$stage/"*.out; do
+		[ -f "$f" ] || continue
+		name=$(basename "$f" .out)
+		script_rc=$(sed -n 's/^rc=//p' "$f.rc" 2>/dev/null)
+		local before_fail=$FAILED results
+		results=$(grep -cE '^[ \t]*(ok|not ok) [0-9]+' "$f" || true)
+		count_ktap "$stage/$name" "$f"
+		case ${script_rc:-missing} in
+		0) [ "$results" -gt 0 ] || pass "$stage/$name (no KTAP results, exit 0)" ;;
+		4) [ "$results" -gt 0 ] || skip "$stage/$name (exit 4: skipped)" ;;
+		124) fail "$stage/$name: timed out" ;;
+		missing) fail "$stage/$name: did not finish (guest died?)" ;;
+		*) [ "$FAILED" -gt "$before_fail" ] || fail "$stage/$name: exited $script_rc" ;;
+		esac
+	done
+}
+
 stage_selftests() {
-	local src=$REPO/tools/testing/selftests/drvproxy data log rc reason name f script_rc imgmods
+	local src=$REPO/tools/testing/selftests/drvproxy data log rc reason imgmods
 	if [ ! -d "$src" ]; then
 		note "tools/testing/selftests/drvproxy/ does not exist yet: 0 tests, skipped"
 		return
@@ -398,37 +435,62 @@ stage_selftests() {
 	reason=$(grep -E '^run.sh: ' "$LOGDIR/selftests.run.stderr" | tail -n 1)
 	note "$reason"
 
-	# Split per script and count its KTAP; a script's exit status counts
-	# when its KTAP does not already explain it.
-	rm -rf "$LOGDIR/selftests"
-	mkdir -p "$LOGDIR/selftests"
-	awk -v dir="$LOGDIR/selftests" '
-		/DRVPROXY-SELFTEST-BEGIN / { out = dir "/" $NF ".out"; next }
-		/DRVPROXY-SELFTEST-END / {
-			if (out != "") { close(out); print $NF > (out ".rc"); close(out ".rc") }
-			out = ""; next
-		}
-		out != "" { print > out }' "$log"
-	for f in "$LOGDIR/selftests/"*.out; do
-		[ -f "$f" ] || continue
-		name=$(basename "$f" .out)
-		script_rc=$(sed -n 's/^rc=//p' "$f.rc" 2>/dev/null)
-		local before_fail=$FAILED results
-		results=$(grep -cE '^[ \t]*(ok|not ok) [0-9]+' "$f" || true)
-		count_ktap "selftests/$name" "$f"
-		case ${script_rc:-missing} in
-		0) [ "$results" -gt 0 ] || pass "selftests/$name (no KTAP results, exit 0)" ;;
-		4) [ "$results" -gt 0 ] || skip "selftests/$name (exit 4: skipped)" ;;
-		124) fail "selftests/$name: timed out" ;;
-		missing) fail "selftests/$name: did not finish (guest died?)" ;;
-		*) [ "$FAILED" -gt "$before_fail" ] || fail "selftests/$name: exited $script_rc" ;;
-		esac
-	done
+	count_scripts selftests "$log"
 	[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "selftests: guest run failed (exit $rc): ${reason#run.sh: }"
 	# rc 1 is expected when a script failed; a splat or missing marker also
 	# gives 1, so check those explicitly.
 	if [ "$rc" = 1 ] && grep -qE 'kernel splat|without the DRVPROXY-GUEST-EXIT' "$LOGDIR/selftests.run.stderr"; then
 		fail "selftests: guest run failed: ${reason#run.sh: }"
+	fi
+}
+
+# The scripts stage torture runs in the KUnit guest, and their settings
+# (test-churn.sh and test-fuzz.sh run in stage selftests; tools/torture.sh,
+# make torture, runs all of them at length in both kernels).
+TORTURE_SCRIPTS="test-torture.sh test-fault.sh"
+TORTURE_ENV="TORTURE_DURATION=10 TORTURE_POST=0"
+
+stage_torture() {
+	local src=$REPO/tools/testing/selftests/drvproxy kkdir mods data log rc reason f
+	note "KUnit kernel: tools/kunit-kernel.sh (cached; a cold build takes ~5 min, progress in $STAGE_LOG)"
+	if ! kkdir=$("$REPO/tools/kunit-kernel.sh" 2>> "$STAGE_LOG" | tail -n 1) || [ ! -d "$kkdir" ]; then
+		fail "torture: KUnit kernel build failed (tools/kunit-kernel.sh); see $STAGE_LOG"
+		return
+	fi
+	# The same build as stage kunit's (a no-op rebuild when that ran).
+	if ! build_tree kunit "$kkdir"; then
+		fail "torture: module build against the KUnit kernel failed; see $LOGDIR/kunit.make.log"
+		return
+	fi
+	mods=$BUILD/torture-guest/lib
+	data=$BUILD/torture-guest/data
+	rm -rf "$BUILD/torture-guest"
+	mkdir -p "$mods" "$data/selftests"
+	for f in drvproxy drvproxy_demo drvproxy_demo_v2 drvproxy_demo_v3 drvproxy_torture; do
+		find "$BUILD/kunit" -name "$f.ko" -exec cp {} "$mods/" \;
+	done
+	rsync -a --exclude=bin/ --exclude='test-*.sh' "$src/" "$data/selftests/"
+	for f in $TORTURE_SCRIPTS; do
+		cp "$src/$f" "$data/selftests/"
+	done
+	if ! logged make -C "$data/selftests" DRVPROXY_TOP="$REPO"; then
+		fail "torture: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
+		return
+	fi
+	cp "$REPO/tools/guest/selftests-guest.sh" "$data/"
+
+	log=$LOGDIR/torture.console.log
+	rc=0
+	"$REPO/tools/guest/run.sh" -q -k "$kkdir/arch/x86/boot/bzImage" -m "$mods" -d "$data" \
+		-l "$log" -t "${TORTURE_TIMEOUT:-900}" -c "$TORTURE_ENV sh ./selftests-guest.sh" \
+		2> "$LOGDIR/torture.run.stderr" || rc=$?
+	cat "$LOGDIR/torture.run.stderr" >> "$STAGE_LOG"
+	reason=$(grep -E '^run.sh: ' "$LOGDIR/torture.run.stderr" | tail -n 1)
+	note "$reason"
+	count_scripts torture "$log"
+	[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "torture: guest run failed (exit $rc): ${reason#run.sh: }"
+	if [ "$rc" = 1 ] && grep -qE 'kernel splat|without the DRVPROXY-GUEST-EXIT' "$LOGDIR/torture.run.stderr"; then
+		fail "torture: guest run failed: ${reason#run.sh: }"
 	fi
 }
 
@@ -442,6 +504,7 @@ stage_name() {
 	d|runner|guest) echo runner ;;
 	e|kunit) echo kunit ;;
 	f|selftests|selftest) echo selftests ;;
+	g|torture|reliability) echo torture ;;
 	*) return 1 ;;
 	esac
 }
@@ -454,6 +517,7 @@ stage_title() {
 	runner) echo "guest runner self-tests (Debian 6.12 kernel in QEMU)" ;;
 	kunit) echo "KUnit suites (KUnit kernel in QEMU)" ;;
 	selftests) echo "kselftest-style scripts (Debian 6.12 kernel in QEMU)" ;;
+	torture) echo "torture, fault injection, churn and fuzzing (KUnit kernel in QEMU)" ;;
 	esac
 }
 
@@ -463,7 +527,7 @@ if [ $# = 0 ]; then
 else
 	for a in "$@"; do
 		case $a in -h|--help) sed -n '4,/^set -eu/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
-		s=$(stage_name "$a") || { echo "check.sh: unknown stage '$a' (stages: $ALL_STAGES, or a-f)" >&2; exit 2; }
+		s=$(stage_name "$a") || { echo "check.sh: unknown stage '$a' (stages: $ALL_STAGES, or a-g)" >&2; exit 2; }
 		stages="$stages $s"
 	done
 fi
