@@ -86,6 +86,13 @@ demo:
 bench:
 	@tools/bench/bench.sh
 
+# The long reliability runs (tools/torture.sh): drvproxy_torture.ko for
+# DURATION seconds, module churn, fuzzing and fault injection, in the Debian
+# and the KUnit kernel.
+.PHONY: torture
+torture:
+	@tools/torture.sh -d $(or $(DURATION),600)
+
 help:
 	@echo "drvproxy make targets:"
 	@echo "  all              modules and tools"
@@ -101,5 +108,6 @@ help:
 	@echo "  demo             bootstrap, then tools/demo.sh"
 	@echo "  bench            bootstrap, build and run the benchmarks in QEMU (about 15 min);"
 	@echo "                   tables, Documentation/performance.rst, raw data in ~/.cache/drvproxy/build/bench"
+	@echo "  torture          long torture/churn/fuzz/fault-injection runs in QEMU, both kernels (DURATION=600 s)"
 	@echo "  help             this text"
 	@echo "KDIR=$(KDIR)"
