@@ -49,7 +49,7 @@ ktap_result "every load and unload swapped demo_read" \
 v1=$("$TOOL" info reads_v1)
 v2=$("$TOOL" info reads_v2)
 echo "# reads served: version 1 $v1, version 2 $v2"
-ktap_result "both implementations served reads" [ "$v1" -gt 0 ] && [ "$v2" -gt 0 ]
+ktap_result "both implementations served reads" eval '[ "$v1" -gt 0 ] && [ "$v2" -gt 0 ]'
 ktap_result "no call left in flight" check_sysfs_value $DRV/endpoints/demo_read/in_flight 0
 ktap_result "host unloads after the churn" "$TOOL" rmmod drvproxy_demo
 ktap_finish
