@@ -107,14 +107,14 @@ static unsigned int fi_fail_nth(void)
 #endif
 
 /*
- * After the operation succeeded at @n: when the counter was used up, the
- * n-th site failed and the operation tolerated it (drvproxy ignores a
- * missing sysfs directory of an endpoint or layer).
+ * After the operation succeeded at @n: the counter must be left, i.e. no
+ * n-th site was reached.  Used up, the n-th site failed and the operation
+ * succeeded anyway, ignoring a failure (a sysfs directory once was).
  */
 static void fi_report(struct kunit *test, unsigned int n, unsigned int left)
 {
-	kunit_info(test, "%u allocation sites failed in turn%s\n", n - 1,
-		   left ? "" : "; the next one's failure was tolerated");
+	KUNIT_EXPECT_NE_MSG(test, left, 0, "the failure injected at site %u was ignored", n);
+	kunit_info(test, "%u allocation sites failed in turn\n", n - 1);
 }
 
 static int fi_init(struct kunit *test)

@@ -758,11 +758,28 @@ static void v1_commit(struct drvproxy_extension *ext,
 	ext->v1_pins = b->pins;
 	ext->nr_v1_pins = b->nr_pins;
 	b->pins = NULL;
-	for (k = 0; k < b->nr_new; k++) {
+	for (k = 0; k < b->nr_new; k++)
 		bind_desc(ext, b->new_eps[k]);
-		if (ext->endpoints_kobj)
-			drvproxy_sysfs_add_endpoint(b->new_eps[k]);
+}
+
+/* The new endpoints' directories, before the publish: all or none. */
+static int v1_add_sysfs(struct drvproxy_extension *ext, struct v1_batch *b)
+{
+	unsigned int k;
+	int ret;
+
+	if (!ext->endpoints_kobj)
+		return 0;
+	for (k = 0; k < b->nr_new; k++) {
+		ret = drvproxy_sysfs_add_endpoint(b->new_eps[k]);
+		if (ret)
+			goto err;
 	}
+	return 0;
+err:
+	while (k--)
+		drvproxy_sysfs_del_endpoint(b->new_eps[k]);
+	return ret;
 }
 
 /**
@@ -841,15 +858,23 @@ int drvproxy_register_endpoints(struct drvproxy_extension *ext,
 	next = v1_table(ext, info, count, &b);
 	if (!next)
 		goto unwind;
+	ret = v1_add_sysfs(ext, &b);
+	if (ret) {
+		drvproxy_table_free(next);
+		goto unwind;
+	}
 	replaces = b.nr_new < count;
 	ret = drvproxy_transition(ext, next, replaces ? DRVPROXY_MODE_STALLED :
 				  DRVPROXY_MODE_LIVE, callback, context,
 				  drvproxy_drain_timeout_ms);
 	if (ret)
-		goto unwind;
+		goto unwind_sysfs;
 	v1_commit(ext, info, count, &b);
 	goto out;
 
+unwind_sysfs:
+	for (k = 0; k < b.nr_new; k++)
+		drvproxy_sysfs_del_endpoint(b.new_eps[k]);
 unwind:
 	v1_unwind(ext, &b, indexed);
 out:

@@ -212,7 +212,8 @@ void drvproxy_sysfs_del_driver(struct drvproxy_driver *drv);
 int drvproxy_sysfs_add_extension(struct drvproxy_extension *ext);
 void drvproxy_sysfs_del_extension(struct drvproxy_extension *ext);
 int drvproxy_sysfs_add_endpoint(struct drvproxy_endpoint *ep);
-int drvproxy_sysfs_add_layer(struct drvproxy_layer *layer);
+void drvproxy_sysfs_del_endpoint(struct drvproxy_endpoint *ep);
+int drvproxy_sysfs_add_layer(struct drvproxy_extension *ext, struct drvproxy_layer *layer);
 void drvproxy_sysfs_del_layer(struct drvproxy_layer *layer);
 void drvproxy_endpoint_release(struct kobject *kobj);
 

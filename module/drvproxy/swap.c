@@ -383,6 +383,8 @@ static void layer_leave(struct drvproxy_extension *ext, struct drvproxy_layer *l
 	list_del_init(&l->node);
 	l->state = state;
 	drvproxy_sysfs_del_layer(l);
+	/* Tables are built from the layers on the stack only. */
+	layer_unresolve(l);
 	if (l->pinned_below) {
 		module_put(l->pinned_below);
 		l->pinned_below = NULL;
@@ -577,6 +579,13 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	next = drvproxy_table_build(ext, layer, NULL);
 	if (!next)
 		goto err_unlock;
+	/* Its directory appears with the transition; "enabled" says when it is in. */
+	layer->order = ext->applied_seq + 1;
+	ret = drvproxy_sysfs_add_layer(ext, layer);
+	if (ret) {
+		drvproxy_table_free(next);
+		goto err_unlock;
+	}
 	old = drvproxy_active(ext);
 	if (migrates) {
 		struct migration m = {
@@ -592,7 +601,7 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 					  layer->context, layer->drain_timeout_ms);
 	}
 	if (ret)
-		goto err_unlock;
+		goto err_sysfs;
 	layer->prev_layout = ext->drv ? ext->drv->state_layout : 0;
 	if (migrates)
 		ext->drv->state_layout = layer->state_layout;
@@ -605,12 +614,10 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 		drop_replaced(ext, layer);
 	layer->ext = ext;
 	layer->state = DRVPROXY_LAYER_APPLIED;
-	layer->order = ++ext->applied_seq;
+	ext->applied_seq = layer->order;
 	layer->applied_ns = ktime_get_real_ns();
 	layer->generation = drvproxy_active(ext)->generation;
 	list_add_tail(&layer->node, &ext->layers);
-	if (drvproxy_sysfs_add_layer(layer))
-		pr_warn("%s: no sysfs directory for layer of %s\n", ext_name(ext), who);
 	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, 0, start);
 	pr_info("%s: %s applied (%s, %u endpoints, generation %llu)\n", ext_name(ext),
 		who, drvproxy_mode_name(migrates ? DRVPROXY_MODE_STALLED : layer->mode),
@@ -624,7 +631,10 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	drvproxy_unlock_ext(ext);
 	return 0;
 
+err_sysfs:
+	drvproxy_sysfs_del_layer(layer);
 err_unlock:
+	layer->order = 0;
 	layer_unresolve(layer);
 	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, ret, start);
 	drvproxy_unlock_ext(ext);

@@ -330,17 +330,32 @@ static const struct kobj_type endpoint_ktype = {
 	.default_groups = endpoint_groups,
 };
 
+/*
+ * Once initialised, the endpoint's memory belongs to its kobject (ep_free()
+ * puts it), also when adding fails; a directory deleted by an unwinding
+ * registration may be added again later.
+ */
 int drvproxy_sysfs_add_endpoint(struct drvproxy_endpoint *ep)
 {
-	int ret;
+	int ret = -ENOMEM;
 
 	if (drvproxy_fail_alloc())
-		return -ENOMEM;
-	ret = kobject_init_and_add(&ep->kobj, &endpoint_ktype, ep->ext->endpoints_kobj,
-				   "%s", ep->desc->name);
+		goto err;
+	if (!ep->kobj.state_initialized)
+		kobject_init(&ep->kobj, &endpoint_ktype);
+	ret = kobject_add(&ep->kobj, ep->ext->endpoints_kobj, "%s", ep->desc->name);
 	if (ret)
-		pr_warn("endpoint %s: sysfs directory not created: %d\n", ep->desc->name, ret);
+		goto err;
+	return 0;
+err:
+	pr_err("endpoint %s: sysfs directory not created: %d\n", ep->desc->name, ret);
 	return ret;
+}
+
+void drvproxy_sysfs_del_endpoint(struct drvproxy_endpoint *ep)
+{
+	if (ep->kobj.state_in_sysfs)
+		kobject_del(&ep->kobj);
 }
 
 /* ---- drivers/<driver>/layers/<module> ---- */
@@ -455,19 +470,19 @@ static bool module_has_other_layer(struct drvproxy_extension *ext,
 	return false;
 }
 
-int drvproxy_sysfs_add_layer(struct drvproxy_layer *layer)
+/* @layer goes on @ext's stack: its directory, named after its module. */
+int drvproxy_sysfs_add_layer(struct drvproxy_extension *ext, struct drvproxy_layer *layer)
 {
-	struct drvproxy_extension *ext = layer->ext;
 	struct drvproxy_layer_kobj *ko;
-	int ret;
+	int ret = -ENOMEM;
 
 	if (!ext->layers_kobj)
 		return 0;
 	if (drvproxy_fail_alloc())
-		return -ENOMEM;
+		goto err;
 	ko = kzalloc(sizeof(*ko), GFP_KERNEL);
 	if (!ko)
-		return -ENOMEM;
+		goto err;
 	ko->layer = layer;
 	ko->ext = ext;
 	/* A module's second layer on the same driver is "<module>.<order>". */
@@ -479,10 +494,14 @@ int drvproxy_sysfs_add_layer(struct drvproxy_layer *layer)
 					   drvproxy_module_name(layer->owner));
 	if (ret) {
 		kobject_put(&ko->kobj);
-		return ret;
+		goto err;
 	}
 	layer->ko = ko;
 	return 0;
+err:
+	pr_err("%s: %s: layer directory not created: %d\n", ext->drv->name,
+	       drvproxy_module_name(layer->owner), ret);
+	return ret;
 }
 
 void drvproxy_sysfs_del_layer(struct drvproxy_layer *layer)
@@ -499,29 +518,34 @@ void drvproxy_sysfs_del_layer(struct drvproxy_layer *layer)
 
 /* ---- extension directories ---- */
 
+/* All of an extension's directories, or none of them. */
 int drvproxy_sysfs_add_extension(struct drvproxy_extension *ext)
 {
 	unsigned int i;
+	int ret = -ENOMEM;
 
 	if (!ext->drv || !ext->drv->kobj.state_in_sysfs)
 		return 0;
 	if (drvproxy_fail_alloc())
-		return -ENOMEM;
+		goto err;
 	ext->endpoints_kobj = kobject_create_and_add("endpoints", &ext->drv->kobj);
 	if (!ext->endpoints_kobj)
-		return -ENOMEM;
+		goto err;
 	if (drvproxy_fail_alloc())
 		goto err;
 	ext->layers_kobj = kobject_create_and_add("layers", &ext->drv->kobj);
 	if (!ext->layers_kobj)
 		goto err;
-	for (i = 0; i < ext->nr_eps; i++)
-		drvproxy_sysfs_add_endpoint(ext->eps[i]);
+	for (i = 0; i < ext->nr_eps; i++) {
+		ret = drvproxy_sysfs_add_endpoint(ext->eps[i]);
+		if (ret)
+			goto err;
+	}
 	return 0;
 err:
-	kobject_put(ext->endpoints_kobj);
-	ext->endpoints_kobj = NULL;
-	return -ENOMEM;
+	pr_err("%s: endpoints and layers directories not created: %d\n", ext->drv->name, ret);
+	drvproxy_sysfs_del_extension(ext);
+	return ret;
 }
 
 void drvproxy_sysfs_del_extension(struct drvproxy_extension *ext)
@@ -529,8 +553,7 @@ void drvproxy_sysfs_del_extension(struct drvproxy_extension *ext)
 	unsigned int i;
 
 	for (i = 0; i < ext->nr_eps; i++)
-		if (ext->eps[i]->kobj.state_in_sysfs)
-			kobject_del(&ext->eps[i]->kobj);
+		drvproxy_sysfs_del_endpoint(ext->eps[i]);
 	kobject_put(ext->layers_kobj);
 	kobject_put(ext->endpoints_kobj);
 	ext->layers_kobj = NULL;
