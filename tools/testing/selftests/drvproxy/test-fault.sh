@@ -16,13 +16,8 @@
 # companion cannot fail, so rmmod with an injected failure must still
 # revert it completely (drvproxy retries).  At the end kmemleak must find
 # nothing (the KUnit kernel has CONFIG_DEBUG_KMEMLEAK, scanned on demand).
-#
-# Deviations that are known drvproxy bugs (reported) turn a result into a
-# SKIP that names them: a layer whose sysfs directory cannot be created
-# still applies (with a warning); an endpoint's directory fails silently; a
-# host load that fails after its extension was created advances the global
-# generation; an applied layer's slot arrays are never freed.  Anything else
-# is a failure.
+# The global generation is the one thing a failed load may move (a host
+# whose extension was created counts that publish), and only forwards.
 #
 # Needs CONFIG_FAULT_INJECTION_DEBUG_FS (the KUnit kernel, stage torture);
 # skipped elsewhere.
@@ -32,7 +27,6 @@ MOD=$(dirname "$0")/bin/dpxmod
 DBG=/sys/kernel/debug
 KMEMLEAK=$DBG/kmemleak
 MAX_SITES=${FAULT_MAX_SITES:-300}
-KNOWN=""
 
 setup
 [ -x "$MOD" ] || { echo "1..0 # SKIP $MOD not built"; exit $ksft_skip; }
@@ -79,23 +73,14 @@ same() {
 	return 1
 }
 
-# known WHAT: count a deviation that is a known, reported drvproxy bug.
-known() {
-	case " $KNOWN " in
-	*" $1 "*) ;;
-	*) KNOWN="$KNOWN $1" ;;
-	esac
-}
-
 # inject_load MODULE VERSION: load MODULE with fail-nth 1, 2, ... until no
 # failure is injected; VERSION is what GET_INFO answers meanwhile ("" when
-# there is no device).  Sets SITES, BAD (unexplained deviations) and KNOWN
-# (the known bugs seen); MODULE is loaded afterwards.
+# there is no device).  Sets SITES and BAD (deviations); MODULE is loaded
+# afterwards.
 inject_load() {
 	n=1
 	SITES=0
 	BAD=0
-	KNOWN=""
 	before=$(state)
 	while [ $n -le $MAX_SITES ]; do
 		gen=$(cat $SYSFS/generation)
@@ -106,30 +91,18 @@ inject_load() {
 		"result=ENOMEM injected=1")
 			SITES=$((SITES + 1))
 			same "$before" $n "a failed load of $1" || BAD=$((BAD + 1))
-			# Known bug: a host load that fails after its extension
-			# was created has advanced the global generation.
-			[ "$(cat $SYSFS/generation)" = "$gen" ] || known failed-load-advances-generation
+			if [ "$(cat $SYSFS/generation)" -lt "$gen" ]; then
+				echo "# site $n: the global generation went back from $gen"
+				BAD=$((BAD + 1))
+			fi
 			if [ -n "$2" ] && ! works "$2"; then
 				echo "# site $n: the device does not work after a failed load of $1"
 				BAD=$((BAD + 1))
 			fi ;;
 		"result=OK injected=1")
 			SITES=$((SITES + 1))
-			why=$(dmesg | tail -n 20 |
-			      grep -E 'sysfs directory not created|no sysfs directory' | tail -n 1)
-			eps=$(ls $DRV/endpoints 2>/dev/null | wc -l)
-			if [ -n "$why" ]; then
-				# drvproxy: sysfs directories are best effort.
-				echo "# site $n: $1 loaded anyway: ${why#*] }"
-				known sysfs-dir-best-effort
-			elif [ "$1" = drvproxy_demo ] && [ "$eps" -lt "$(demo_endpoints)" ]; then
-				# Known bug: an endpoint's directory fails silently.
-				echo "# site $n: $1 loaded without a word, $eps of $(demo_endpoints) endpoint directories"
-				known endpoint-sysfs-silent
-			else
-				echo "# site $n: $1 loaded although the failure was injected"
-				BAD=$((BAD + 1))
-			fi
+			echo "# site $n: $1 loaded although the failure was injected"
+			BAD=$((BAD + 1))
 			"$TOOL" rmmod "$1" > /dev/null || { echo "# cannot unload $1"; BAD=$((BAD + 1)); }
 			loop_until "! is_loaded $1"
 			# Loading and unloading publishes tables: generations move.
@@ -143,21 +116,14 @@ inject_load() {
 		n=$((n + 1))
 	done
 	[ $n -le $MAX_SITES ] || { echo "# $1: still failing after $MAX_SITES sites"; BAD=$((BAD + 1)); }
-	echo "# $1: $SITES sites, $BAD unexplained${KNOWN:+, known:$KNOWN}"
+	echo "# $1: $SITES sites, $BAD deviations"
 }
 
-# The demo host's endpoints, as module/demo/demo_ops.c defines them.
-demo_endpoints() {
-	echo 10
-}
-
-# report DESC MIN: ok when the last run had no unexplained deviation and at
-# least MIN sites; a SKIP naming the known bugs it ran into.
+# report DESC MIN: ok when the last run had no deviation and at least MIN
+# sites.
 report() {
 	if [ $BAD != 0 ] || [ $SITES -lt "$2" ]; then
 		ktap_not_ok "$1"
-	elif [ -n "$KNOWN" ]; then
-		ktap_ok "$1 # SKIP known drvproxy bugs:$KNOWN"
 	else
 		ktap_ok "$1"
 	fi
@@ -209,7 +175,6 @@ bad=$BAD
 sites=$SITES
 inject_unload drvproxy_demo_v2 "" 1
 BAD=$((BAD + bad))
-KNOWN=""
 report "fault: rmmod of v3 ($sites sites) and v2 ($SITES sites) with a failure injected still reverts completely" 1
 "$TOOL" rmmod drvproxy_demo > /dev/null
 
@@ -220,15 +185,7 @@ if [ -w $KMEMLEAK ]; then
 	echo scan > $KMEMLEAK
 	cat $KMEMLEAK > /tmp/leaks.$$
 	head -n 60 /tmp/leaks.$$ | sed 's/^/# /'
-	# Known bug: an applied layer's slots and functions (allocated in
-	# layer_resolve(), inlined into drvproxy_layer_apply()) are never freed.
-	# Any other leak, or a leak without a drvproxy frame, is unexplained.
-	BAD=$(awk '/^unreferenced object/ { if (n) print first; n = 1; first = "none"; next }
-		   first == "none" && /\[drvproxy\]/ { first = $1 }
-		   END { if (n) print first }' /tmp/leaks.$$ |
-	      grep -cv '^drvproxy_layer_apply+')
-	KNOWN=""
-	grep -q '^unreferenced' /tmp/leaks.$$ && known layer-slots-never-freed
+	BAD=$(grep -c '^unreferenced object' /tmp/leaks.$$)
 	SITES=1
 	report "fault: kmemleak finds no leak after $host_sites failed host loads and all the rest" 1
 	rm -f /tmp/leaks.$$
