@@ -448,7 +448,7 @@ stage_selftests() {
 # (test-churn.sh and test-fuzz.sh run in stage selftests; tools/torture.sh,
 # make torture, runs all of them at length in both kernels).
 TORTURE_SCRIPTS="test-torture.sh test-fault.sh"
-TORTURE_ENV="TORTURE_DURATION=10 TORTURE_POST=0"
+TORTURE_ENV="TORTURE_DURATION=10"
 
 stage_torture() {
 	local src=$REPO/tools/testing/selftests/drvproxy kkdir mods data log rc reason f

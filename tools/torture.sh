@@ -4,15 +4,14 @@
 # torture.sh - the long versions of drvproxy's reliability tests (make torture)
 #
 # Usage: tools/torture.sh [-d SECONDS] [-k debian|kunit|both] [-c CHURN_OPS]
-#                         [-f FUZZ_OPS] [-r]
+#                         [-f FUZZ_OPS] [-R]
 #
 #   -d SECONDS    drvproxy_torture.ko's duration in each kernel (default 600)
 #   -k KERNELS    the Debian 6.12 kernel, the KUnit kernel (KASAN, lockdep,
 #                 PROVE_RCU, fault injection, kmemleak) or both (default)
 #   -c CHURN_OPS  loads and unloads of the demo's companions (default 5000)
 #   -f FUZZ_OPS   fuzzer operations (default 1000000)
-#   -r            also call FAST inside rcu_read_lock() (TORTURE_RCU=1; see
-#                 test-torture.sh: with drvproxy's known bug this hangs)
+#   -R            no FAST calls inside rcu_read_lock() (TORTURE_RCU=0)
 #
 # Builds the modules against the kernel's headers or build tree, the
 # selftests' helpers, and runs test-torture.sh, test-churn.sh, test-fuzz.sh
@@ -30,14 +29,14 @@ DURATION=600
 KERNELS=both
 CHURN_OPS=5000
 FUZZ_OPS=1000000
-RCU=0
-while getopts "d:k:c:f:rh" opt; do
+RCU=1
+while getopts "d:k:c:f:Rh" opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
 	k) KERNELS=$OPTARG ;;
 	c) CHURN_OPS=$OPTARG ;;
 	f) FUZZ_OPS=$OPTARG ;;
-	r) RCU=1 ;;
+	R) RCU=0 ;;
 	*) sed -n '4,/^set -eu/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 done

@@ -4,10 +4,10 @@
  *
  * A call that enters a stall table (all implementations NULL) waits on
  * ext->stall_wq until another table is published, then enters that one.
- * Callers that cannot sleep -- atomic context, or the task running the
- * transition itself (a callback calling an endpoint) -- run the superseded
- * implementation instead, counted in the stall table, which the stalled
- * drain waits for too.
+ * Callers that cannot sleep -- atomic context, an RCU read-side critical
+ * section, or the task running the transition itself (a callback calling
+ * an endpoint) -- run the superseded implementation instead, counted in the
+ * stall table, which the stalled drain waits for too.
  *
  * A swap-aware wait puts the task on ext->swap_wq besides the caller's own
  * wait queue.  Every publish wakes swap_wq; a waiter whose call entered a
@@ -28,9 +28,15 @@
 #include "internal.h"
 #include "trace.h"
 
+/*
+ * preemptible() alone is not enough: under CONFIG_PREEMPT_RCU a reader in
+ * rcu_read_lock() is preemptible, and a stalled transition waits for a
+ * grace period, which it would hold up for as long as it waits.
+ */
 static bool may_wait(struct drvproxy_extension *ext)
 {
-	return preemptible() && READ_ONCE(ext->lock_owner) != current;
+	return preemptible() && !rcu_preempt_depth() &&
+	       READ_ONCE(ext->lock_owner) != current;
 }
 
 /**

@@ -707,8 +707,9 @@ struct drvproxy_endpoint_info {
  * @DRVPROXY_PHASE_STALLED: stalled mode only: no new call that may sleep
  *	proceeds and every call into the superseded implementations that
  *	entered before the stall has returned; transfer state.  Callers that
- *	cannot wait (atomic context, or this callback itself calling an
- *	endpoint) keep running the superseded implementation meanwhile.
+ *	cannot wait (atomic context, rcu_read_lock(), or this callback
+ *	itself calling an endpoint) keep running the superseded
+ *	implementation meanwhile.
  * @DRVPROXY_PHASE_POST: after the new implementations were published
  * @DRVPROXY_PHASE_MAX: never passed to a callback
  */

@@ -11,24 +11,14 @@
 # Environment:
 #   TORTURE_DURATION   seconds of the main run (default 15)
 #   TORTURE_PARAMS     extra module parameters of the main run
-#   TORTURE_RCU=1      also run FAST calls inside rcu_read_lock() (see below)
+#   TORTURE_RCU=0      no FAST calls inside rcu_read_lock() (default: some)
 #   TORTURE_POST=0     skip the run with failing POST callbacks (test 3)
-#
-# Known drvproxy bugs (reported; the tests below turn into plain passes once
-# they are fixed):
-#   - a caller inside rcu_read_lock() sleeps in drvproxy_call_stalled() under
-#     CONFIG_PREEMPT_RCU (may_wait() checks only preemptible()); a stalled
-#     transition's synchronize_rcu() then waits for it forever.  That is a
-#     splat and a hang, so the main run sets rcu_callers=0 unless TORTURE_RCU=1.
-#   - an apply whose POST callback fails returns while calls that entered its
-#     table are still in the layer's code, and nothing pins the layer's module
-#     for them.  Test 3 reports that as SKIP, any other failure as not ok.
 . "$(dirname "$0")/functions.sh"
 
 DURATION=${TORTURE_DURATION:-15}
 TORTURE=drvproxy_torture
-RCU=rcu_callers=0
-[ "${TORTURE_RCU:-0}" = 1 ] && RCU=rcu_callers=1
+RCU=rcu_callers=1
+[ "${TORTURE_RCU:-1}" = 0 ] && RCU=rcu_callers=0
 
 # The kernel lines of the torture run started last (since its canary).
 torture_log() {
@@ -97,16 +87,10 @@ desc="torture: an apply whose POST callback fails leaves no call in the layer's 
 RESULT=SKIPPED
 [ "${TORTURE_POST:-1}" = 0 ] ||
 	run_torture 6 "ncallers_per_cpu=2 callback_every=1 cb_fail_every=2 cb_fail_phases=4 stalled_every=0 quiesce_interval=2 rcu_callers=0"
-all=$(torture_log | sed -n 's/^Calls:.*Fail: \([0-9]*\).*/\1/p' | tail -n 1)
-known=$(torture_log | sed -n 's/^\([0-9]*\) of the failures: calls inside the code of a layer after its apply failed/\1/p')
 if [ "$RESULT" = SKIPPED ]; then
 	ktap_ok "$desc # SKIP TORTURE_POST=0"
-elif [ "$RESULT" = SUCCESS ]; then
-	ktap_ok "$desc"
-elif [ "$RESULT" = FAILURE ] && [ -n "$known" ] && [ "$known" = "$all" ]; then
-	ktap_ok "$desc # SKIP known drvproxy bug: $known calls ran in the code of a layer after its apply failed in POST"
 else
-	ktap_not_ok "$desc (End of test: $RESULT)"
+	ktap_result "$desc (End of test: $RESULT)" [ "$RESULT" = SUCCESS ]
 fi
 
 ktap_result "torture: unloads, and drvproxy with it: nothing left pinned" \
