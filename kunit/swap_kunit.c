@@ -22,6 +22,7 @@
 #include <kunit/test.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/panic.h>
 
 #include "drvproxy_kunit.h"
 
@@ -577,6 +578,45 @@ static void apply_to_unknown_driver_returns_enodev(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dpx_sw_x(0), 100);
 }
 
+/*
+ * A driver that names its companions (&drvproxy_driver.companions) refuses
+ * a layer of any other module with -EPERM and changes nothing; it accepts
+ * one it names.
+ */
+static void apply_from_module_not_in_companions_returns_eperm(struct kunit *test)
+{
+	static const char *const others[] = { "dpx_kunit_other", NULL };
+	/* The layers of this suite belong to this module. */
+	static const char *const mine[] = { "dpx_kunit_other", KBUILD_MODNAME, NULL };
+	struct sw_fixture *f = test->priv;
+	struct drvproxy_layer *l = sw_new(f, DRVPROXY_MODE_LIVE, sw_x1);
+	u64 gen = drvproxy_extension_generation(f->host.ext);
+
+	f->host.drv->companions = others;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), -EPERM);
+	KUNIT_EXPECT_EQ(test, dpx_sw_x(0), 100);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+
+	f->host.drv->companions = mine;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_EQ(test, dpx_sw_x(0), 101);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(l), 0);
+	f->host.drv->companions = NULL;
+}
+
+/* Like livepatch, a driver running a companion's code taints the kernel K. */
+static void apply_taints_kernel_livepatch(struct kunit *test)
+{
+	struct sw_fixture *f = test->priv;
+	struct drvproxy_layer *l = sw_new(f, DRVPROXY_MODE_LIVE, sw_x1);
+
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_TRUE(test, test_taint(TAINT_LIVEPATCH));
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(l), 0);
+	/* Sticky: the companion's code ran. */
+	KUNIT_EXPECT_TRUE(test, test_taint(TAINT_LIVEPATCH));
+}
+
 /* A replacement naming an endpoint the driver lacks is -ENOENT; nothing applies. */
 static void apply_with_unknown_endpoint_name_returns_enoent(struct kunit *test)
 {
@@ -800,6 +840,8 @@ static struct kunit_case drvproxy_swap_cases[] = {
 	KUNIT_CASE(stalled_drain_timeout_returns_etimedout_and_changes_nothing),
 	KUNIT_CASE(live_apply_does_not_wait_for_calls_in_flight),
 	KUNIT_CASE(apply_to_unknown_driver_returns_enodev),
+	KUNIT_CASE(apply_from_module_not_in_companions_returns_eperm),
+	KUNIT_CASE(apply_taints_kernel_livepatch),
 	KUNIT_CASE(apply_with_unknown_endpoint_name_returns_enoent),
 	KUNIT_CASE(apply_with_signature_mismatch_returns_einval),
 	KUNIT_CASE(apply_with_other_parameter_names_matches),

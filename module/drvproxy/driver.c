@@ -362,7 +362,8 @@ EXPORT_SYMBOL_GPL(drvproxy_start_io);
  * @extension_size: size of the zeroed per-device state block, 0 for none
  * @out: receives the device
  *
- * The device uses the driver's proxy file_operations.
+ * The device uses the driver's proxy file_operations; its node gets
+ * @drv->device_mode (0: 0600).
  *
  * Context: process context, may sleep.
  * Return: 0; -EINVAL (bad argument, driver not registered); -ENOMEM; or the
@@ -400,7 +401,7 @@ int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
 	dev->driver = drv;
 	dev->misc.minor = MISC_DYNAMIC_MINOR;
 	dev->misc.fops = drv->fops;
-	dev->misc.mode = 0666;
+	dev->misc.mode = drv->device_mode;
 	atomic_set(&dev->opens, 0);
 	ret = misc_register(&dev->misc);
 	if (ret) {

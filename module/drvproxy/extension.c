@@ -747,7 +747,11 @@ static void v1_commit(struct drvproxy_extension *ext,
 		old->base = d->impl;
 		old->swaps++;
 		/* Code from another module stays pinned while installed. */
-		if (d->owner != ext->owner && try_module_get(d->owner))
+		if (d->owner == ext->owner)
+			continue;
+		drvproxy_taint(ext->drv ? ext->drv->name : "(no driver)",
+			       drvproxy_module_name(d->owner));
+		if (try_module_get(d->owner))
 			b->pins[b->nr_pins++] = d->owner;
 	}
 	kfree(ext->eps);

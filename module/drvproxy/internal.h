@@ -146,6 +146,7 @@ extern unsigned int drvproxy_drain_timeout_ms;
 bool drvproxy_enabled_for(const char *name);
 bool drvproxy_globally_enabled(void);
 u64 drvproxy_next_generation(void);
+void drvproxy_taint(const char *drv, const char *who);
 bool drvproxy_fail_alloc(void);
 const char *drvproxy_module_name(const struct module *mod);
 

@@ -147,6 +147,19 @@ u64 drvproxy_next_generation(void)
 	return atomic64_inc_return(&drvproxy_global_generation);
 }
 
+/*
+ * Like livepatch's K: from now on a driver runs code its own module does
+ * not contain, which whoever reads an oops should know.  Sticky: the code
+ * that ran may have left its mark after a revert.
+ */
+void drvproxy_taint(const char *drv, const char *who)
+{
+	if (test_taint(TAINT_LIVEPATCH))
+		return;
+	pr_notice("%s: %s replaces its code: this taints kernel (TAINT_LIVEPATCH)\n", drv, who);
+	add_taint(TAINT_LIVEPATCH, LOCKDEP_STILL_OK);
+}
+
 /**
  * drvproxy_generation() - the global generation number
  *

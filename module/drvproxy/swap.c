@@ -394,6 +394,19 @@ static void layer_leave(struct drvproxy_extension *ext, struct drvproxy_layer *l
 	module_put(ext->owner);
 }
 
+/* Whether @drv lets @l's module replace its code (@drv->companions). */
+static bool companion_allowed(struct drvproxy_driver *drv, struct drvproxy_layer *l)
+{
+	const char *const *name;
+
+	if (!drv->companions)
+		return true;
+	for (name = drv->companions; *name; name++)
+		if (!strcmp(*name, drvproxy_module_name(l->owner)))
+			return true;
+	return false;
+}
+
 static int find_target(struct drvproxy_layer *l, struct drvproxy_extension **out)
 {
 	struct drvproxy_driver *drv;
@@ -409,6 +422,10 @@ static int find_target(struct drvproxy_layer *l, struct drvproxy_extension **out
 		pr_err("%s: driver %s has no proxy extension\n",
 		       drvproxy_module_name(l->owner), l->target);
 		ret = -ENODEV;
+	} else if (!companion_allowed(drv, l)) {
+		pr_err("%s: driver %s does not accept companions from this module\n",
+		       drvproxy_module_name(l->owner), l->target);
+		ret = -EPERM;
 	} else if (!try_module_get(drv->owner)) {
 		pr_err("%s: driver %s is going away\n", drvproxy_module_name(l->owner),
 		       l->target);
@@ -530,20 +547,23 @@ static void pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_l
  * drvproxy_layer_apply() - swap a companion's replacements in, live
  * @layer: the layer, usually declared with DRVPROXY_LAYER()
  *
- * Validates everything first (the target driver exists, is not excluded and
- * has an extension; every replacement names one of its endpoints with an
- * identical signature), then runs the transition in the layer's mode.  The
- * layer goes on top of the driver's stack (or replaces it, with
- * @layer->replace).  The host module is pinned while the layer is applied.
+ * Validates everything first (the target driver exists, is not excluded,
+ * accepts this module and has an extension; every replacement names one of
+ * its endpoints with an identical signature), then runs the transition in
+ * the layer's mode.  The layer goes on top of the driver's stack (or
+ * replaces it, with @layer->replace).  The host module is pinned while the
+ * layer is applied.  The first apply taints the kernel with
+ * TAINT_LIVEPATCH.
  *
  * Context: process context, may sleep; usually the companion's module_init.
  * Return: 0; -EINVAL (malformed layer, unknown mode, signature mismatch);
  * -EBUSY (applied before); -ENODEV (no such driver, driver without
  * extension, or driver going away; -ENODEV rather than -ENOENT because a
  * module init returning -ENOENT makes insmod report an unknown symbol);
- * -ENOENT (no such endpoint); -EOPNOTSUPP / -EPERM (disabled / excluded);
- * -ENOMEM; -ETIMEDOUT (stalled drain timed out); -EINTR; -EDEADLK; or the
- * callback's error.  On error nothing changed.
+ * -ENOENT (no such endpoint); -EOPNOTSUPP (disabled); -EPERM (excluded, or
+ * not in the driver's &drvproxy_driver.companions); -ENOMEM; -ETIMEDOUT
+ * (stalled drain timed out); -EINTR; -EDEADLK; or the callback's error.
+ * On error nothing changed.
  */
 int drvproxy_layer_apply(struct drvproxy_layer *layer)
 {
@@ -618,6 +638,7 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	layer->applied_ns = ktime_get_real_ns();
 	layer->generation = drvproxy_active(ext)->generation;
 	list_add_tail(&layer->node, &ext->layers);
+	drvproxy_taint(ext_name(ext), who);
 	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, 0, start);
 	pr_info("%s: %s applied (%s, %u endpoints, generation %llu)\n", ext_name(ext),
 		who, drvproxy_mode_name(migrates ? DRVPROXY_MODE_STALLED : layer->mode),

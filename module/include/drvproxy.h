@@ -181,6 +181,12 @@ union drvproxy_feature_flags {
  *	set by the host before registering (0: unversioned); a layer built
  *	for another layout is refused unless it migrates the state, and a
  *	migrating layer updates it
+ * @device_mode: permissions of the device nodes drvproxy_create_device()
+ *	creates (&miscdevice.mode); 0, the default, gives 0600, root only:
+ *	a driver widens it only on purpose, as its original would have
+ * @companions: NULL-terminated list of the module names allowed to apply
+ *	layers to this driver (-EPERM for any other); NULL, the default,
+ *	accepts any module that names the driver
  * @driver_init: DriverInit analogue; called by drvproxy_driver_register()
  * @driver_unload: DriverUnload analogue; called by drvproxy_driver_unregister()
  *	after the devices are gone and before the extension is freed
@@ -205,6 +211,8 @@ struct drvproxy_driver {
 	unsigned long driver_size;
 	unsigned long flags;
 	u32 state_layout;
+	umode_t device_mode;
+	const char *const *companions;
 	int (*driver_init)(struct drvproxy_driver *drv);
 	void (*driver_unload)(struct drvproxy_driver *drv);
 	void (*driver_start_io)(struct drvproxy_driver *drv, void *request);

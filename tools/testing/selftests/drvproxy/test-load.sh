@@ -11,7 +11,7 @@
 . "$(dirname "$0")/functions.sh"
 
 setup
-ktap_header 10
+ktap_header 12
 
 start_test "host and companion load, unload in reverse order"
 load_mod drvproxy_demo
@@ -143,5 +143,18 @@ drvproxy_demo: /dev/drvproxy_demo ready (implementation 1)
 drvproxy: drvproxy_demo_v2: drvproxy is disabled
 insmod: drvproxy_demo_v2.ko: EOPNOTSUPP
 % rmmod drvproxy_demo"
+
+# The device node is root-only unless the driver widens it (device_mode).
+load_mod drvproxy_demo
+ktap_result "the demo's device node is 0600, root only" \
+	eval '[ "$(stat -c %a $DEV)" = 600 ]'
+
+# A companion's apply taints the kernel K (TAINT_LIVEPATCH, bit 15), and
+# the taint stays after the revert.
+load_mod drvproxy_demo_v2
+unload_mod drvproxy_demo_v2
+unload_mod drvproxy_demo
+ktap_result "an applied companion tainted the kernel K (TAINT_LIVEPATCH), for good" \
+	eval '[ $(($(cat /proc/sys/kernel/tainted) >> 15 & 1)) = 1 ]'
 
 ktap_finish
