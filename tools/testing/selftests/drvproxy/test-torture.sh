@@ -66,7 +66,7 @@ trap cleanup EXIT
 [ -f "$MODDIR/$TORTURE.ko" ] || { echo "1..0 # SKIP $TORTURE.ko not built"; exit $ksft_skip; }
 ktap_header 4
 
-run_torture "$DURATION" "ncallers_per_cpu=4 stat_interval=10 cb_fail_phases=3 $RCU ${TORTURE_PARAMS:-}"
+run_torture "$DURATION" "ncallers_per_cpu=4 stat_interval=10 $RCU ${TORTURE_PARAMS:-}"
 ktap_result "torture: $(nproc) CPUs x 4 callers against live and stalled swaps: End of test: $RESULT" \
 	[ "$RESULT" = SUCCESS ]
 
