@@ -4,7 +4,7 @@
 # torture.sh - the long versions of drvproxy's reliability tests (make torture)
 #
 # Usage: tools/torture.sh [-d SECONDS] [-k debian|kunit|both] [-c CHURN_OPS]
-#                         [-f FUZZ_OPS] [-R]
+#                         [-f FUZZ_OPS] [-R] [-s SCRIPTS]
 #
 #   -d SECONDS    drvproxy_torture.ko's duration in each kernel (default 600)
 #   -k KERNELS    the Debian 6.12 kernel, the KUnit kernel (KASAN, lockdep,
@@ -12,6 +12,7 @@
 #   -c CHURN_OPS  loads and unloads of the demo's companions (default 5000)
 #   -f FUZZ_OPS   fuzzer operations (default 1000000)
 #   -R            no FAST calls inside rcu_read_lock() (TORTURE_RCU=0)
+#   -s SCRIPTS    only these of the scripts below, e.g. -s test-torture.sh
 #
 # Builds the modules against the kernel's headers or build tree, the
 # selftests' helpers, and runs test-torture.sh, test-churn.sh, test-fuzz.sh
@@ -30,13 +31,15 @@ KERNELS=both
 CHURN_OPS=5000
 FUZZ_OPS=1000000
 RCU=1
-while getopts "d:k:c:f:Rh" opt; do
+ONLY=
+while getopts "d:k:c:f:Rs:h" opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
 	k) KERNELS=$OPTARG ;;
 	c) CHURN_OPS=$OPTARG ;;
 	f) FUZZ_OPS=$OPTARG ;;
 	R) RCU=0 ;;
+	s) ONLY=$OPTARG ;;
 	*) sed -n '4,/^set -eu/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 done
@@ -103,10 +106,10 @@ run_kernel() {
 for k in $KERNELS; do
 	case $k in
 	debian)
-		run_kernel debian "$(debian_kdir)" "$(debian_kernel)" "$SCRIPTS" ;;
+		run_kernel debian "$(debian_kdir)" "$(debian_kernel)" "${ONLY:-$SCRIPTS}" ;;
 	kunit)
 		kk=$("$REPO/tools/kunit-kernel.sh" | tail -n 1)
-		run_kernel kunit "$kk" "$kk/arch/x86/boot/bzImage" "$SCRIPTS test-fault.sh" ;;
+		run_kernel kunit "$kk" "$kk/arch/x86/boot/bzImage" "${ONLY:-$SCRIPTS test-fault.sh}" ;;
 	esac
 done
 echo "$PASSED passed, $FAILED failed"

@@ -105,6 +105,7 @@
 
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/mutex.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/prandom.h>
@@ -113,6 +114,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 
 #include "torture.h"
 
@@ -807,9 +809,45 @@ static u64 tort_sum_calls(enum tort_ep ep)
 	return sum;
 }
 
+/*
+ * The result and the last statistics line, also in
+ * /sys/module/drvproxy_torture/{result,stats}: drvproxy logs every apply
+ * and revert, so in a long run the kernel log wraps long before the end.
+ */
+static DEFINE_MUTEX(tort_status_lock);
+static const char *tort_result = "running";
+static char tort_stats[512];
+
+static ssize_t result_show(struct module_attribute *attr, struct module_kobject *mk,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%s\n", READ_ONCE(tort_result));
+}
+
+static ssize_t stats_show(struct module_attribute *attr, struct module_kobject *mk,
+			  char *buf)
+{
+	ssize_t n;
+
+	mutex_lock(&tort_status_lock);
+	n = sysfs_emit(buf, "%s", tort_stats);
+	mutex_unlock(&tort_status_lock);
+	return n;
+}
+
+static struct module_attribute tort_result_attr = __ATTR_RO(result);
+static struct module_attribute tort_stats_attr = __ATTR_RO(stats);
+static struct attribute *tort_status_attrs[] = {
+	&tort_result_attr.attr, &tort_stats_attr.attr, NULL
+};
+
+static const struct attribute_group tort_status_group = { .attrs = tort_status_attrs };
+
 static void tort_print_stats(const char *tag)
 {
 	unsigned long st[7] = {}, redisp = 0;
+	size_t sz = sizeof(tort_stats), n;
+	char *b = tort_stats;
 	u64 calls[TORT_NR_EP], total = 0;
 	int i, e;
 
@@ -830,11 +868,19 @@ static void tort_print_stats(const char *tag)
 		st[5] += READ_ONCE(sw->cb_errors);
 		st[6] += READ_ONCE(sw->dropped);
 	}
-	pr_alert("%sCalls: %llu (fast %llu sleep %llu wait %llu note %llu worker %llu) redispatched %lu  Swaps: %lu (applies %lu reverts %lu replaces %lu stalled %lu timeouts %lu callback-errors %lu dropped %lu)  Quiesces: %lu  Fail: %ld\n",
-		 tag, total, calls[TORT_EP_FAST], calls[TORT_EP_SLEEP], calls[TORT_EP_WAIT],
-		 calls[TORT_EP_NOTE], calls[TORT_EP_WORKER], redisp, st[0] + st[1] + st[6],
-		 st[0], st[1], st[2], st[3], st[4], st[5], st[6], tort_quiesces,
-		 atomic_long_read(&tort_failures));
+	mutex_lock(&tort_status_lock);
+	n = scnprintf(b, sz, "Calls: %llu (fast %llu sleep %llu wait %llu note %llu worker %llu)",
+		      total, calls[TORT_EP_FAST], calls[TORT_EP_SLEEP], calls[TORT_EP_WAIT],
+		      calls[TORT_EP_NOTE], calls[TORT_EP_WORKER]);
+	n += scnprintf(b + n, sz - n, " redispatched %lu  Swaps: %lu (applies %lu reverts %lu",
+		       redisp, st[0] + st[1] + st[6], st[0], st[1]);
+	n += scnprintf(b + n, sz - n,
+		       " replaces %lu stalled %lu timeouts %lu callback-errors %lu dropped %lu)",
+		       st[2], st[3], st[4], st[5], st[6]);
+	scnprintf(b + n, sz - n, "  Quiesces: %lu  Fail: %ld\n", tort_quiesces,
+		  atomic_long_read(&tort_failures));
+	pr_alert("%s%s", tag, tort_stats);
+	mutex_unlock(&tort_status_lock);
 }
 
 static void tort_print_params(const char *tag)
@@ -1024,7 +1070,8 @@ static void tort_finish(void)
 		tort_print_params("End of test: FAILURE");
 	else
 		tort_print_params("End of test: SUCCESS");
-	pr_alert("End of test: %s\n", atomic_long_read(&tort_failures) ? "FAILURE" : "SUCCESS");
+	WRITE_ONCE(tort_result, atomic_long_read(&tort_failures) ? "FAILURE" : "SUCCESS");
+	pr_alert("End of test: %s\n", tort_result);
 }
 
 static int tort_ctl_fn(void *arg)
@@ -1220,15 +1267,20 @@ static int __init tort_init(void)
 	ret = drvproxy_driver_register(tort_drv);
 	if (ret)
 		goto err_free;
+	ret = sysfs_create_group(&THIS_MODULE->mkobj.kobj, &tort_status_group);
+	if (ret)
+		goto err_unregister;
 	ret = tort_start_worker();
 	if (ret)
-		goto err_unregister;
+		goto err_status;
 	ret = tort_start_threads();
 	if (ret)
-		goto err_unregister;
+		goto err_status;
 	tort_print_params("Start of test");
 	return 0;
 
+err_status:
+	sysfs_remove_group(&THIS_MODULE->mkobj.kobj, &tort_status_group);
 err_unregister:
 	drvproxy_driver_unregister(tort_drv);
 err_free:
@@ -1240,6 +1292,7 @@ err_free:
 
 static void __exit tort_exit(void)
 {
+	sysfs_remove_group(&THIS_MODULE->mkobj.kobj, &tort_status_group);
 	tort_stop_threads();
 	drvproxy_stop_worker(tort_wk);
 	drvproxy_driver_unregister(tort_drv);
