@@ -13,9 +13,11 @@
  *   the old table drains in the background (table.c)
  *
  * Everything that can fail is allocated before the first publish, so a
- * failure in any phase restores the previous table and leaves nothing
- * changed.  ext->lock is held throughout; callbacks that re-enter the
- * extension get -EDEADLK.
+ * failure in any phase restores the previous implementations and leaves
+ * nothing changed.  They come back in a copy of the previous table: a
+ * table once superseded is never active again, which is what tells a call
+ * that left a swap-aware wait to re-dispatch.  ext->lock is held
+ * throughout; callbacks that re-enter the extension get -EDEADLK.
  *
  * Layers stack per extension, bottom first.  Reverting a layer publishes a
  * table built from the others, so a layer in the middle can go at any time.
@@ -202,9 +204,20 @@ int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *n
 			ret = run_callback(ext, cb, ctx, DRVPROXY_PHASE_STALLED);
 		}
 		if (ret) {
-			drvproxy_publish(ext, old);
+			/*
+			 * Back to @old's implementations in a copy: a table
+			 * once superseded is never active again.  A call that
+			 * left @old's swap-aware wait because of the stall
+			 * finds @old stale and is re-dispatched; republishing
+			 * @old would hand it DRVPROXY_ERESTART instead.  The
+			 * state is @old's, and so is the generation.
+			 */
+			rollback->generation = old->generation;
+			drvproxy_publish(ext, rollback);
 			drvproxy_retire(ext, stall);
+			drvproxy_retire(ext, old);
 			stall = NULL;
+			rollback = NULL;
 			goto err_free;
 		}
 	}
