@@ -517,7 +517,7 @@ stage_title() {
 	runner) echo "guest runner self-tests (Debian 6.12 kernel in QEMU)" ;;
 	kunit) echo "KUnit suites (KUnit kernel in QEMU)" ;;
 	selftests) echo "kselftest-style scripts (Debian 6.12 kernel in QEMU)" ;;
-	torture) echo "torture, fault injection, churn and fuzzing (KUnit kernel in QEMU)" ;;
+	torture) echo "torture and fault injection (KUnit kernel in QEMU)" ;;
 	esac
 }
 

@@ -858,15 +858,13 @@ int drvproxy_register_endpoints(struct drvproxy_extension *ext,
 		if (ret)
 			goto unwind;
 	}
+	ret = v1_add_sysfs(ext, &b);
+	if (ret)
+		goto unwind;
 	ret = -ENOMEM;
 	next = v1_table(ext, info, count, &b);
 	if (!next)
-		goto unwind;
-	ret = v1_add_sysfs(ext, &b);
-	if (ret) {
-		drvproxy_table_free(next);
-		goto unwind;
-	}
+		goto unwind_sysfs;
 	replaces = b.nr_new < count;
 	ret = drvproxy_transition(ext, next, replaces ? DRVPROXY_MODE_STALLED :
 				  DRVPROXY_MODE_LIVE, callback, context,

@@ -608,17 +608,15 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	}
 	if (ret)
 		goto err_unlock;
-	ret = -ENOMEM;
-	next = drvproxy_table_build(ext, layer, NULL);
-	if (!next)
-		goto err_unlock;
 	/* Its directory appears with the transition; "enabled" says when it is in. */
 	layer->order = ext->applied_seq + 1;
 	ret = drvproxy_sysfs_add_layer(ext, layer);
-	if (ret) {
-		drvproxy_table_free(next);
+	if (ret)
 		goto err_unlock;
-	}
+	ret = -ENOMEM;
+	next = drvproxy_table_build(ext, layer, NULL);
+	if (!next)
+		goto err_sysfs;
 	old = drvproxy_active(ext);
 	if (migrates) {
 		struct migration m = {

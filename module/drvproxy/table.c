@@ -38,10 +38,21 @@
 
 enum { RETIRE_GP1, RETIRE_DRAIN, RETIRE_GP2 };
 
-/* Per-CPU counters for the slots, allocated in chunks of DRVPROXY_COUNT_CHUNK. */
-static int table_alloc_counts(struct drvproxy_table *t, unsigned int slots)
+/* A table has at least one slot, so that a table of no endpoints is valid. */
+static unsigned int table_slots(unsigned int nr)
 {
-	unsigned int chunks = DIV_ROUND_UP(slots, DRVPROXY_COUNT_CHUNK), c, i;
+	return max(nr, 1U);
+}
+
+static unsigned int table_chunks(unsigned int nr)
+{
+	return DIV_ROUND_UP(table_slots(nr), DRVPROXY_COUNT_CHUNK);
+}
+
+/* Per-CPU counters for the slots, allocated in chunks of DRVPROXY_COUNT_CHUNK. */
+static int table_alloc_counts(struct drvproxy_table *t)
+{
+	unsigned int slots = table_slots(t->nr), chunks = table_chunks(t->nr), c, i;
 
 	if (drvproxy_fail_alloc())
 		return -ENOMEM;
@@ -67,7 +78,7 @@ struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
 					    unsigned int nr)
 {
 	struct drvproxy_table *t;
-	unsigned int slots = max(nr, 1U);
+	unsigned int slots = table_slots(nr);
 
 	if (drvproxy_fail_alloc())
 		return NULL;
@@ -83,7 +94,7 @@ struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
 	if (drvproxy_fail_alloc())
 		goto err;
 	t->again = kcalloc(slots, sizeof(*t->again), GFP_KERNEL);
-	if (!t->again || table_alloc_counts(t, slots))
+	if (!t->again || table_alloc_counts(t))
 		goto err;
 	t->ext = ext;
 	INIT_LIST_HEAD(&t->all_node);
@@ -102,7 +113,7 @@ void drvproxy_table_free(struct drvproxy_table *t)
 	if (!t)
 		return;
 	if (t->chunks) {
-		for (c = 0; c < DIV_ROUND_UP(max(t->nr, 1U), DRVPROXY_COUNT_CHUNK); c++)
+		for (c = 0; c < table_chunks(t->nr); c++)
 			free_percpu(t->chunks[c]);
 		kfree(t->chunks);
 	}
@@ -183,10 +194,9 @@ struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
 void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 			unsigned long *enter, unsigned long *exit)
 {
+	struct drvproxy_count __percpu *c = t->slot[i].count;
 	unsigned long in = 0, out = 0;
 	int cpu;
-
-	struct drvproxy_count __percpu *c = t->slot[i].count;
 
 	for_each_possible_cpu(cpu)
 		out += READ_ONCE(per_cpu_ptr(c, cpu)->exit);

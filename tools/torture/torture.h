@@ -180,8 +180,6 @@ extern const struct drvproxy_replacement *const tort_all_repl[TORT_MAX_KINDS][TO
 extern const drvproxy_fn_t tort_wrappers[TORT_NR_EP];
 extern const char *const tort_ep_names[TORT_NR_EP];
 extern unsigned int tort_sleep_us;
-extern struct tort_ctx tort_worker_ctx;
-extern int tort_verbose;
 
 __printf(2, 3) void tort_fail(const char *who, const char *fmt, ...);
 __printf(2, 3) void tort_fail_apply(const char *who, const char *fmt, ...);

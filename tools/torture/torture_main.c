@@ -178,7 +178,7 @@ static int swap_delay_us;
 module_param(swap_delay_us, int, 0444);
 MODULE_PARM_DESC(swap_delay_us, "Sleep between two swaps of a swapper, microseconds (default 0)");
 
-int tort_verbose;
+static int tort_verbose;
 module_param_named(verbose, tort_verbose, int, 0444);
 MODULE_PARM_DESC(verbose, "1: log quiescent points, 2: also every swap (default 0)");
 
@@ -193,7 +193,7 @@ atomic_long_t tort_replace_word;
 unsigned long tort_replace_ok_start;
 atomic_long_t tort_feed_seq;
 DECLARE_WAIT_QUEUE_HEAD(tort_feed_wq);
-struct tort_ctx tort_worker_ctx = { .name = "worker" };
+static struct tort_ctx tort_worker_ctx = { .name = "worker" };
 unsigned int tort_sleep_us;
 
 /* Endpoints each kind replaces, by kind number modulo 6. */
@@ -208,7 +208,6 @@ static const unsigned long tort_masks[6] = {
 };
 
 struct tort_swapper {
-	unsigned int id;
 	char name[24];
 	struct task_struct *task;
 	unsigned int kind[TORT_KINDS_PER_SWAPPER];
@@ -312,11 +311,9 @@ void tort_note_lingering(void)
 	wake_up_all(&tort_ctl_wq);
 }
 
-/* A thread finished its work: wait for kthread_stop(). */
-static void tort_thread_done(void)
+/* Sleep until kthread_stop(), which reaps this thread. */
+static void tort_wait_for_stop(void)
 {
-	atomic_dec(&tort_running);
-	wake_up_all(&tort_done_wq);
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		if (kthread_should_stop())
@@ -324,6 +321,14 @@ static void tort_thread_done(void)
 		schedule();
 	}
 	__set_current_state(TASK_RUNNING);
+}
+
+/* A thread finished its work: wait for kthread_stop(). */
+static void tort_thread_done(void)
+{
+	atomic_dec(&tort_running);
+	wake_up_all(&tort_done_wq);
+	tort_wait_for_stop();
 }
 
 /* Raise @flag and wait until every thread it ends is done. */
@@ -941,10 +946,20 @@ static int tort_lingerer_fn(void *arg)
  * stopped when @final).  Wait until drvproxy drops its last pin on this
  * module, then no call may be inside a layer's code any more.
  */
+static void tort_free_dead(struct tort_swapper *sw)
+{
+	struct tort_inst *inst, *n;
+
+	list_for_each_entry_safe(inst, n, &sw->dead, node) {
+		list_del(&inst->node);
+		kfree(inst);
+	}
+}
+
 static void tort_quiesce(bool final)
 {
 	unsigned long deadline;
-	struct tort_inst *inst, *n;
+	struct tort_inst *inst;
 	int i, ref;
 
 	if (!final) {
@@ -971,10 +986,7 @@ static void tort_quiesce(bool final)
 	for (i = 0; i < tort_nswappers; i++) {
 		struct tort_swapper *sw = &tort_swappers[i];
 
-		list_for_each_entry_safe(inst, n, &sw->dead, node) {
-			list_del(&inst->node);
-			kfree(inst);
-		}
+		tort_free_dead(sw);
 		list_for_each_entry(inst, &sw->graveyard, node)
 			tort_inst_dies(inst);
 		list_splice_tail_init(&sw->graveyard, &sw->dead);
@@ -1044,21 +1056,26 @@ static void tort_reap(struct task_struct **task)
 	*task = NULL;
 }
 
-/* Stop every thread but this one, check, print the end line. */
-static void tort_finish(void)
+static void tort_reap_all(void)
 {
 	int i;
 
-	tort_end_threads(&tort_swappers_stop, tort_nswappers);
-	tort_quiesce(true);
-	tort_end_threads(&tort_callers_stop, tort_ncallers + 1);
-	tort_end_threads(&tort_feeder_stop, 1);
 	for (i = 0; i < tort_nswappers; i++)
 		tort_reap(&tort_swappers[i].task);
 	for (i = 0; i < tort_ncallers; i++)
 		tort_reap(&tort_callers[i].task);
 	tort_reap(&tort_lingerer_task);
 	tort_reap(&tort_feeder_task);
+}
+
+/* Stop every thread but this one, check, print the end line. */
+static void tort_finish(void)
+{
+	tort_end_threads(&tort_swappers_stop, tort_nswappers);
+	tort_quiesce(true);
+	tort_end_threads(&tort_callers_stop, tort_ncallers + 1);
+	tort_end_threads(&tort_feeder_stop, 1);
+	tort_reap_all();
 	drvproxy_stop_worker(tort_wk);
 	tort_wk = NULL;
 	tort_final_checks();
@@ -1093,13 +1110,7 @@ static int tort_ctl_fn(void *arg)
 	}
 	tort_finish();
 	complete(&tort_ctl_done);
-	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		if (kthread_should_stop())
-			break;
-		schedule();
-	}
-	__set_current_state(TASK_RUNNING);
+	tort_wait_for_stop();
 	return 0;
 }
 
@@ -1107,17 +1118,13 @@ static int tort_ctl_fn(void *arg)
 
 static void tort_free_insts(void)
 {
-	struct tort_inst *inst, *n;
 	int i;
 
 	for (i = 0; i < tort_nswappers; i++) {
 		struct tort_swapper *sw = &tort_swappers[i];
 
 		list_splice_tail_init(&sw->graveyard, &sw->dead);
-		list_for_each_entry_safe(inst, n, &sw->dead, node) {
-			list_del(&inst->node);
-			kfree(inst);
-		}
+		tort_free_dead(sw);
 	}
 }
 
@@ -1222,12 +1229,7 @@ err_ctl:
 	wait_event(tort_done_wq, atomic_read(&tort_running) <= 1);
 	WRITE_ONCE(tort_feeder_stop, true);
 	wait_event(tort_done_wq, atomic_read(&tort_running) <= 0);
-	for (i = 0; i < tort_nswappers; i++)
-		tort_reap(&tort_swappers[i].task);
-	for (i = 0; i < tort_ncallers; i++)
-		tort_reap(&tort_callers[i].task);
-	tort_reap(&tort_lingerer_task);
-	tort_reap(&tort_feeder_task);
+	tort_reap_all();
 	return -ENOMEM;
 }
 
@@ -1248,7 +1250,6 @@ static int __init tort_init(void)
 		struct tort_swapper *sw = &tort_swappers[i];
 		unsigned int s;
 
-		sw->id = i;
 		snprintf(sw->name, sizeof(sw->name), "swapper%d", i);
 		sw->cbctx.name = sw->name;
 		for (s = 0; s < TORT_KINDS_PER_SWAPPER; s++)

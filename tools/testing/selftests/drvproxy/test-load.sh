@@ -147,7 +147,7 @@ insmod: drvproxy_demo_v2.ko: EOPNOTSUPP
 # The device node is root-only unless the driver widens it (device_mode).
 load_mod drvproxy_demo
 ktap_result "the demo's device node is 0600, root only" \
-	eval '[ "$(stat -c %a $DEV)" = 600 ]'
+	check_sysfs_rights $DEV crw-------
 
 # A companion's apply taints the kernel K (TAINT_LIVEPATCH, bit 15), and
 # the taint stays after the revert.
