@@ -901,8 +901,11 @@ EXPORT_SYMBOL_GPL(drvproxy_register_endpoints);
  * @id: the endpoint id
  * @stats: receives the counters
  *
- * Context: any context but hard IRQ (takes a spinlock); lock-free otherwise,
- * so also from a phased callback.
+ * Context: process or softirq context, or under a spinlock_t (the tables are
+ * summed under a softirq-safe spinlock: time linear in tables, endpoints'
+ * CPUs); not from hard IRQ nor with interrupts disabled, and on PREEMPT_RT
+ * not with preemption disabled.  Takes no transition lock, so also from a phased
+ * callback.
  * Return: 0, or -ENOENT for an unknown id.
  */
 int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
@@ -914,7 +917,8 @@ int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
 		return -ENOENT;
 	/*
 	 * Without ext->lock, so a phased callback may ask too: endpoints live
-	 * as long as their extension; the tables are summed under retire_lock.
+	 * as long as their extension; the tables are summed under retire_lock,
+	 * taken with softirqs off (spin_lock_bh()).
 	 */
 	rcu_read_lock();
 	ep = xa_load(&ext->ids, id);

@@ -43,6 +43,8 @@
 #include <drvproxy.h>
 
 #define DRVPROXY_HISTORY_LEN	32
+/* Module names (<= 55 characters) and spaces: the stack fits in a page. */
+#define DRVPROXY_MAX_LAYERS	64
 
 enum drvproxy_transition_state {
 	DRVPROXY_TR_IDLE,
@@ -177,6 +179,7 @@ struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
 void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 			unsigned long *enter, unsigned long *exit);
 bool drvproxy_table_drained(struct drvproxy_table *t);
+bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_table *stall);
 u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i);
 bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l);
 struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext);

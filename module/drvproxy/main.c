@@ -246,6 +246,9 @@ static int __init drvproxy_init(void)
 		drvproxy_fail_dir = NULL;
 #endif
 	pr_info("loaded (enabled=%d)\n", drvproxy_globally_enabled());
+#ifdef DRVPROXY_BROKEN_SKIP_STALL_DRAIN
+	pr_notice("built broken on purpose for testing: stalled transitions do not drain\n");
+#endif
 	return 0;
 
 err_sysfs:

@@ -108,22 +108,26 @@ static int run_callback(struct drvproxy_extension *ext, drvproxy_callback_t cb,
 }
 
 /*
- * Wait until no call is inside @old or inside @stall (callers that cannot
- * sleep run the old code counted in the stall table).  Polls: the call path
- * never wakes anybody.
+ * Wait until no call that the STALLED guarantee covers is inside the
+ * extension's code (drvproxy_stall_drained()).  Polls: the call path never
+ * wakes anybody.
  */
-static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *old,
-		       struct drvproxy_table *stall, unsigned int timeout_ms)
+static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *stall,
+		       unsigned int timeout_ms)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	unsigned int sleep_us = 20;
 
+	/* A build broken on purpose, for the torture to prove it fails. */
+	if (IS_ENABLED(DRVPROXY_BROKEN_SKIP_STALL_DRAIN))
+		return 0;
 	/*
-	 * Every call that loaded @old is counted in it after this.  New calls
-	 * wait meanwhile, so do not make them wait a whole normal grace period.
+	 * Every call that loaded an earlier table is counted in it after
+	 * this.  New calls wait meanwhile, so do not make them wait a whole
+	 * normal grace period.
 	 */
 	synchronize_rcu_expedited();
-	while (!drvproxy_table_drained(old) || !drvproxy_table_drained(stall)) {
+	while (!drvproxy_stall_drained(ext, stall)) {
 		if (time_after(jiffies, deadline)) {
 			pr_warn("%s: in-flight calls did not drain within %u ms; nothing changed\n",
 				ext_name(ext), timeout_ms);
@@ -136,6 +140,37 @@ static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *ol
 		}
 		usleep_range(sleep_us, sleep_us * 2);
 		sleep_us = min(sleep_us * 2, 2000U);
+	}
+	/*
+	 * A call counts its exit with a plain per-CPU increment
+	 * (drvproxy_call_leave()), which orders nothing on a weakly ordered
+	 * CPU: its last accesses to the driver's state may still be in
+	 * flight when we see the count.  The expedited grace period makes
+	 * every CPU execute a full barrier, pairing with that increment, so
+	 * whatever the drained calls did is visible to the STALLED callback
+	 * and a migration.
+	 */
+	synchronize_rcu_expedited();
+	return 0;
+}
+
+/*
+ * A stalled transition holds back the callers that may sleep; atomic
+ * endpoints keep running (they cannot wait), so it must not change their
+ * implementation, or they would run superseded code while STALLED runs.
+ */
+static int stall_check_atomic(struct drvproxy_extension *ext, struct drvproxy_table *old,
+			      struct drvproxy_table *next)
+{
+	unsigned int i;
+
+	for (i = 0; i < next->nr && i < old->nr && i < ext->nr_eps; i++) {
+		if (!(ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC) ||
+		    next->slot[i].fn == old->slot[i].fn)
+			continue;
+		pr_err("%s: endpoint %s may be called in atomic context and cannot be stalled; change it with a live transition\n",
+		       ext_name(ext), ext->eps[i]->desc->name);
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }
@@ -181,6 +216,12 @@ int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *n
 	int ret = -ENOMEM;
 
 	lockdep_assert_held(&ext->lock);
+	if (mode == DRVPROXY_MODE_STALLED) {
+		ret = stall_check_atomic(ext, old, next);
+		if (ret)
+			goto err_free;
+	}
+	ret = -ENOMEM;
 	rollback = drvproxy_table_copy(old, false);
 	if (!rollback)
 		goto err_free;
@@ -198,7 +239,7 @@ int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *n
 	if (stall) {
 		ext->transition = DRVPROXY_TR_STALLING;
 		drvproxy_publish(ext, stall);
-		ret = stall_drain(ext, old, stall, timeout_ms ?: drvproxy_drain_timeout_ms);
+		ret = stall_drain(ext, stall, timeout_ms ?: drvproxy_drain_timeout_ms);
 		if (!ret) {
 			ext->transition = DRVPROXY_TR_STALLED;
 			ret = run_callback(ext, cb, ctx, DRVPROXY_PHASE_STALLED);
@@ -475,6 +516,19 @@ static int layer_check(struct drvproxy_layer *l)
 	return 0;
 }
 
+/*
+ * At most DRVPROXY_MAX_LAYERS layers per driver, so that the whole stack
+ * always fits the one page its sysfs "stack" file shows it in.
+ */
+static int layer_check_depth(struct drvproxy_extension *ext, struct drvproxy_layer *l)
+{
+	if (l->replace || list_count_nodes(&ext->layers) < DRVPROXY_MAX_LAYERS)
+		return 0;
+	pr_err("%s: %s: the driver has %u layers applied, the most it takes; revert one or apply an atomic replace\n",
+	       ext_name(ext), drvproxy_module_name(l->owner), DRVPROXY_MAX_LAYERS);
+	return -ENOSPC;
+}
+
 /* Drop the layers an atomic replace superseded. */
 static void drop_replaced(struct drvproxy_extension *ext, struct drvproxy_layer *keep)
 {
@@ -489,38 +543,76 @@ static void drop_replaced(struct drvproxy_extension *ext, struct drvproxy_layer 
  * State migration.  A layer whose state layout differs from the driver's
  * runs stalled, and its migrate (apply) or unmigrate (revert) runs in the
  * STALLED phase, after the layer's own callback: no call is inside any
- * implementation then, and new ones wait.
+ * implementation then, and new ones wait.  An atomic replace first takes
+ * the state back through every layer it drops that migrated it, top
+ * down, as reverting them one by one would: the layers it replaces are
+ * gone afterwards, and nothing else could.
  */
 struct migration {
 	struct drvproxy_layer *layer;
 	struct drvproxy_driver *drv;
 	drvproxy_callback_t cb;
-	drvproxy_migrate_t fn;
+	drvproxy_migrate_t fn;		/* NULL: no migration of its own */
 	u32 from;
 	u32 to;
+	struct drvproxy_layer **undo;	/* layers to unmigrate, top first */
+	unsigned int nr_undo;
 };
+
+static void migrate_failed(struct drvproxy_driver *drv, struct drvproxy_layer *l,
+			   u32 from, u32 to, int ret)
+{
+	pr_err("%s: %s: state migration from layout %u to %u failed: %d\n",
+	       drv->name, drvproxy_module_name(l->owner), from, to, ret);
+}
+
+/* Migrate the first @n layers of @m->undo forward again, bottom first. */
+static void migrate_redo(struct migration *m, unsigned int n)
+{
+	struct drvproxy_layer *l;
+	int ret;
+
+	while (n--) {
+		l = m->undo[n];
+		ret = l->migrate(m->drv, l->prev_layout, l->state_layout, l->context);
+		if (ret)
+			WARN(1, "drvproxy: %s: %s: state left in layout %u after a failed replace: %d\n",
+			     m->drv->name, drvproxy_module_name(l->owner), l->prev_layout, ret);
+	}
+}
 
 static int migrate_phase(enum drvproxy_phase phase, void *context)
 {
 	struct migration *m = context;
 	int ret = m->cb ? m->cb(phase, m->layer->context) : 0;
+	struct drvproxy_layer *l;
+	unsigned int k;
 
 	if (ret || phase != DRVPROXY_PHASE_STALLED)
 		return ret;
+	for (k = 0; k < m->nr_undo; k++) {
+		l = m->undo[k];
+		ret = l->unmigrate(m->drv, l->state_layout, l->prev_layout, l->context);
+		if (ret) {
+			migrate_failed(m->drv, l, l->state_layout, l->prev_layout, ret);
+			migrate_redo(m, k);
+			return ret;
+		}
+	}
+	if (!m->fn)
+		return 0;
 	ret = m->fn(m->drv, m->from, m->to, m->layer->context);
-	if (ret)
-		pr_err("%s: %s: state migration from layout %u to %u failed: %d\n",
-		       m->drv->name, drvproxy_module_name(m->layer->owner), m->from,
-		       m->to, ret);
+	if (ret) {
+		migrate_failed(m->drv, m->layer, m->from, m->to, ret);
+		migrate_redo(m, m->nr_undo);
+	}
 	return ret;
 }
 
 /* Does applying @l change the driver's state layout?  -EINVAL if it can't. */
 static int layer_check_layout(struct drvproxy_extension *ext, struct drvproxy_layer *l,
-			      bool *migrates)
+			      u32 have, bool *migrates)
 {
-	u32 have = ext->drv ? ext->drv->state_layout : 0;
-
 	*migrates = false;
 	if (!l->state_layout || l->state_layout == have)
 		return 0;
@@ -536,6 +628,38 @@ static int layer_check_layout(struct drvproxy_extension *ext, struct drvproxy_la
 static bool layer_migrated(struct drvproxy_layer *l)
 {
 	return l->state_layout && l->prev_layout != l->state_layout;
+}
+
+/*
+ * The layers an atomic replace by @l drops that migrated the state, top
+ * first, in a new array (NULL when there are none).  Return: 0 or -ENOMEM;
+ * *@base is the layout the driver had below all of them.
+ */
+static int replace_undo(struct drvproxy_extension *ext, struct drvproxy_layer *l,
+			struct migration *m, u32 *base)
+{
+	struct drvproxy_layer *below;
+	unsigned int n = 0;
+
+	*base = ext->drv ? ext->drv->state_layout : 0;
+	m->undo = NULL;
+	m->nr_undo = 0;
+	if (!l->replace)
+		return 0;
+	list_for_each_entry(below, &ext->layers, node)
+		n += layer_migrated(below);
+	if (!n)
+		return 0;
+	m->undo = drvproxy_fail_alloc() ? NULL : kcalloc(n, sizeof(*m->undo), GFP_KERNEL);
+	if (!m->undo)
+		return -ENOMEM;
+	list_for_each_entry_reverse(below, &ext->layers, node) {
+		if (layer_migrated(below)) {
+			m->undo[m->nr_undo++] = below;
+			*base = below->prev_layout;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -582,9 +706,11 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 {
 	struct drvproxy_extension *ext = NULL;
 	struct drvproxy_table *old, *next;
-	bool migrates;
+	struct migration m = { .layer = layer };
+	bool migrates = false, stalled;
 	const char *who;
 	u64 start = ktime_get_ns();
+	u32 base;
 	int ret;
 
 	ret = layer_check(layer);
@@ -598,7 +724,11 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	if (ret)
 		goto err_put;
 	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_APPLY, layer->mode);
-	ret = ext->dying ? -ENODEV : layer_check_layout(ext, layer, &migrates);
+	ret = ext->dying ? -ENODEV : layer_check_depth(ext, layer);
+	if (!ret)
+		ret = replace_undo(ext, layer, &m, &base);
+	if (!ret)
+		ret = layer_check_layout(ext, layer, base, &migrates);
 	if (!ret)
 		ret = layer_resolve(ext, layer);
 	if (!ret && !layer->nr && !migrates) {
@@ -618,13 +748,13 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	if (!next)
 		goto err_sysfs;
 	old = drvproxy_active(ext);
-	if (migrates) {
-		struct migration m = {
-			.layer = layer, .drv = ext->drv, .cb = layer->callback,
-			.fn = layer->migrate, .from = ext->drv->state_layout,
-			.to = layer->state_layout,
-		};
-
+	stalled = migrates || m.nr_undo || layer->mode == DRVPROXY_MODE_STALLED;
+	if (migrates || m.nr_undo) {
+		m.drv = ext->drv;
+		m.cb = layer->callback;
+		m.fn = migrates ? layer->migrate : NULL;
+		m.from = base;
+		m.to = layer->state_layout;
 		ret = drvproxy_transition(ext, next, DRVPROXY_MODE_STALLED, migrate_phase,
 					  &m, layer->drain_timeout_ms);
 	} else {
@@ -633,11 +763,9 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	}
 	if (ret)
 		goto err_sysfs;
-	layer->prev_layout = ext->drv ? ext->drv->state_layout : 0;
-	if (migrates)
-		ext->drv->state_layout = layer->state_layout;
-	else
-		layer->prev_layout = layer->state_layout;
+	if (ext->drv)
+		ext->drv->state_layout = migrates ? layer->state_layout : base;
+	layer->prev_layout = migrates ? base : layer->state_layout;
 	pin_migrated_below(ext, layer);
 
 	count_swaps(ext, old, drvproxy_active(ext));
@@ -652,20 +780,25 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	drvproxy_taint(ext_name(ext), who);
 	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, 0, start);
 	pr_info("%s: %s applied (%s, %u endpoints, generation %llu)\n", ext_name(ext),
-		who, drvproxy_mode_name(migrates ? DRVPROXY_MODE_STALLED : layer->mode),
+		who, drvproxy_mode_name(stalled ? DRVPROXY_MODE_STALLED : layer->mode),
 		layer->nr, layer->generation);
 	if (layer->nr_unchanged || layer->nr_new)
 		pr_info("%s: %s: not installed: %u endpoints unchanged, %u unknown to the driver\n",
 			ext_name(ext), who, layer->nr_unchanged, layer->nr_new);
+	if (m.nr_undo)
+		pr_info("%s: state migrated back to layout %u through the %u replaced layers\n",
+			ext_name(ext), base, m.nr_undo);
 	if (migrates)
 		pr_info("%s: state migrated from layout %u to %u\n", ext_name(ext),
 			layer->prev_layout, layer->state_layout);
+	kfree(m.undo);
 	drvproxy_unlock_ext(ext);
 	return 0;
 
 err_sysfs:
 	drvproxy_sysfs_del_layer(layer);
 err_unlock:
+	kfree(m.undo);
 	layer->order = 0;
 	layer_unresolve(layer);
 	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, ret, start);
@@ -809,9 +942,48 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer)
 EXPORT_SYMBOL_GPL(drvproxy_layer_revert);
 
 /*
- * A module is going away (its exit already ran, its memory is not freed
- * yet): take every layer it still has applied off its stack.  A companion
- * that reverted in its exit has none.
+ * Layers of @mod that left the stack but whose code still drains, pinning
+ * @mod.  That only happens to a module whose init failed after it reverted
+ * a layer (ordinary error unwinding): the kernel frees such a module
+ * whatever its reference count, so the pin cannot keep it.  Take the pin
+ * over from the retire worker and wait for the drain here, before the
+ * module's memory goes.
+ */
+static void going_drain_layers(struct module *mod)
+{
+	struct drvproxy_extension *ext;
+	struct drvproxy_layer *l, *n;
+	LIST_HEAD(going);
+
+	mutex_lock(&drvproxy_lock);
+	list_for_each_entry(ext, drvproxy_extension_list(), node_all) {
+		mutex_lock(&ext->lock);
+		list_for_each_entry_safe(l, n, &ext->draining_layers, node) {
+			/* The host, pinned, keeps @ext while we wait. */
+			if (l->owner != mod || !try_module_get(ext->owner))
+				continue;
+			list_del_init(&l->node);
+			list_add_tail(&l->going_node, &going);
+			module_put(mod);
+		}
+		mutex_unlock(&ext->lock);
+	}
+	mutex_unlock(&drvproxy_lock);
+	list_for_each_entry_safe(l, n, &going, going_node) {
+		ext = l->ext;
+		pr_warn("%s: module %s failed with calls in its reverted layer; waiting for them\n",
+			ext_name(ext), mod->name);
+		layer_wait_drained(ext, l);
+		WRITE_ONCE(l->ext, NULL);
+		module_put(ext->owner);
+	}
+}
+
+/*
+ * A module is going away (its exit already ran, or its init failed; its
+ * memory is not freed yet): take every layer it still has applied off its
+ * stack, and wait for the code of those it reverted.  A companion that
+ * reverted in its exit has none of either.
  */
 void drvproxy_module_going(struct module *mod)
 {
@@ -833,5 +1005,6 @@ void drvproxy_module_going(struct module *mod)
 			ext_name(l->ext), mod->name);
 		drvproxy_layer_revert(l);
 	}
+	going_drain_layers(mod);
 	drvproxy_driver_going(mod);
 }

@@ -266,10 +266,8 @@ static ssize_t current_impl_show(struct kobject *kobj, struct kobj_attribute *at
 
 	preempt_disable();
 	t = rcu_dereference_sched(ep->ext->domain.active);
-	if (t->stall)
-		t = t->prev;
 	if (ep->index < t->nr)
-		fn = t->slot[ep->index].fn;
+		fn = t->stall ? t->held[ep->index] : t->slot[ep->index].fn;
 	preempt_enable();
 	return fn ? emit_fn(buf, fn) : sysfs_emit(buf, "\n");
 }
@@ -420,6 +418,13 @@ static ssize_t layer_enabled_store(struct kobject *kobj, struct kobj_attribute *
 			kobject_name(kobj));
 		return -EINVAL;
 	}
+	/*
+	 * The directory exists, so the layer is applied and pins the host,
+	 * which keeps @ext.  Once active protection is broken the companion
+	 * and then the host may go: pin the host ourselves first.
+	 */
+	if (!try_module_get(ext->owner))
+		return -ENODEV;
 	kobject_get(kobj);
 	kn = sysfs_break_active_protection(kobj, &attr->attr);
 	ret = drvproxy_lock_ext(ext);
@@ -430,6 +435,7 @@ static ssize_t layer_enabled_store(struct kobject *kobj, struct kobj_attribute *
 	}
 	sysfs_unbreak_active_protection(kn);
 	kobject_put(kobj);
+	module_put(ext->owner);
 	return ret ?: count;
 }
 

@@ -118,6 +118,7 @@ void drvproxy_table_free(struct drvproxy_table *t)
 		kfree(t->chunks);
 	}
 	kfree(t->again);
+	kfree(t->held);
 	kfree(t->src);
 	kfree(t);
 }
@@ -161,25 +162,33 @@ struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
 
 /*
  * A copy of @t: to restore it after a failed POST callback, or, with @stall,
- * the stall table that makes new calls wait (all fn NULL, @prev = @t).
+ * the stall table that makes new calls wait (all fn NULL) and holds @t's
+ * implementations for the calls that do not wait.  It holds a copy, not a
+ * pointer to @t: @t may be freed while such a call still runs.
  */
 struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
 {
 	struct drvproxy_table *c = drvproxy_table_alloc(t->ext, t->nr);
+	unsigned int i;
 
 	if (!c)
 		return NULL;
 	memcpy(c->src, t->src, t->nr * sizeof(*t->src));
-	if (stall) {
-		c->stall = true;
-		c->prev = t;
-		c->generation = t->generation;
-	} else {
-		unsigned int i;
-
+	if (!stall) {
 		for (i = 0; i < t->nr; i++)
 			c->slot[i].fn = t->slot[i].fn;
+		return c;
 	}
+	c->held = drvproxy_fail_alloc() ? NULL :
+		  kcalloc(table_slots(t->nr), sizeof(*c->held), GFP_KERNEL);
+	if (!c->held) {
+		drvproxy_table_free(c);
+		return NULL;
+	}
+	for (i = 0; i < t->nr; i++)
+		c->held[i] = t->slot[i].fn;
+	c->stall = true;
+	c->generation = t->generation;
 	return c;
 }
 
@@ -233,6 +242,35 @@ bool drvproxy_table_drained(struct drvproxy_table *t)
 	return true;
 }
 
+/*
+ * Has every call that a stalled transition must wait for left the
+ * extension's code?  Every published table still allocated must be empty
+ * -- not only the one being superseded: a call may still run in a table an
+ * earlier live swap, or a stalled swap that timed out, left behind -- and
+ * so must the stall table @stall, but for its atomic endpoints, whose calls
+ * keep arriving (they never wait) and run an implementation the transition
+ * does not change.  Caller holds ext->lock, so no table is freed meanwhile.
+ */
+bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_table *stall)
+{
+	unsigned long in, out;
+	struct drvproxy_table *t;
+	unsigned int i;
+
+	lockdep_assert_held(&ext->lock);
+	list_for_each_entry(t, &ext->tables, all_node) {
+		for (i = 0; i < t->nr; i++) {
+			if (t == stall && i < ext->nr_eps &&
+			    (ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC))
+				continue;
+			drvproxy_table_sum(t, i, &in, &out);
+			if (in != out)
+				return false;
+		}
+	}
+	return true;
+}
+
 bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l)
 {
 	unsigned int i;
@@ -256,10 +294,10 @@ struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext)
  */
 void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t)
 {
-	spin_lock(&ext->retire_lock);
+	spin_lock_bh(&ext->retire_lock);
 	if (list_empty(&t->all_node))
 		list_add_tail(&t->all_node, &ext->tables);
-	spin_unlock(&ext->retire_lock);
+	spin_unlock_bh(&ext->retire_lock);
 	rcu_assign_pointer(ext->domain.active, t);
 	/* Order the table before the count; pairs with drvproxy_call_stalled(). */
 	smp_wmb();
@@ -279,10 +317,10 @@ void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_table *t)
 {
 	t->retire_stage = RETIRE_GP1;
 	t->retire_gp = start_poll_synchronize_rcu();
-	spin_lock(&ext->retire_lock);
+	spin_lock_bh(&ext->retire_lock);
 	list_add_tail(&t->retire_node, &ext->retiring);
 	ext->retire_backoff = 1;
-	spin_unlock(&ext->retire_lock);
+	spin_unlock_bh(&ext->retire_lock);
 	retire_kick(ext, 1);
 }
 
@@ -349,7 +387,7 @@ void drvproxy_retire_work(struct work_struct *work)
 		retire_kick(ext, 1);
 		return;
 	}
-	spin_lock(&ext->retire_lock);
+	spin_lock_bh(&ext->retire_lock);
 	list_for_each_entry_safe(t, n, &ext->retiring, retire_node) {
 		if (retire_step(t)) {
 			retire_unlink(ext, t);
@@ -359,7 +397,7 @@ void drvproxy_retire_work(struct work_struct *work)
 	more = !list_empty(&ext->retiring);
 	if (more)
 		ext->retire_backoff = min(ext->retire_backoff * 2, HZ / 10 + 1);
-	spin_unlock(&ext->retire_lock);
+	spin_unlock_bh(&ext->retire_lock);
 
 	list_for_each_entry_safe(t, n, &done, retire_node)
 		retire_free(ext, t);
@@ -377,13 +415,13 @@ bool drvproxy_layer_draining(struct drvproxy_extension *ext, struct drvproxy_lay
 	struct drvproxy_table *t;
 	bool busy = false;
 
-	spin_lock(&ext->retire_lock);
+	spin_lock_bh(&ext->retire_lock);
 	list_for_each_entry(t, &ext->retiring, retire_node)
 		if (drvproxy_table_uses_layer(t, l)) {
 			busy = true;
 			break;
 		}
-	spin_unlock(&ext->retire_lock);
+	spin_unlock_bh(&ext->retire_lock);
 	return busy;
 }
 
@@ -391,9 +429,9 @@ static bool retire_idle(struct drvproxy_extension *ext)
 {
 	bool idle;
 
-	spin_lock(&ext->retire_lock);
+	spin_lock_bh(&ext->retire_lock);
 	idle = list_empty(&ext->retiring);
-	spin_unlock(&ext->retire_lock);
+	spin_unlock_bh(&ext->retire_lock);
 	return idle;
 }
 
@@ -418,14 +456,14 @@ u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i)
 	unsigned long in, out;
 	u64 sum = 0;
 
-	spin_lock(&ext->retire_lock);
+	spin_lock_bh(&ext->retire_lock);
 	list_for_each_entry(t, &ext->tables, all_node) {
 		if (i >= t->nr)
 			continue;
 		drvproxy_table_sum(t, i, &in, &out);
 		sum += in - out;
 	}
-	spin_unlock(&ext->retire_lock);
+	spin_unlock_bh(&ext->retire_lock);
 	return sum;
 }
 
@@ -435,11 +473,11 @@ u64 drvproxy_calls(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
 	struct drvproxy_table *t;
 	u64 sum;
 
-	spin_lock(&ext->retire_lock);
+	spin_lock_bh(&ext->retire_lock);
 	sum = ep->calls_retired;
 	list_for_each_entry(t, &ext->tables, all_node)
 		if (ep->index < t->nr)
 			sum += drvproxy_table_calls(t, ep->index);
-	spin_unlock(&ext->retire_lock);
+	spin_unlock_bh(&ext->retire_lock);
 	return sum;
 }

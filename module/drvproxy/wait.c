@@ -4,10 +4,13 @@
  *
  * A call that enters a stall table (all implementations NULL) waits on
  * ext->stall_wq until another table is published, then enters that one.
- * Callers that cannot sleep -- atomic context, an RCU read-side critical
- * section, or the task running the transition itself (a callback calling
- * an endpoint) -- run the superseded implementation instead, counted in the
- * stall table, which the stalled drain waits for too.
+ * Three kinds of call run the superseded implementation instead, counted in
+ * the stall table: calls of endpoints declared atomic (a stalled transition
+ * never changes those, see swap.c), calls the transition's own callbacks
+ * make, and calls nested inside a call of the same driver that is still in
+ * flight.  The stalled drain waits for every call in the stall table except
+ * the atomic ones, so none of them is still running when the STALLED
+ * callback starts, except calls that callback makes itself.
  *
  * A swap-aware wait puts the task on ext->swap_wq besides the caller's own
  * wait queue.  Every publish wakes swap_wq; a waiter whose call entered a
@@ -15,28 +18,157 @@
  * DRVPROXY_ERESTART, which the endpoint returns, so the old implementation
  * is left and the wrapper calls the current one with the same arguments.
  *
- * Neither path takes a lock of the extension; both run only while a
- * transition is in progress or a call sleeps.  The table a call entered
+ * Neither path takes ext->lock; both run only while a transition is in
+ * progress or a call sleeps.  The nesting check reads the tables under
+ * ext->retire_lock.  The table a call entered
  * stays allocated until the call counts its exit, so these may read it.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kallsyms.h>
 #include <linux/sched.h>
+#include <linux/stacktrace.h>
+#include <linux/string.h>
 
 #include "internal.h"
 #include "trace.h"
 
-/*
- * preemptible() alone is not enough: under CONFIG_PREEMPT_RCU a reader in
- * rcu_read_lock() is preemptible, and a stalled transition waits for a
- * grace period, which it would hold up for as long as it waits.
- */
-static bool may_wait(struct drvproxy_extension *ext)
+/* How deep drvproxy_called_inside() looks for an outer endpoint call. */
+#define DRVPROXY_NEST_DEPTH	32
+
+/* The start of the function @addr lies in, from kallsyms; 0 when unknown. */
+static unsigned long function_start(unsigned long addr)
 {
-	return preemptible() && !rcu_preempt_depth() &&
-	       READ_ONCE(ext->lock_owner) != current;
+	char sym[KSYM_SYMBOL_LEN];
+	unsigned long off;
+	char *plus, *slash;
+
+	sprint_symbol(sym, addr);
+	plus = strrchr(sym, '+');
+	slash = plus ? strchr(plus, '/') : NULL;
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	if (kstrtoul(plus + 1, 16, &off) || off > addr)
+		return 0;
+	return addr - off;
+}
+
+/* Does slot @i of @t run @fn, or hold it back (a stall table)? */
+static bool slot_runs(struct drvproxy_table *t, unsigned int i, unsigned long fn)
+{
+	return (unsigned long)t->slot[i].fn == fn ||
+	       (t->held && (unsigned long)t->held[i] == fn);
+}
+
+/*
+ * Is @fn one of @ext's wrappers, or an implementation that any of its
+ * tables can run?  The tables are read under retire_lock: a table leaves
+ * the list under it before it is freed.
+ */
+static bool ext_code(struct drvproxy_extension *ext, unsigned long fn)
+{
+	struct drvproxy_table *t;
+	drvproxy_fn_t wrapper;
+	unsigned int i;
+	bool found = false;
+
+	if (!__drvproxy_get_wrapper_from_endpoint(ext, (drvproxy_fn_t)fn, &wrapper))
+		return true;
+	spin_lock_bh(&ext->retire_lock);
+	list_for_each_entry(t, &ext->tables, all_node) {
+		for (i = 0; i < t->nr && !found; i++)
+			found = slot_runs(t, i, fn);
+		if (found)
+			break;
+	}
+	spin_unlock_bh(&ext->retire_lock);
+	return found;
+}
+
+/*
+ * Is the current task already inside a call of @ext, so that this call of
+ * @desc is nested in it (compat_ioctl calling ioctl, a helper of one
+ * endpoint calling another)?  Such a call must not wait for the stall: the
+ * stalled drain waits for the outer call, which waits for this one.  It
+ * runs in the superseded implementation instead, counted in the stall
+ * table, and leaves it before the outer call does, so before the drain
+ * ends.  The outer call shows on the stack as a frame of one of @ext's
+ * implementations (never inlined: it is called through a pointer) or, when
+ * it tail-called a helper, of its wrapper.  The first frame of @desc's own
+ * wrapper is this call's.  Slow path only: a stalled caller that may sleep.
+ */
+static bool drvproxy_called_inside(struct drvproxy_extension *ext,
+				   struct drvproxy_endpoint_desc *desc)
+{
+	unsigned long entries[DRVPROXY_NEST_DEPTH], fn;
+	bool own_wrapper = false;
+	unsigned int n, k;
+
+	n = stack_trace_save(entries, ARRAY_SIZE(entries), 0);
+	for (k = 0; k < n; k++) {
+		fn = function_start(entries[k]);
+		if (!fn)
+			continue;
+		if (!own_wrapper && fn == (unsigned long)desc->wrapper) {
+			own_wrapper = true;
+			continue;
+		}
+		if (ext_code(ext, fn))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * May this call wait out a stall?  Atomic endpoints never do; neither do
+ * the calls the transition's own callbacks make, nor nested ones (see
+ * above).  Any other endpoint is declared as one that may sleep: a caller
+ * in atomic context breaks that contract.  The kernel can see it in
+ * interrupts everywhere, and with spinlocks and preempt_disable() under
+ * CONFIG_PREEMPT_COUNT only; where it sees it, the call is not put to
+ * sleep (that would crash) but runs the superseded implementation, with a
+ * warning that names the endpoint.
+ */
+static bool may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc)
+{
+	if (desc->flags & DRVPROXY_EP_ATOMIC)
+		return false;
+	if (READ_ONCE(ext->lock_owner) == current)
+		return false;
+	if (!in_task() || rcu_preempt_depth() ||
+	    (IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preemptible())) {
+		WARN_ONCE(1, "drvproxy: endpoint %s called from atomic context; declare it with DRVPROXY_ENDPOINT_ATOMIC()\n",
+			  desc->name);
+		return false;
+	}
+	return !drvproxy_called_inside(ext, desc);
+}
+
+/*
+ * Wait for the next publish after @seq.  A waiter whose call can fail with
+ * an errno is killable, and a killed one returns false: the wrapper fails
+ * the call with -EINTR without running any implementation.  Release must
+ * be delivered and an exiting task must close its files, so those wait
+ * whatever comes, as do endpoints whose return type cannot say "killed";
+ * TASK_IDLE keeps them off the hung-task detector, as TASK_KILLABLE does
+ * for the others: both end when the transition does.
+ */
+static bool stall_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc,
+		       unsigned long seq)
+{
+	struct drvproxy_driver *drv = ext->drv;
+	bool must_run = !(desc->flags & DRVPROXY_EP_ERRNO) ||
+			(current->flags & PF_EXITING) ||
+			(drv && desc->wrapper == drv->major_function[DRVPROXY_MJ_CLOSE]);
+
+	if (must_run) {
+		wait_event_idle(ext->stall_wq, READ_ONCE(ext->publish_seq) != seq);
+		return true;
+	}
+	return !wait_event_killable(ext->stall_wq, READ_ONCE(ext->publish_seq) != seq);
 }
 
 /**
@@ -46,8 +178,9 @@ static bool may_wait(struct drvproxy_extension *ext)
  *
  * Used by drvproxy_call_enter(); not for drivers.
  *
- * Context: any context; sleeps only where sleeping is allowed.
- * Return: the implementation to call and the table the call is counted in.
+ * Context: any context; sleeps only for endpoints that may (may_wait()).
+ * Return: the implementation to call and the table the call is counted in;
+ * both NULL when the caller was killed while it waited.
  */
 struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 					    struct drvproxy_table *t)
@@ -58,8 +191,8 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 	unsigned long seq;
 
 	for (;;) {
-		if (!may_wait(ext)) {
-			e.fn = t->prev->slot[i].fn;
+		if (!may_wait(ext, desc)) {
+			e.fn = t->held[i];
 			e.table = t;
 			return e;
 		}
@@ -71,10 +204,17 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		seq = READ_ONCE(ext->publish_seq);
 		/* Pairs with the smp_wmb() in drvproxy_publish(). */
 		smp_rmb();
-		this_cpu_inc(t->slot[i].count->exit);
+		/*
+		 * Mark the entry as not a new call before counting the exit:
+		 * once the exit is counted the table may be retired and freed.
+		 */
 		atomic_long_inc(&t->again[i]);
-		if (rcu_access_pointer(ext->domain.active) == t)
-			wait_event(ext->stall_wq, READ_ONCE(ext->publish_seq) != seq);
+		this_cpu_inc(t->slot[i].count->exit);
+		if (!stall_wait(ext, desc, seq)) {
+			e.fn = NULL;
+			e.table = NULL;
+			return e;
+		}
 		preempt_disable();
 		t = rcu_dereference_sched(ext->domain.active);
 		this_cpu_inc(t->slot[i].count->enter);

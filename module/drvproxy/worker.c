@@ -48,7 +48,10 @@ EXPORT_SYMBOL_GPL(drvproxy_event_init);
  * drvproxy_event_set() - signal an event and wake its waiters
  * @ev: the event
  *
- * Context: any context.
+ * Context: any context, hard IRQ included, like complete(): the wait queue's
+ * lock is a spinlock_t, so on PREEMPT_RT, where that sleeps, not from a
+ * non-threaded interrupt handler (IRQF_NO_THREAD, an hrtimer in
+ * HRTIMER_MODE_HARD) nor with preemption or interrupts disabled.
  */
 void drvproxy_event_set(struct drvproxy_event *ev)
 {

@@ -370,7 +370,7 @@ struct drvproxy_slot {
  * struct drvproxy_table - one generation of implementations (private).
  * Readers see it only between drvproxy_call_enter() and drvproxy_call_leave().
  * A NULL @slot[i].fn marks a stall table: callers that may sleep wait for the
- * next publish, the others run @prev's implementation.  Every implementation
+ * next publish, the others run @held[i], the implementation it holds back.  Every implementation
  * receives the table its call entered as its hidden last parameter (last, so
  * the wrapper passes the caller's arguments on in the registers they came in),
  * ``__dpx_call`` (NULL when the endpoint is not bound to an extension): the
@@ -383,7 +383,7 @@ struct drvproxy_table {
 	atomic_long_t *again;
 	struct drvproxy_extension *ext;
 	u64 generation;
-	struct drvproxy_table *prev;
+	drvproxy_fn_t *held;
 	struct list_head all_node;
 	struct list_head retire_node;
 	unsigned long retire_gp;
@@ -402,6 +402,11 @@ struct drvproxy_table {
  * @impl: the original implementation (takes the call's table last)
  * @wrapper: the wrapper, i.e. the function the endpoint's name denotes
  * @owner: the module that contains @impl and @wrapper
+ * @flags: DRVPROXY_EP_ATOMIC: declared with a DRVPROXY_ENDPOINT_ATOMIC*()
+ *	macro, callable from any context and never stalled;
+ *	DRVPROXY_EP_ERRNO: its return type carries a negative errno (int,
+ *	long, long long: ssize_t, loff_t), so it can be re-dispatched and a
+ *	killed stalled caller can fail with -EINTR
  * @ext: the extension it is bound to (written by drvproxy; NULL when unbound)
  * @index: its slot in @ext's tables (written by drvproxy)
  */
@@ -411,9 +416,13 @@ struct drvproxy_endpoint_desc {
 	drvproxy_fn_t impl;
 	drvproxy_fn_t wrapper;
 	struct module *owner;
+	unsigned int flags;
 	struct drvproxy_extension *ext;
 	unsigned int index;
 };
+
+#define DRVPROXY_EP_ATOMIC	BIT(0)
+#define DRVPROXY_EP_ERRNO	BIT(1)
 
 /*
  * The extension's hot-path view (private; first member of the extension so
@@ -440,7 +449,7 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
  * @desc: the endpoint
  *
  * The hot path: one preempt-count increment and decrement, one load of the
- * endpoint's binding, one rcu_dereference_sched() of the active table, one
+ * endpoint's binding, one acquire load of the active table, one
  * per-CPU increment, one load of the implementation.  No lock, no atomic
  * read-modify-write, no memory barrier (the acquire load is a plain load on
  * x86), no write outside this CPU's data, nothing on the stack.  The loads
@@ -449,7 +458,9 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
  * every call which loaded the old table has counted itself in it.
  *
  * Return: the implementation to call and the table the call is counted in
- * (NULL when @desc is not bound: the original then runs directly).
+ * (NULL when @desc is not bound: the original then runs directly).  Both
+ * are NULL when a stalled caller of a DRVPROXY_EP_ERRNO endpoint was
+ * killed while it waited: the wrapper then fails the call with -EINTR.
  */
 static __always_inline struct drvproxy_entry
 drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
@@ -468,7 +479,14 @@ drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 		return e;
 	}
 	i = desc->index;
-	e.table = rcu_dereference_sched(((struct drvproxy_domain *)ext)->active);
+	/*
+	 * Acquire: pairs with rcu_assign_pointer() in drvproxy_publish(), so
+	 * an implementation that a stalled transition published sees what
+	 * the STALLED callback wrote (state it migrated, not only the table).
+	 * A plain load on x86; ldar on arm64.
+	 */
+	e.table = (struct drvproxy_table __force *)
+		smp_load_acquire(&((struct drvproxy_domain *)ext)->active);
 	this_cpu_inc(e.table->slot[i].count->enter);
 	e.fn = e.table->slot[i].fn;
 	preempt_enable_notrace();
@@ -501,10 +519,41 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
  */
 #define DRVPROXY_ERESTART	(-ERESTARTNOINTR)
 
-/* Did the call return DRVPROXY_ERESTART?  Never for bool endpoints. */
+/*
+ * Can @type carry a negative errno?  Only then may a call be re-dispatched
+ * (a u8, char or short would truncate DRVPROXY_ERESTART to a value the
+ * implementation may return on its own) or failed with -EINTR.  A compile
+ * time constant for any type, void included.
+ */
+#define __DPX_ERRNO_TYPE(type)							\
+	_Generic((type *)NULL, int *: 1, long *: 1, long long *: 1, default: 0)
+
+/* Did the call return DRVPROXY_ERESTART?  Only errno-typed endpoints can. */
 #define __DPX_RESTARTED(type, r)						\
-	(!__builtin_types_compatible_p(type, bool) &&				\
+	(__DPX_ERRNO_TYPE(type) &&						\
 	 unlikely((r) == (__force type)(long)DRVPROXY_ERESTART))
+
+/*
+ * The type of the hidden ``__dpx_call`` parameter: the table the call
+ * entered, const-qualified when @type cannot carry an errno, so that the
+ * swap-aware waits (which must return DRVPROXY_ERESTART) refuse to build
+ * in such an endpoint; see __DPX_ASSERT_CAN_RESTART().
+ */
+struct __dpx_call_types {
+	struct drvproxy_table *errno_ok;
+	struct drvproxy_table *const no_errno;
+};
+
+#define __DPX_CALL_T(type)							\
+	typeof(*__builtin_choose_expr(__DPX_ERRNO_TYPE(type),			\
+		&((struct __dpx_call_types *)NULL)->errno_ok,			\
+		&((struct __dpx_call_types *)NULL)->no_errno))
+
+#define __DPX_ASSERT_CAN_RESTART(call)						\
+	BUILD_BUG_ON_MSG(__builtin_types_compatible_p(typeof(&(call)),		\
+				struct drvproxy_table *const *),		\
+		"drvproxy: a swap-aware wait needs an endpoint returning int, "	\
+		"long or long long (ssize_t, loff_t): its re-dispatch returns an errno")
 
 /*
  * Macro plumbing.  Parameters come as (type, name) pairs, as for
@@ -527,13 +576,15 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 #define __DPX_ARGS(...)		__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __SC_ARGS, __VA_ARGS__)
 
 /* An endpoint's descriptor, and its entry in the module's section. */
-#define __DPX_DESC(epn, type, ...)						\
+#define __DPX_DESC(epn, epflags, type, ...)					\
 	static struct drvproxy_endpoint_desc __dpx_desc_##epn __maybe_unused = { \
 		.name = #epn,							\
 		.signature = #type "(" #__VA_ARGS__ ")",			\
 		.impl = (drvproxy_fn_t)__dpx_impl_##epn,			\
 		.wrapper = (drvproxy_fn_t)epn,					\
 		.owner = THIS_MODULE,						\
+		.flags = (epflags) |						\
+			 (__DPX_ERRNO_TYPE(type) ? DRVPROXY_EP_ERRNO : 0),	\
 	}
 
 #define __DPX_IN_SECTION(epn, ...)						\
@@ -549,7 +600,9 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
  * The wrapper: enter, call the current implementation, leave.  A call that
  * left a swap-aware wait because of a swap is dispatched again, to the
  * implementation that is current now; the staleness check reads the table
- * before the exit count releases it.
+ * before the exit count releases it.  Both extra tests are compile-time
+ * false unless @type carries an errno, and the killed test is on the stall
+ * slow path only (drvproxy_call_enter() returns a NULL fn from there alone).
  */
 #define __DPX_WRAPPER(linkage, type, epn, ...)					\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
@@ -559,6 +612,8 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 										\
 	for (;;) {								\
 		__e = drvproxy_call_enter(&__dpx_desc_##epn);			\
+		if (__DPX_ERRNO_TYPE(type) && unlikely(!__e.fn))		\
+			return (__force type)(long)-EINTR;			\
 		__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(			\
 				__DPX_ARGS(__VA_ARGS__), __e.table);		\
 		if (!__DPX_RESTARTED(type, __r) ||				\
@@ -626,15 +681,15 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  * endpoint's name (with @linkage), emits the descriptor and opens the
  * original's definition, whose body follows the macro.
  */
-#define __DPX_ENDPOINT(section, linkage, body, type, epn, ...)		\
+#define __DPX_ENDPOINT(section, linkage, body, epflags, type, epn, ...)	\
 	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
-				     struct drvproxy_table *__dpx_call);	\
+				     __DPX_CALL_T(type) __dpx_call);		\
 	static struct drvproxy_endpoint_desc __dpx_desc_##epn;			\
 	body(linkage, type, epn, __VA_ARGS__)					\
-	__DPX_DESC(epn, type, __VA_ARGS__);					\
+	__DPX_DESC(epn, epflags, type, __VA_ARGS__);				\
 	section(epn, type, __VA_ARGS__);					\
 	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
-				     struct drvproxy_table *__dpx_call __maybe_unused)
+				     __DPX_CALL_T(type) __dpx_call __maybe_unused)
 
 /**
  * DRVPROXY_ENDPOINT() - define a hot-swappable endpoint (V2)
@@ -656,7 +711,8 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  *	}
  */
 #define DRVPROXY_ENDPOINT(type, name, ...)					\
-	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER, type, name, __VA_ARGS__)
+	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER, 0, type, name,	\
+		       __VA_ARGS__)
 
 /**
  * DRVPROXY_ENDPOINT_GLOBAL() - DRVPROXY_ENDPOINT() with external linkage
@@ -666,8 +722,8 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  * @...: 1 to 6 parameters as type, name pairs
  */
 #define DRVPROXY_ENDPOINT_GLOBAL(type, name, ...)				\
-	__DPX_ENDPOINT(__DPX_IN_SECTION, __DPX_EXTERN, __DPX_WRAPPER, type, name, \
-		       __VA_ARGS__)
+	__DPX_ENDPOINT(__DPX_IN_SECTION, __DPX_EXTERN, __DPX_WRAPPER, 0, type,	\
+		       name, __VA_ARGS__)
 
 /**
  * DRVPROXY_ENDPOINT_VOID() - DRVPROXY_ENDPOINT() for a function returning void
@@ -675,8 +731,8 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  * @...: 1 to 6 parameters as type, name pairs
  */
 #define DRVPROXY_ENDPOINT_VOID(name, ...)					\
-	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER_VOID, void, name,	\
-		       __VA_ARGS__)
+	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER_VOID, 0, void,	\
+		       name, __VA_ARGS__)
 
 /**
  * DRVPROXY_ENDPOINT_MANUAL() - define an endpoint for manual (V1) registration
@@ -688,8 +744,57 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  * section; pass DRVPROXY_DESC(@name) to drvproxy_register_endpoints().
  */
 #define DRVPROXY_ENDPOINT_MANUAL(type, name, ...)				\
-	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER, type, name,	\
-		       __VA_ARGS__)
+	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER, 0, type,	\
+		       name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_ATOMIC() - an endpoint that may be called from any context
+ * @type: return type (not void)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ *
+ * Like DRVPROXY_ENDPOINT(), for functions the kernel calls in atomic
+ * context: timer and softirq callbacks, interrupt handlers, anything under
+ * a spinlock, with preemption or interrupts disabled, or inside
+ * rcu_read_lock().  Such a call never waits: during a stalled transition
+ * it runs the implementation that is current, and a stalled transition
+ * that would change this endpoint's implementation is refused with
+ * -EOPNOTSUPP (apply such a layer live).  An endpoint declared with the
+ * other macros may sleep at wrapper entry while a stalled transition runs,
+ * like a function that takes a mutex.
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC(type, name, ...)				\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_ATOMIC, type, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_ATOMIC_GLOBAL() - DRVPROXY_ENDPOINT_ATOMIC(), external linkage
+ * @type: return type (not void)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC_GLOBAL(type, name, ...)			\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, __DPX_EXTERN, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_ATOMIC, type, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_ATOMIC_VOID() - DRVPROXY_ENDPOINT_ATOMIC() returning void
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC_VOID(name, ...)				\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER_VOID,		\
+		       DRVPROXY_EP_ATOMIC, void, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_ATOMIC_MANUAL() - DRVPROXY_ENDPOINT_ATOMIC() for V1
+ * @type: return type (not void)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC_MANUAL(type, name, ...)			\
+	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_ATOMIC, type, name, __VA_ARGS__)
 
 /**
  * DRVPROXY_DESC() - the descriptor of an endpoint defined in this file
@@ -712,12 +817,12 @@ struct drvproxy_endpoint_info {
 /**
  * enum drvproxy_phase - phases of a registration or swap callback
  * @DRVPROXY_PHASE_PRE: before anything changes (take locks, save state)
- * @DRVPROXY_PHASE_STALLED: stalled mode only: no new call that may sleep
- *	proceeds and every call into the superseded implementations that
- *	entered before the stall has returned; transfer state.  Callers that
- *	cannot wait (atomic context, rcu_read_lock(), or this callback
- *	itself calling an endpoint) keep running the superseded
- *	implementation meanwhile.
+ * @DRVPROXY_PHASE_STALLED: stalled mode only; transfer state.  No call of
+ *	a process-context endpoint is inside any implementation of the
+ *	driver (but calls this callback makes itself); atomic endpoints
+ *	(DRVPROXY_ENDPOINT_ATOMIC()) keep running implementations the
+ *	transition does not change.  See "What a stalled transition
+ *	guarantees" in Documentation/drvproxy.rst.
  * @DRVPROXY_PHASE_POST: after the new implementations were published
  * @DRVPROXY_PHASE_MAX: never passed to a callback
  */
@@ -830,11 +935,11 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
 	static_assert(sizeof(__dpx_repl_##fnn))
 
 #define __DPX_REPLACEMENT(section, type, tgt, fnn, ...)			\
-	static type fnn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__dpx_call); \
+	static type fnn(__DPX_PARAMS(__VA_ARGS__), __DPX_CALL_T(type) __dpx_call); \
 	__DPX_REPL_DESC(tgt, fnn, type, __VA_ARGS__);				\
 	section(fnn);								\
 	static type fnn(__DPX_PARAMS(__VA_ARGS__),				\
-			struct drvproxy_table *__dpx_call __maybe_unused)
+			__DPX_CALL_T(type) __dpx_call __maybe_unused)
 
 /**
  * DRVPROXY_REPLACEMENT() - define a replacement for a host endpoint
@@ -870,11 +975,14 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
  * enum drvproxy_mode - how a layer is swapped in and out
  * @DRVPROXY_MODE_LIVE: new calls go to the new code at once; calls in the
  *	old code drain in the background while its module stays pinned
- * @DRVPROXY_MODE_STALLED: new calls wait (they do not fail) at wrapper entry,
- *	calls in flight drain within the layer's timeout, the STALLED callback
- *	runs, then the new table is published and the waiters released.  A
- *	caller that cannot sleep is not stalled: it runs the superseded
- *	implementation, and the drain waits for it too.
+ * @DRVPROXY_MODE_STALLED: new calls of process-context endpoints wait (they
+ *	do not fail, but a killed waiter's call returns -EINTR) at wrapper
+ *	entry, every call in flight in any of the driver's tables drains
+ *	within the layer's timeout, the STALLED callback runs, then the new
+ *	table is published and the waiters released.  Atomic endpoints are
+ *	never held back, so a stalled transition that would change one is
+ *	refused with -EOPNOTSUPP; a call nested in a call of the same driver
+ *	runs the superseded implementation instead of waiting.
  */
 enum drvproxy_mode {
 	DRVPROXY_MODE_LIVE,
@@ -888,8 +996,9 @@ enum drvproxy_mode {
  * @to: the layout it must have afterwards
  * @context: the layer's context
  *
- * Runs with no call inside any implementation of the driver and new calls
- * waiting (the STALLED phase).
+ * Runs in the STALLED phase: no call of a process-context endpoint is inside
+ * any implementation of the driver and new ones wait; atomic endpoints may
+ * run (the driver keeps them out of state they read with its own lock).
  *
  * Return: 0, or an errno that fails the transition with nothing changed
  * (the migration must leave the state as it found it when it fails).
@@ -1042,6 +1151,7 @@ int drvproxy_swap_wait_redispatch(struct drvproxy_table *call);
 	struct wait_queue_entry __we;						\
 	long __ret = 0;								\
 										\
+	__DPX_ASSERT_CAN_RESTART(call);						\
 	init_wait_entry(&__we, 0);						\
 	drvproxy_swap_wait_begin(__dc, &__sw);					\
 	for (;;) {								\
