@@ -181,6 +181,13 @@ extern const drvproxy_fn_t tort_wrappers[TORT_NR_EP];
 extern const char *const tort_ep_names[TORT_NR_EP];
 extern unsigned int tort_sleep_us;
 
+/*
+ * The STALLED oracle (torture_impl.c): while a STALLED callback runs, only
+ * its own task and the atomic FAST may be inside any implementation.
+ */
+extern struct task_struct *tort_stalled_task;
+extern atomic_t tort_in_sleepable;
+
 __printf(2, 3) void tort_fail(const char *who, const char *fmt, ...);
 __printf(2, 3) void tort_fail_apply(const char *who, const char *fmt, ...);
 void tort_snapshot(struct tort_ctx *c);

@@ -137,10 +137,44 @@ static void tort_fail_dead(struct tort_ctx *c, struct tort_inst *inst, enum tort
 			  tort_ep_names[ep], inst->kind, what);
 }
 
+struct task_struct *tort_stalled_task;
+atomic_t tort_in_sleepable;
+
+/*
+ * The STALLED rule: no call of a process-context endpoint runs in any
+ * implementation while a STALLED callback runs, but the callback's own.
+ * FAST is atomic: it may run, in an implementation the transition does
+ * not change (the torture never gets a stalled transition that changes it
+ * past drvproxy).  The count is raised before the check, so a call either
+ * sees the flag or is counted when the callback looks (tort_cb()); the
+ * full barriers pair with the ones there.
+ */
+static void tort_stall_rule_enter(struct tort_ctx *c, enum tort_ep ep)
+{
+	struct task_struct *stalled;
+
+	if (ep == TORT_EP_FAST)
+		return;
+	atomic_inc(&tort_in_sleepable);
+	smp_mb__after_atomic();
+	stalled = READ_ONCE(tort_stalled_task);
+	if (stalled && stalled != current)
+		tort_fail(c->name, "%s: entered an implementation while a STALLED callback ran",
+			  tort_ep_names[ep]);
+}
+
+static void tort_stall_rule_leave(enum tort_ep ep)
+{
+	if (ep != TORT_EP_FAST)
+		atomic_dec(&tort_in_sleepable);
+}
+
 static struct tort_inst *tort_impl_enter(struct drvproxy_table *table, struct tort_ctx *c,
 					 unsigned int impl, enum tort_ep ep)
 {
 	struct tort_inst *inst = NULL;
+
+	tort_stall_rule_enter(c, ep);
 
 	if (!table) {
 		tort_fail(c->name, "%s: call did not go through an implementation table",
@@ -184,6 +218,7 @@ static void tort_impl_leave(struct drvproxy_table *table, struct tort_ctx *c,
 		smp_mb__before_atomic();
 		atomic_dec(&inst->in_impl);
 	}
+	tort_stall_rule_leave(ep);
 }
 
 static u64 tort_fast_body(struct drvproxy_table *table, struct tort_ctx *c, u64 x,
@@ -288,7 +323,8 @@ static bool tort_worker_body(struct drvproxy_table *table, void *context, long s
 
 /* ---- the originals ---- */
 
-DRVPROXY_ENDPOINT_GLOBAL(u64, tort_fast, struct tort_ctx *, c, u64, x)
+/* Called in atomic context: declared so, never stalled. */
+DRVPROXY_ENDPOINT_ATOMIC_GLOBAL(u64, tort_fast, struct tort_ctx *, c, u64, x)
 {
 	return tort_fast_body(__dpx_call, c, x, 0);
 }

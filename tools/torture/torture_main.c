@@ -221,6 +221,7 @@ struct tort_swapper {
 	unsigned long replaces;
 	unsigned long stalled;
 	unsigned long timeouts;
+	unsigned long refused;		/* stalled transitions that would change FAST */
 	unsigned long cb_errors;
 	unsigned long dropped;
 };
@@ -551,6 +552,28 @@ static void tort_replace_mark(int delta, bool ok, unsigned long start)
 }
 
 /* The phased callback of apply and revert; see struct tort_inst. */
+/*
+ * The STALLED phase begins: every call of a process-context endpoint must
+ * have left its implementation, and none may enter one until it ends
+ * (tort_stall_rule_enter()).  The window stays open a little, so that a
+ * stall that does not hold callers back is caught in the act.
+ */
+static void tort_stalled_begin(struct tort_swapper *sw)
+{
+	WRITE_ONCE(tort_stalled_task, current);
+	/* Pairs with smp_mb__after_atomic() in tort_stall_rule_enter(). */
+	smp_mb();
+	if (atomic_read(&tort_in_sleepable))
+		tort_fail(sw->name, "STALLED began with %d calls inside implementations",
+			  atomic_read(&tort_in_sleepable));
+	usleep_range(50, 200);
+}
+
+static void tort_stalled_end(void)
+{
+	WRITE_ONCE(tort_stalled_task, NULL);
+}
+
 static int tort_cb(enum drvproxy_phase phase, void *context)
 {
 	struct tort_inst *inst = context;
@@ -563,6 +586,8 @@ static int tort_cb(enum drvproxy_phase phase, void *context)
 		tort_fail(sw->name, "callback: STALLED phase of a live layer");
 	inst->seen |= BIT(phase);
 	inst->last_phase = phase;
+	if (phase == DRVPROXY_PHASE_STALLED)
+		tort_stalled_begin(sw);
 	if (inst->cb_calls) {
 		u32 r = prandom_u32_state(&sw->rnd);
 
@@ -570,6 +595,8 @@ static int tort_cb(enum drvproxy_phase phase, void *context)
 		tort_do_call(&sw->cbctx, NULL, r & 1 ? TORT_EP_NOTE : TORT_EP_FAST,
 			     get_random_u64(), r >> 8);
 	}
+	if (phase == DRVPROXY_PHASE_STALLED)
+		tort_stalled_end();
 	if (fail != phase + 1)
 		return 0;
 	/* Let callers enter the table a failing POST publishes and rolls back. */
@@ -664,6 +691,8 @@ static void tort_apply(struct tort_swapper *sw, unsigned int slot)
 	ret = drvproxy_layer_apply(l);
 	if (l->replace)
 		tort_replace_mark(-1, !ret, start);
+	if (!ret && stalled && (kd->covers & BIT(TORT_EP_FAST)))
+		tort_fail(sw->name, "stalled apply of kind %u changed the atomic FAST", k);
 	if (!ret) {
 		unsigned long t = tort_tick();
 
@@ -690,6 +719,10 @@ static void tort_apply(struct tort_swapper *sw, unsigned int slot)
 				k, ret, atomic_read(&inst->in_impl));
 	if (ret == -ETIMEDOUT && inst->short_timeout) {
 		sw->timeouts++;
+	} else if (ret == -EOPNOTSUPP && stalled &&
+		   ((kd->covers & BIT(TORT_EP_FAST)) || l->replace)) {
+		/* It would change FAST, which is atomic: refused, rightly. */
+		sw->refused++;
 	} else if (ret == TORT_CB_ERR && inst->fail_phase) {
 		tort_check_phases(sw, inst, ret, inst->fail_phase, "apply");
 	} else if (!(ret == -ENODEV && tort_going())) {
