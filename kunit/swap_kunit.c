@@ -467,30 +467,6 @@ static void v1_replacement_keeps_layers_on_top(struct kunit *test)
 }
 
 /*
- * A caller that cannot sleep (hard IRQ) is not held by a stall: while the
- * STALLED callback runs it runs the superseded implementation (wait.c);
- * after the publish it runs the new one.
- */
-static void stalled_apply_runs_atomic_callers_in_old_implementation(struct kunit *test)
-{
-	struct sw_fixture *f = test->priv;
-	struct drvproxy_layer *l = sw_new(f, DRVPROXY_MODE_STALLED, sw_x1);
-
-	l->callback = sw_callback;
-	l->context = f;
-	f->irq_call_when_stalled = true;
-	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
-	KUNIT_ASSERT_TRUE(test, f->irq_fired);
-	KUNIT_EXPECT_TRUE(test, f->irq_in_hardirq);
-	KUNIT_EXPECT_EQ(test, f->irq_result, 100);
-	KUNIT_EXPECT_EQ(test, f->x_orig_calls_stalled, 1);
-
-	KUNIT_ASSERT_TRUE(test, sw_call_from_hardirq(f));
-	KUNIT_EXPECT_EQ(test, f->irq_result, 101);
-	KUNIT_EXPECT_EQ(test, dpx_in_flight(f->host.ext, SW_X), 0ULL);
-}
-
-/*
  * Stalled mode with a call stuck in the old implementation: the layer's
  * drain_timeout_ms (not the 5 s module default) expires, apply returns
  * -ETIMEDOUT and nothing changed; the stuck call finishes in the old code.
@@ -836,7 +812,6 @@ static struct kunit_case drvproxy_swap_cases[] = {
 	KUNIT_CASE(stalled_apply_blocks_new_callers_until_publish),
 	KUNIT_CASE(stalled_apply_failure_releases_waiters_into_old_implementation),
 	KUNIT_CASE(v1_replacement_keeps_layers_on_top),
-	KUNIT_CASE(stalled_apply_runs_atomic_callers_in_old_implementation),
 	KUNIT_CASE(stalled_drain_timeout_returns_etimedout_and_changes_nothing),
 	KUNIT_CASE(live_apply_does_not_wait_for_calls_in_flight),
 	KUNIT_CASE(apply_to_unknown_driver_returns_enodev),

@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * transition_kunit.c - KUnit suites for the guarantees of a transition
+ *
+ *   drvproxy_stall     what a stalled transition holds back and waits for:
+ *                      calls left in older tables, nested calls, killed
+ *                      waiters, endpoints declared atomic
+ *   drvproxy_restart   re-dispatch only for return types that carry an errno
+ *   drvproxy_replace   an atomic replace takes migrated state back through
+ *                      the layers it drops
+ *   drvproxy_depth     the stack of layers is bounded, so sysfs shows it whole
+ *   drvproxy_context   the documented contexts of the statistics and events
+ *
+ * Each case registers its own host driver object (V1 ids 100..) and
+ * reverts, unregisters and frees everything in the suite's exit.  Endpoint
+ * bodies and callbacks only record; the test thread asserts.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/hrtimer.h>
+#include <linux/interrupt.h>
+#include <linux/sched/signal.h>
+#include <linux/timer.h>
+
+#include "drvproxy_kunit.h"
+
+#define TR_DRV		"dpx_kunit_transition"
+#define TR_OUTER	100
+#define TR_INNER	101
+#define TR_BLOCK	102
+#define TR_ATOMIC	103
+#define TR_TINY		104
+#define TR_VALUE	105
+
+struct tr_fixture {
+	struct dpx_host host;
+	struct completion gate;		/* dpx_tr_block() and dpx_tr_tiny() wait here */
+	atomic_t outer_entered;
+	atomic_t inner_orig;
+	atomic_t inner_repl;
+	atomic_t block_entered;
+	atomic_t tiny_runs;
+	atomic_t atomic_orig;
+	atomic_t value_orig;
+	atomic_t value_repl;
+	int outer_inner_result;
+	struct dpx_thread caller;
+	struct dpx_thread killed;
+	/* STALLED callback records */
+	bool kill_when_stalled;
+	bool killed_slept;
+	bool killed_done;
+	long killed_result;
+	bool atomic_when_stalled;
+	int atomic_result;
+	int atomic_orig_stalled;
+	/* state migration */
+	long state;
+	unsigned int migrations;
+};
+
+static struct tr_fixture *tr_cur;	/* for the endpoint bodies */
+
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_inner, int, a)
+{
+	atomic_inc(&tr_cur->inner_orig);
+	return 10;
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(int, dpx_tr_inner, dpx_tr_inner_l1, int, a)
+{
+	atomic_inc(&tr_cur->inner_repl);
+	return 11;
+}
+
+/*
+ * Calls dpx_tr_inner() from inside its own call, once a transition has
+ * published another table (the stall table of a stalled one): the
+ * compat_ioctl-calls-ioctl pattern, at the worst moment.
+ */
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_outer, int, a)
+{
+	struct tr_fixture *f = tr_cur;
+
+	atomic_inc(&f->outer_entered);
+	if (!DPX_POLL(drvproxy_call_stale(__dpx_call), 5000))
+		return -ETIME;
+	f->outer_inner_result = dpx_tr_inner(a);
+	return 20;
+}
+
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_block, int, wait)
+{
+	atomic_inc(&tr_cur->block_entered);
+	if (wait)
+		wait_for_completion(&tr_cur->gate);
+	return 30;
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(int, dpx_tr_block, dpx_tr_block_l1, int, wait)
+{
+	return 31;
+}
+
+DRVPROXY_ENDPOINT_ATOMIC_MANUAL(int, dpx_tr_atomic, int, a)
+{
+	atomic_inc(&tr_cur->atomic_orig);
+	return 40;
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(int, dpx_tr_atomic, dpx_tr_atomic_l1, int, a)
+{
+	return 41;
+}
+
+/*
+ * A u8 endpoint whose value is DRVPROXY_ERESTART truncated to 8 bits: it
+ * must never be mistaken for a request to re-dispatch.
+ */
+DRVPROXY_ENDPOINT_MANUAL(u8, dpx_tr_tiny, int, wait)
+{
+	atomic_inc(&tr_cur->tiny_runs);
+	if (wait)
+		wait_for_completion(&tr_cur->gate);
+	return (u8)DRVPROXY_ERESTART;
+}
+
+/* Reads the migrated state: layout 1 keeps it as is, layout 2 times 1000. */
+DRVPROXY_ENDPOINT_MANUAL(long, dpx_tr_value, int, a)
+{
+	atomic_inc(&tr_cur->value_orig);
+	return tr_cur->state;
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(long, dpx_tr_value, dpx_tr_value_l2, int, a)
+{
+	atomic_inc(&tr_cur->value_repl);
+	return tr_cur->state / 1000;
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(long, dpx_tr_value, dpx_tr_value_r1, int, a)
+{
+	atomic_inc(&tr_cur->value_repl);
+	return tr_cur->state + 1;
+}
+
+static const struct drvproxy_replacement *const tr_inner1[] = {
+	DRVPROXY_REPL(dpx_tr_inner_l1),
+};
+
+static const struct drvproxy_replacement *const tr_block1[] = {
+	DRVPROXY_REPL(dpx_tr_block_l1),
+};
+
+static const struct drvproxy_replacement *const tr_atomic1[] = {
+	DRVPROXY_REPL(dpx_tr_atomic_l1),
+};
+
+static const struct drvproxy_replacement *const tr_value2[] = {
+	DRVPROXY_REPL(dpx_tr_value_l2),
+};
+
+static const struct drvproxy_replacement *const tr_value_r1[] = {
+	DRVPROXY_REPL(dpx_tr_value_r1),
+};
+
+static int tr_init(struct kunit *test)
+{
+	struct tr_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	struct drvproxy_endpoint_info info[] = {
+		{ .id = TR_OUTER, .endpoint = DRVPROXY_DESC(dpx_tr_outer) },
+		{ .id = TR_INNER, .endpoint = DRVPROXY_DESC(dpx_tr_inner) },
+		{ .id = TR_BLOCK, .endpoint = DRVPROXY_DESC(dpx_tr_block) },
+		{ .id = TR_ATOMIC, .endpoint = DRVPROXY_DESC(dpx_tr_atomic) },
+		{ .id = TR_TINY, .endpoint = DRVPROXY_DESC(dpx_tr_tiny) },
+		{ .id = TR_VALUE, .endpoint = DRVPROXY_DESC(dpx_tr_value) },
+	};
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	test->priv = f;
+	init_completion(&f->gate);
+	tr_cur = f;
+	dpx_host_init(test, &f->host, TR_DRV, true);
+	KUNIT_ASSERT_EQ(test, drvproxy_register_endpoints(f->host.ext, info, ARRAY_SIZE(info),
+							  NULL, NULL), 0);
+	return 0;
+}
+
+static void tr_exit(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+
+	complete_all(&f->gate);
+	dpx_thread_stop(&f->caller);
+	dpx_thread_stop(&f->killed);
+	dpx_host_exit(&f->host);
+	tr_cur = NULL;
+}
+
+static struct drvproxy_layer *tr_layer(struct tr_fixture *f, enum drvproxy_mode mode,
+				       const struct drvproxy_replacement *const *r)
+{
+	return dpx_layer_new(&f->host, mode, r, 1);
+}
+
+static long tr_call_outer(void *arg)
+{
+	return dpx_tr_outer(1);
+}
+
+static long tr_call_block(void *arg)
+{
+	return dpx_tr_block(1);
+}
+
+static long tr_call_tiny(void *arg)
+{
+	return dpx_tr_tiny(1);
+}
+
+/* A caller that a SIGKILL can reach: kthreads ignore signals by default. */
+static long tr_call_killable(void *arg)
+{
+	long ret;
+
+	allow_signal(SIGKILL);
+	ret = dpx_tr_inner(0);
+	/* The thread stays until dpx_thread_stop(): let it sleep again. */
+	disallow_signal(SIGKILL);
+	flush_signals(current);
+	return ret;
+}
+
+/* ---- drvproxy_stall ---- */
+
+/*
+ * A call still runs in a table that an earlier live apply superseded.  A
+ * stalled apply must wait for it too, not only for the table it replaces:
+ * it times out, and nothing changed.
+ */
+static void stalled_apply_waits_for_calls_in_older_tables(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *live = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+	struct drvproxy_layer *stalled = tr_layer(f, DRVPROXY_MODE_STALLED, tr_block1);
+	u64 gen;
+
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_call_block, f, "dpx-tr-block"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_BLOCK) == 1, 5000));
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(live), 0);
+	gen = drvproxy_extension_generation(f->host.ext);
+
+	stalled->drain_timeout_ms = 100;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(stalled), -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, dpx_tr_block(0), 30);
+	KUNIT_EXPECT_FALSE(test, dpx_thread_done(&f->caller));
+
+	complete_all(&f->gate);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	KUNIT_EXPECT_EQ(test, f->caller.result, 30L);
+}
+
+/*
+ * An endpoint that calls another endpoint of its driver while a stalled
+ * transition starts: the inner call must not wait for the transition,
+ * which waits for the outer call.  It runs the implementation the
+ * transition supersedes, and the transition completes.
+ */
+static void stalled_apply_completes_across_nested_call(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_inner1);
+
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_call_outer, f, "dpx-tr-outer"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(&f->outer_entered) == 1, 5000));
+	l->drain_timeout_ms = 3000;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	KUNIT_EXPECT_EQ(test, f->caller.result, 20L);
+	KUNIT_EXPECT_EQ(test, f->outer_inner_result, 10);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->inner_orig), 1);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 11);
+	KUNIT_EXPECT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_INNER) == 0, 5000));
+}
+
+struct tr_irq {
+	struct hrtimer timer;
+	struct completion done;
+	int result;
+};
+
+static enum hrtimer_restart tr_irq_call(struct hrtimer *timer)
+{
+	struct tr_irq *irq = container_of(timer, struct tr_irq, timer);
+
+	irq->result = in_hardirq() ? dpx_tr_atomic(0) : -EINVAL;
+	complete(&irq->done);
+	return HRTIMER_NORESTART;
+}
+
+/* Call dpx_tr_atomic() once from a hard-IRQ hrtimer; its result, or -ETIME. */
+static int tr_call_atomic_from_hardirq(void)
+{
+	struct tr_irq irq = { .result = -ETIME };
+
+	init_completion(&irq.done);
+	hrtimer_init(&irq.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	irq.timer.function = tr_irq_call;
+	hrtimer_start(&irq.timer, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
+	wait_for_completion_timeout(&irq.done, 5 * HZ);
+	hrtimer_cancel(&irq.timer);
+	return irq.result;
+}
+
+static int tr_stalled_cb(enum drvproxy_phase phase, void *context)
+{
+	struct tr_fixture *f = context;
+
+	if (phase != DRVPROXY_PHASE_STALLED)
+		return 0;
+	if (f->kill_when_stalled &&
+	    !dpx_thread_start(&f->killed, tr_call_killable, f, "dpx-tr-killed")) {
+		/* It must sleep at wrapper entry, killable, in no implementation. */
+		f->killed_slept = dpx_thread_sleeps(&f->killed, TASK_WAKEKILL, 5000);
+		send_sig(SIGKILL, f->killed.task, 1);
+		f->killed_done = dpx_thread_wait(&f->killed, 5000);
+		f->killed_result = f->killed.result;
+	}
+	if (f->atomic_when_stalled) {
+		f->atomic_result = tr_call_atomic_from_hardirq();
+		f->atomic_orig_stalled = atomic_read(&f->atomic_orig);
+	}
+	return 0;
+}
+
+/*
+ * A caller held back by a stalled transition can be killed: its call
+ * returns -EINTR at once and runs no implementation, old or new.
+ */
+static void killed_stalled_caller_fails_with_eintr(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_inner1);
+
+	l->callback = tr_stalled_cb;
+	l->context = f;
+	f->kill_when_stalled = true;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_TRUE(test, f->killed_slept);
+	KUNIT_EXPECT_TRUE(test, f->killed_done);
+	KUNIT_EXPECT_EQ(test, f->killed_result, (long)-EINTR);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->inner_orig), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->inner_repl), 0);
+	KUNIT_EXPECT_EQ(test, dpx_in_flight(f->host.ext, TR_INNER), 0ULL);
+}
+
+/*
+ * An endpoint declared atomic keeps running during STALLED, from hard IRQ
+ * too, in the implementation that stays current; a stalled transition
+ * that would change it is refused, a live one is not.
+ */
+static void stalled_transition_never_changes_atomic_endpoint(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *other = tr_layer(f, DRVPROXY_MODE_STALLED, tr_inner1);
+	struct drvproxy_layer *stalled = tr_layer(f, DRVPROXY_MODE_STALLED, tr_atomic1);
+	struct drvproxy_layer *live = tr_layer(f, DRVPROXY_MODE_LIVE, tr_atomic1);
+	u64 gen;
+
+	other->callback = tr_stalled_cb;
+	other->context = f;
+	f->atomic_when_stalled = true;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(other), 0);
+	KUNIT_EXPECT_EQ(test, f->atomic_result, 40);
+	KUNIT_EXPECT_EQ(test, f->atomic_orig_stalled, 1);
+
+	gen = drvproxy_extension_generation(f->host.ext);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(stalled), -EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, tr_call_atomic_from_hardirq(), 40);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(live), 0);
+	KUNIT_EXPECT_EQ(test, tr_call_atomic_from_hardirq(), 41);
+}
+
+static struct kunit_case drvproxy_stall_cases[] = {
+	KUNIT_CASE(stalled_apply_waits_for_calls_in_older_tables),
+	KUNIT_CASE(stalled_apply_completes_across_nested_call),
+	KUNIT_CASE(killed_stalled_caller_fails_with_eintr),
+	KUNIT_CASE(stalled_transition_never_changes_atomic_endpoint),
+	{}
+};
+
+static struct kunit_suite drvproxy_stall_suite = {
+	.name = "drvproxy_stall",
+	.init = tr_init,
+	.exit = tr_exit,
+	.test_cases = drvproxy_stall_cases,
+};
+
+/* ---- drvproxy_restart ---- */
+
+/*
+ * A u8 endpoint returns (u8)DRVPROXY_ERESTART from a call whose table a
+ * swap superseded: that is its value, not a request to run it again.
+ */
+static void truncated_return_value_is_not_redispatched(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_call_tiny, f, "dpx-tr-tiny"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_TINY) == 1, 5000));
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	complete_all(&f->gate);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	KUNIT_EXPECT_EQ(test, f->caller.result, (long)(u8)DRVPROXY_ERESTART);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->tiny_runs), 1);
+}
+
+static struct kunit_case drvproxy_restart_cases[] = {
+	KUNIT_CASE(truncated_return_value_is_not_redispatched),
+	{}
+};
+
+static struct kunit_suite drvproxy_restart_suite = {
+	.name = "drvproxy_restart",
+	.init = tr_init,
+	.exit = tr_exit,
+	.test_cases = drvproxy_restart_cases,
+};
+
+/* ---- drvproxy_replace ---- */
+
+/* Layout 1: the value as is; layout 2: times 1000. */
+static int tr_migrate(struct drvproxy_driver *drv, u32 from, u32 to, void *context)
+{
+	struct tr_fixture *f = context;
+
+	if (from != 1 || to != 2)
+		return -EINVAL;
+	f->state *= 1000;
+	f->migrations++;
+	return 0;
+}
+
+static int tr_unmigrate(struct drvproxy_driver *drv, u32 from, u32 to, void *context)
+{
+	struct tr_fixture *f = context;
+
+	if (from != 2 || to != 1)
+		return -EINVAL;
+	f->state /= 1000;
+	f->migrations++;
+	return 0;
+}
+
+static struct drvproxy_layer *tr_migrating_layer(struct tr_fixture *f)
+{
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_value2);
+
+	l->state_layout = 2;
+	l->migrate = tr_migrate;
+	l->unmigrate = tr_unmigrate;
+	l->context = f;
+	return l;
+}
+
+/*
+ * An atomic replace drops a layer that migrated the state: the state
+ * comes back to the layout below it before the replacement runs, and
+ * stays there when the replacement is reverted too.
+ */
+static void atomic_replace_unmigrates_dropped_layer(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	struct drvproxy_layer *repl = tr_layer(f, DRVPROXY_MODE_LIVE, tr_value_r1);
+
+	f->host.drv->state_layout = 1;
+	f->state = 7;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(mig), 0);
+	KUNIT_ASSERT_EQ(test, f->state, 7000L);
+	KUNIT_ASSERT_EQ(test, dpx_tr_value(0), 7L);
+
+	repl->replace = true;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(repl), 0);
+	KUNIT_EXPECT_EQ(test, f->state, 7L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
+	KUNIT_EXPECT_EQ(test, dpx_tr_value(0), 8L);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(mig), -ENOENT);
+
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(repl), 0);
+	KUNIT_EXPECT_EQ(test, dpx_tr_value(0), 7L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
+	KUNIT_EXPECT_EQ(test, f->migrations, 2U);
+}
+
+/* The replacement may migrate the state itself, from the layout below. */
+static void atomic_replace_migrates_from_layout_below_dropped_layers(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	struct drvproxy_layer *again = tr_migrating_layer(f);
+
+	f->host.drv->state_layout = 1;
+	f->state = 5;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(mig), 0);
+	again->replace = true;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(again), 0);
+	KUNIT_EXPECT_EQ(test, f->state, 5000L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 2U);
+	KUNIT_EXPECT_EQ(test, f->migrations, 3U);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(again), 0);
+	KUNIT_EXPECT_EQ(test, f->state, 5L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
+}
+
+static struct kunit_case drvproxy_replace_cases[] = {
+	KUNIT_CASE(atomic_replace_unmigrates_dropped_layer),
+	KUNIT_CASE(atomic_replace_migrates_from_layout_below_dropped_layers),
+	{}
+};
+
+static struct kunit_suite drvproxy_replace_suite = {
+	.name = "drvproxy_replace",
+	.init = tr_init,
+	.exit = tr_exit,
+	.test_cases = drvproxy_replace_cases,
+};
+
+/* ---- drvproxy_depth ---- */
+
+#define TR_MAX_LAYERS	64
+
+/*
+ * A driver takes TR_MAX_LAYERS layers; the next is refused with -ENOSPC
+ * and changes nothing, while an atomic replace of them all is accepted.
+ */
+static void apply_beyond_stack_limit_returns_enospc(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l;
+	unsigned int k;
+	u64 gen;
+
+	for (k = 0; k < TR_MAX_LAYERS; k++)
+		KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(tr_layer(f, DRVPROXY_MODE_LIVE,
+								     tr_inner1)), 0);
+	gen = drvproxy_extension_generation(f->host.ext);
+	l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_block1);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, dpx_tr_block(0), 30);
+	l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_block1);
+	l->replace = true;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_EQ(test, dpx_tr_block(0), 31);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 10);
+}
+
+static struct kunit_case drvproxy_depth_cases[] = {
+	KUNIT_CASE(apply_beyond_stack_limit_returns_enospc),
+	{}
+};
+
+static struct kunit_suite drvproxy_depth_suite = {
+	.name = "drvproxy_depth",
+	.init = tr_init,
+	.exit = tr_exit,
+	.test_cases = drvproxy_depth_cases,
+};
+
+/* ---- drvproxy_context ---- */
+
+struct tr_ctx_result {
+	struct completion done;
+	bool in_softirq;
+	bool in_hardirq;
+	int stats_ret;
+	u64 calls;
+};
+
+static struct tr_ctx_result *tr_ctx_cur;
+
+static void tr_read_stats(struct tr_ctx_result *r)
+{
+	struct drvproxy_endpoint_stats st = {};
+
+	r->stats_ret = drvproxy_endpoint_stats(tr_cur->host.ext, TR_INNER, &st);
+	r->calls = st.calls;
+}
+
+static void tr_timer_fn(struct timer_list *t)
+{
+	struct tr_ctx_result *r = tr_ctx_cur;
+
+	r->in_softirq = in_serving_softirq();
+	tr_read_stats(r);
+	complete(&r->done);
+}
+
+/*
+ * The statistics are readable in process context, under a spinlock, and
+ * in softirq context (a timer), with the same answer.
+ */
+static void endpoint_stats_work_in_documented_contexts(struct kunit *test)
+{
+	static DEFINE_SPINLOCK(lock);
+	struct tr_fixture *f = test->priv;
+	struct tr_ctx_result r = {};
+	struct timer_list timer;
+
+	dpx_tr_inner(0);
+	dpx_tr_inner(0);
+	tr_read_stats(&r);
+	KUNIT_EXPECT_EQ(test, r.stats_ret, 0);
+	KUNIT_EXPECT_EQ(test, r.calls, 2ULL);
+
+	memset(&r, 0, sizeof(r));
+	spin_lock(&lock);
+	tr_read_stats(&r);
+	spin_unlock(&lock);
+	KUNIT_EXPECT_EQ(test, r.calls, 2ULL);
+
+	memset(&r, 0, sizeof(r));
+	init_completion(&r.done);
+	tr_ctx_cur = &r;
+	timer_setup_on_stack(&timer, tr_timer_fn, 0);
+	mod_timer(&timer, jiffies + 1);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&r.done, 5 * HZ), 0UL);
+	del_timer_sync(&timer);
+	destroy_timer_on_stack(&timer);
+	tr_ctx_cur = NULL;
+	KUNIT_EXPECT_TRUE(test, r.in_softirq);
+	KUNIT_EXPECT_EQ(test, r.stats_ret, 0);
+	KUNIT_EXPECT_EQ(test, r.calls, 2ULL);
+	KUNIT_EXPECT_EQ(test, dpx_in_flight(f->host.ext, TR_INNER), 0ULL);
+}
+
+struct tr_event_irq {
+	struct hrtimer timer;
+	struct drvproxy_event *ev;
+	bool in_hardirq;
+};
+
+static enum hrtimer_restart tr_event_timer(struct hrtimer *timer)
+{
+	struct tr_event_irq *e = container_of(timer, struct tr_event_irq, timer);
+
+	e->in_hardirq = in_hardirq();
+	drvproxy_event_set(e->ev);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * drvproxy_event_set() works from a hard-IRQ hrtimer (on PREEMPT_RT only
+ * from threaded handlers, as documented: there this case runs the timer
+ * in its softirq thread) and wakes a waiter in process context.
+ */
+static void event_set_works_from_hard_irq(struct kunit *test)
+{
+	struct drvproxy_event ev;
+	struct tr_event_irq e = { .ev = &ev };
+	enum hrtimer_mode mode = IS_ENABLED(CONFIG_PREEMPT_RT) ? HRTIMER_MODE_REL_SOFT :
+				 HRTIMER_MODE_REL_HARD;
+
+	drvproxy_event_init(&ev, false);
+	hrtimer_init(&e.timer, CLOCK_MONOTONIC, mode);
+	e.timer.function = tr_event_timer;
+	hrtimer_start(&e.timer, ms_to_ktime(1), mode);
+	KUNIT_EXPECT_GT(test, wait_event_timeout(ev.wq, READ_ONCE(ev.signalled), 5 * HZ), 0L);
+	hrtimer_cancel(&e.timer);
+	KUNIT_EXPECT_EQ(test, e.in_hardirq, !IS_ENABLED(CONFIG_PREEMPT_RT));
+}
+
+static struct kunit_case drvproxy_context_cases[] = {
+	KUNIT_CASE(endpoint_stats_work_in_documented_contexts),
+	KUNIT_CASE(event_set_works_from_hard_irq),
+	{}
+};
+
+static struct kunit_suite drvproxy_context_suite = {
+	.name = "drvproxy_context",
+	.init = tr_init,
+	.exit = tr_exit,
+	.test_cases = drvproxy_context_cases,
+};
+
+kunit_test_suites(&drvproxy_stall_suite, &drvproxy_restart_suite, &drvproxy_replace_suite,
+		  &drvproxy_depth_suite, &drvproxy_context_suite);
