@@ -131,6 +131,37 @@ stage_build() {
 			detail "$LOGDIR/$name.warnings"
 		fi
 	done
+	stage_build_fail
+}
+
+# Sources that must not build (tools/testing/build-fail): each must fail
+# with the message its "expect:" line names, and the control must build, so
+# that a broken check cannot pass by failing for another reason.
+stage_build_fail() {
+	local dir=$BUILD/build-fail src bad want log
+	[ -n "$KDIR612" ] || return 0
+	sync_sources "$REPO" "$dir"
+	log=$LOGDIR/build-fail.control.log
+	if make -C "$KDIR612" M="$dir/tools/testing/build-fail" KBUILD_MODPOST_WARN=1 modules > "$log" 2>&1; then
+		pass "build-fail: the control builds"
+	else
+		fail "build-fail: the control does not build"
+		detail "$log" 10
+	fi
+	for src in "$REPO"/tools/testing/build-fail/*.c; do
+		bad=$(basename "$src" .c)
+		[ "$bad" = control ] && continue
+		want=$(sed -n 's/^ \* expect: //p' "$src" | head -n 1)
+		log=$LOGDIR/build-fail.$bad.log
+		make -C "$KDIR612" M="$dir/tools/testing/build-fail" KBUILD_MODPOST_WARN=1 BAD="$bad" modules > "$log" 2>&1 &&
+			{ fail "build-fail: $bad.c built"; continue; }
+		if [ -n "$want" ] && grep -qF "$want" "$log"; then
+			pass "build-fail: $bad.c does not build ($want)"
+		else
+			fail "build-fail: $bad.c failed without \"$want\""
+			detail "$log" 10
+		fi
+	done
 }
 
 stage_sparse() {
@@ -469,6 +500,14 @@ stage_torture() {
 	for f in drvproxy drvproxy_demo drvproxy_demo_v2 drvproxy_demo_v3 drvproxy_torture; do
 		find "$BUILD/kunit" -name "$f.ko" -exec cp {} "$mods/" \;
 	done
+	# drvproxy built broken on purpose: test-torture.sh shows the torture
+	# fails against it.
+	if build_tree kunit-broken "$kkdir" DRVPROXY_BROKEN=SKIP_STALL_DRAIN; then
+		cp "$BUILD/kunit-broken/module/drvproxy/drvproxy.ko" \
+			"$mods/drvproxy-broken-skip-stall-drain.ko"
+	else
+		fail "torture: the broken-on-purpose build failed; see $LOGDIR/kunit-broken.make.log"
+	fi
 	rsync -a --exclude=bin/ --exclude='test-*.sh' "$src/" "$data/selftests/"
 	for f in $TORTURE_SCRIPTS; do
 		cp "$src/$f" "$data/selftests/"
