@@ -67,7 +67,7 @@ cleanup() {
 setup
 trap cleanup EXIT
 [ -f "$MODDIR/$TORTURE.ko" ] || { echo "1..0 # SKIP $TORTURE.ko not built"; exit $ksft_skip; }
-ktap_header 4
+ktap_header 5
 
 run_torture "$DURATION" "ncallers_per_cpu=4 stat_interval=10 $RCU ${TORTURE_PARAMS:-}"
 ktap_result "torture: $(nproc) CPUs x 4 callers against live and stalled swaps: End of test: $RESULT" \
@@ -98,4 +98,19 @@ fi
 
 ktap_result "torture: unloads, and drvproxy with it: nothing left pinned" \
 	"$TOOL" rmmod drvproxy
+
+# The same torture against drvproxy built broken on purpose (stalled
+# transitions that do not drain, DRVPROXY_BROKEN=SKIP_STALL_DRAIN): its
+# STALLED oracle must catch it, or it proves nothing.  Stalled swaps with
+# callbacks only, so that each one is checked.
+desc="torture: against a framework whose stalled swaps do not drain, it ends in FAILURE"
+BROKEN=$MODDIR/drvproxy-broken-skip-stall-drain.ko
+if [ ! -f "$BROKEN" ]; then
+	ktap_ok "$desc # SKIP $(basename "$BROKEN") not built"
+else
+	"$TOOL" insmod "$BROKEN" > /dev/null || die "cannot load $BROKEN"
+	run_torture 6 "ncallers_per_cpu=2 stalled_every=1 callback_every=1 cb_fail_every=0 replace_every=0 rcu_callers=0"
+	ktap_result "$desc (End of test: $RESULT)" [ "$RESULT" = FAILURE ]
+	"$TOOL" rmmod drvproxy > /dev/null
+fi
 ktap_finish
