@@ -32,6 +32,8 @@
 
 #include <drvproxy.h>
 
+#include "../module/drvproxy/compat.h"
+
 /* Most layers one test may create. */
 #define DPX_MAX_LAYERS		256
 

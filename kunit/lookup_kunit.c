@@ -211,8 +211,7 @@ static void lookups_work_in_hard_irq_context(struct kunit *test)
 
 	dpx_host_init(test, &f->host, LK_DRV, true);
 	init_completion(&f->fired);
-	hrtimer_init(&f->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
-	f->timer.function = lk_timer_fn;
+	dpx_hrtimer_setup(&f->timer, lk_timer_fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	hrtimer_start(&f->timer, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
 	fired = wait_for_completion_timeout(&f->fired, 5 * HZ);
 	hrtimer_cancel(&f->timer);

@@ -256,8 +256,7 @@ static bool sw_call_from_hardirq(struct sw_fixture *f)
 	bool fired;
 
 	init_completion(&f->irq_done);
-	hrtimer_init(&f->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
-	f->timer.function = sw_timer_fn;
+	dpx_hrtimer_setup(&f->timer, sw_timer_fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	hrtimer_start(&f->timer, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
 	fired = wait_for_completion_timeout(&f->irq_done, 5 * HZ) > 0;
 	hrtimer_cancel(&f->timer);

@@ -307,8 +307,7 @@ static int tr_call_atomic_from_hardirq(void)
 	struct tr_irq irq = { .result = -ETIME };
 
 	init_completion(&irq.done);
-	hrtimer_init(&irq.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
-	irq.timer.function = tr_irq_call;
+	dpx_hrtimer_setup(&irq.timer, tr_irq_call, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	hrtimer_start(&irq.timer, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
 	wait_for_completion_timeout(&irq.done, 5 * HZ);
 	hrtimer_cancel(&irq.timer);
@@ -668,8 +667,7 @@ static void event_set_works_from_hard_irq(struct kunit *test)
 				 HRTIMER_MODE_REL_HARD;
 
 	drvproxy_event_init(&ev, false);
-	hrtimer_init(&e.timer, CLOCK_MONOTONIC, mode);
-	e.timer.function = tr_event_timer;
+	dpx_hrtimer_setup(&e.timer, tr_event_timer, CLOCK_MONOTONIC, mode);
 	hrtimer_start(&e.timer, ms_to_ktime(1), mode);
 	KUNIT_EXPECT_GT(test, wait_event_timeout(ev.wq, READ_ONCE(ev.signalled), 5 * HZ), 0L);
 	hrtimer_cancel(&e.timer);

@@ -261,4 +261,4 @@ void dpx_thread_stop(struct dpx_thread *t)
 MODULE_DESCRIPTION("KUnit suites of the drvproxy framework");
 MODULE_AUTHOR("The drvproxy developers");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+DPX_MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

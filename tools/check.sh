@@ -5,8 +5,11 @@
 #
 # Usage: tools/check.sh [STAGE...]        (default: all stages, in this order)
 #
-#   a | build       W=1 module builds against the Debian 6.12 headers and the
-#                   newest installed 6.1 headers; any warning fails
+#   a | build       W=1 module builds against the Debian 6.12 headers, the
+#                   newest installed 6.1 headers and, in a cached chroot of
+#                   Debian testing/unstable (tools/chroot.sh), the newest
+#                   kernel's headers (with tools/bench and, compiled only,
+#                   the KUnit suites); any warning fails
 #   b | sparse      make C=2 against the Debian 6.12 headers; any sparse
 #                   warning/error fails
 #   c | style       checkpatch.pl --strict over tracked module/, kunit/,
@@ -108,6 +111,80 @@ build_tree() {
 
 # ---------------------------------------------------------------- stages ---
 
+# w1_result LABEL LOG RC [IGNORE]: the PASS/FAIL line of a W=1 build whose
+# make output is LOG (exit status RC): any warning fails, except lines
+# matching the extended regex IGNORE.
+w1_result() {
+	local label=$1 log=$2 rc=$3 ignore=${4:-}
+	local base=${log%.make.log}
+
+	grep -i 'warning:' "$log" | { if [ -n "$ignore" ]; then grep -vE "$ignore"; else cat; fi; } \
+		> "$base.warnings" || true
+	if [ "$rc" = 0 ] && [ ! -s "$base.warnings" ]; then
+		pass "build: $label"
+	elif [ "$rc" != 0 ]; then
+		fail "build: $label (make exited $rc)"
+		grep -E 'error|Error|warning:|No such file' "$log" > "$base.errors" || true
+		[ -s "$base.errors" ] || tail -n 5 "$log" > "$base.errors"
+		detail "$base.errors" 10
+	else
+		fail "build: $label ($(wc -l < "$base.warnings") warnings)"
+		detail "$base.warnings"
+	fi
+}
+
+# chroot_make NAME LOGNAME SUBDIR KDIR [MAKEARGS...]: build $BUILD/NAME/SUBDIR
+# against KDIR in the newest-kernel chroot (tools/chroot.sh); the make
+# output goes to $LOGDIR/LOGNAME.make.log.
+chroot_make() {
+	local name=$1 log=$LOGDIR/$2.make.log sub=$3 kdir=$4
+	shift 4
+	echo "\$ tools/chroot.sh run $BUILD/$name make -C $kdir M=$BUILD/$name$sub $* modules  (output: $log)" >> "$STAGE_LOG"
+	"$REPO/tools/chroot.sh" run "$BUILD/$name" make -C "$kdir" M="$BUILD/$name$sub" "$@" modules > "$log" 2>&1
+	local rc=$?
+	cat "$log" >> "$STAGE_LOG"
+	return $rc
+}
+
+# The newest kernel of Debian testing/unstable, whose headers need that
+# release's compiler: built in a cached chroot of it (tools/chroot.sh).
+# Besides the tree as `make` builds it: tools/bench, which only make bench
+# builds otherwise, and the KUnit suites, which Debian's kernels (no
+# CONFIG_KUNIT) never build.  The suites are compiled only, as if
+# CONFIG_KUNIT=m (their kunit_* symbols are then unresolved, which modpost
+# may report, and nothing else); the KUnit stage runs them.
+build_newest() {
+	local ch kdir name label rc
+
+	if ! ch=$("$REPO/tools/chroot.sh" prepare 2>> "$STAGE_LOG" | tail -n 1) || [ -z "$ch" ]; then
+		fail "build: cannot prepare the chroot of Debian testing/unstable (tools/chroot.sh prepare); see $STAGE_LOG"
+		detail "$STAGE_LOG" 5
+		return
+	fi
+	kdir=$("$REPO/tools/chroot.sh" kdir 2>> "$STAGE_LOG")
+	if [ -z "$kdir" ]; then
+		fail "build: no linux-headers-*-amd64 in the chroot $ch; run tools/chroot.sh refresh"
+		return
+	fi
+	name=debian-${kdir#/usr/src/linux-headers-}
+	label="W=1 against ${kdir#/usr/src/} (Debian ${ch##*/chroot-}, in a chroot)"
+	sync_sources "$REPO" "$BUILD/$name"
+	rc=0
+	chroot_make "$name" "$name" "" "$kdir" W=1 || rc=$?
+	w1_result "$label" "$LOGDIR/$name.make.log" "$rc"
+	# tools/bench links against the tree's Module.symvers.
+	if [ "$rc" = 0 ]; then
+		chroot_make "$name" "$name-bench" /tools/bench "$kdir" W=1 \
+			KBUILD_EXTRA_SYMBOLS="$BUILD/$name/Module.symvers" || rc=$?
+		w1_result "tools/bench $label" "$LOGDIR/$name-bench.make.log" "$rc"
+	fi
+	rc=0
+	chroot_make "$name" "$name-kunit" /kunit "$kdir" W=1 KCFLAGS=-DCONFIG_KUNIT_MODULE=1 \
+		KBUILD_MODPOST_WARN=1 || rc=$?
+	w1_result "kunit/ (compiled only) $label" "$LOGDIR/$name-kunit.make.log" "$rc" \
+		'modpost: (".*" \[.*\] undefined!|suppressed [0-9]+ unresolved symbol warnings)'
+}
+
 stage_build() {
 	local name kdir rc
 	for kdir in "$KDIR612" "$KDIR61"; do
@@ -118,19 +195,9 @@ stage_build() {
 		name=debian-${kdir#/usr/src/linux-headers-}
 		rc=0
 		build_tree "$name" "$kdir" W=1 || rc=$?
-		grep -i 'warning:' "$LOGDIR/$name.make.log" > "$LOGDIR/$name.warnings" || true
-		if [ "$rc" = 0 ] && [ ! -s "$LOGDIR/$name.warnings" ]; then
-			pass "build: W=1 against ${kdir#/usr/src/}"
-		elif [ "$rc" != 0 ]; then
-			fail "build: W=1 against ${kdir#/usr/src/} (make exited $rc)"
-			grep -E 'error|Error|warning:|No such file' "$LOGDIR/$name.make.log" > "$LOGDIR/$name.errors" || true
-			[ -s "$LOGDIR/$name.errors" ] || tail -n 5 "$LOGDIR/$name.make.log" > "$LOGDIR/$name.errors"
-			detail "$LOGDIR/$name.errors" 10
-		else
-			fail "build: W=1 against ${kdir#/usr/src/} ($(wc -l < "$LOGDIR/$name.warnings") warnings)"
-			detail "$LOGDIR/$name.warnings"
-		fi
+		w1_result "W=1 against ${kdir#/usr/src/}" "$LOGDIR/$name.make.log" "$rc"
 	done
+	build_newest
 	stage_build_fail
 }
 
@@ -550,7 +617,7 @@ stage_name() {
 
 stage_title() {
 	case $1 in
-	build) echo "W=1 module builds (Debian 6.12 and 6.1 headers)" ;;
+	build) echo "W=1 module builds (Debian 6.12, 6.1 and the newest testing/unstable headers)" ;;
 	sparse) echo "sparse (C=2, Debian 6.12 headers)" ;;
 	style) echo "checkpatch --strict and kernel-doc" ;;
 	runner) echo "guest runner self-tests (Debian 6.12 kernel in QEMU)" ;;

@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * compat.h - the few kernel API differences between 6.1 and 6.12
+ * compat.h - the few kernel API differences between 6.1 and the newest kernel
  *
- * Every difference drvproxy cares about lives here, decided by feature
- * probes in Kbuild (grep of the kernel's own headers) rather than by
- * version numbers, so a backport is detected for what it is.
+ * Every difference the tree's modules care about lives here, decided by
+ * feature probes in compat.kbuild (grep of the kernel's own headers) rather
+ * than by version numbers, so a backport is detected for what it is.  The
+ * KUnit suites and the tools' modules include it too, with their Kbuild
+ * including compat.kbuild.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
 #ifndef _DRVPROXY_COMPAT_H
 #define _DRVPROXY_COMPAT_H
 
+#include <linux/hrtimer.h>
 #include <linux/module.h>
+#include <linux/stringify.h>
 
 /*
  * 6.10 dropped the source argument of __assign_str(): the source is the
@@ -38,6 +42,44 @@ static inline void dpx_module_text(struct module *mod, void **start,
 #else
 	*start = mod->core_layout.base;
 	*size = mod->core_layout.text_size;
+#endif
+}
+
+/*
+ * Newer kernels pass show() and store() of a struct module_attribute a const
+ * pointer to the attribute; declare the first parameter as
+ * "DPX_MODULE_ATTR_CONST struct module_attribute *attr".
+ */
+#ifdef DPX_HAVE_CONST_MODULE_ATTRIBUTE
+#define DPX_MODULE_ATTR_CONST	const
+#else
+#define DPX_MODULE_ATTR_CONST
+#endif
+
+/*
+ * 6.13: MODULE_IMPORT_NS() takes the namespace as a string literal; before,
+ * it stringified a bare identifier.  DPX_MODULE_IMPORT_NS() takes the bare
+ * identifier on every kernel.
+ */
+#ifdef DPX_HAVE_IMPORT_NS_STRING
+#define DPX_MODULE_IMPORT_NS(ns)	MODULE_IMPORT_NS(__stringify(ns))
+#else
+#define DPX_MODULE_IMPORT_NS(ns)	MODULE_IMPORT_NS(ns)
+#endif
+
+/*
+ * Newer kernels set an hrtimer's callback in hrtimer_setup() and no longer
+ * have hrtimer_init(), which left the callback to the caller.
+ */
+static inline void dpx_hrtimer_setup(struct hrtimer *timer,
+				     enum hrtimer_restart (*function)(struct hrtimer *),
+				     clockid_t clock_id, enum hrtimer_mode mode)
+{
+#ifdef DPX_HAVE_HRTIMER_SETUP
+	hrtimer_setup(timer, function, clock_id, mode);
+#else
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
 #endif
 }
 

@@ -116,6 +116,7 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
+#include "../../module/drvproxy/compat.h"
 #include "torture.h"
 
 static int ncallers_per_cpu = 4;
@@ -856,14 +857,14 @@ static DEFINE_MUTEX(tort_status_lock);
 static const char *tort_result = "running";
 static char tort_stats[512];
 
-static ssize_t result_show(struct module_attribute *attr, struct module_kobject *mk,
-			   char *buf)
+static ssize_t result_show(DPX_MODULE_ATTR_CONST struct module_attribute *attr,
+			   struct module_kobject *mk, char *buf)
 {
 	return sysfs_emit(buf, "%s\n", READ_ONCE(tort_result));
 }
 
-static ssize_t stats_show(struct module_attribute *attr, struct module_kobject *mk,
-			  char *buf)
+static ssize_t stats_show(DPX_MODULE_ATTR_CONST struct module_attribute *attr,
+			  struct module_kobject *mk, char *buf)
 {
 	ssize_t n;
 

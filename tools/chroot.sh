@@ -1,0 +1,208 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# chroot.sh - a cached Debian testing/unstable chroot for building against
+# the newest Debian kernel, whose headers need their own compiler and host
+# tools (they call gcc-16 and include their -common half by absolute path).
+#
+# Usage: tools/chroot.sh prepare      create the chroot unless cached; print
+#                                     its directory on the last line
+#        tools/chroot.sh refresh      discover the suite again and upgrade
+#                                     (or create) its chroot
+#        tools/chroot.sh kdir         the newest generic amd64 headers dir
+#                                     in the chroot (the same path inside)
+#        tools/chroot.sh run DIR CMD...
+#                                     run CMD in the chroot, in DIR, with DIR
+#                                     bind-mounted at the same path
+#
+# The suite is whichever of testing and unstable offers the newer
+# linux-headers-amd64 (testing when equal), asked through a private apt list
+# in the cache: the machine's own apt sources are never changed.  The mirror
+# is the machine's Debian mirror (DRVPROXY_DEBIAN_MIRROR overrides it).  The
+# chroot lives in $DRVPROXY_CACHE/chroot-<suite>; only kbuild runs there.
+# The mounts are made in a private mount namespace, so they vanish with the
+# command, also when it is killed.  Needs root (debootstrap, chroot).
+set -eu
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/lib.sh
+. "$REPO/tools/lib.sh"
+
+# Packages the builds need: kbuild, the header's own compiler (a dependency
+# of linux-headers-*), perl for kernel-doc (W=1), python3 and patch for
+# make companion and the selftests' image companions.
+PACKAGES="make gcc linux-headers-amd64 libelf-dev bc perl python3 rsync patch"
+
+die() { echo "chroot.sh: $*" >&2; exit 1; }
+log() { echo "chroot.sh: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "needs root (debootstrap and chroot)"
+mkdir -p "$DRVPROXY_CACHE"
+
+# The machine's Debian archive mirror, from its apt sources (one-line and
+# deb822 formats).
+host_mirror() {
+	{
+		sed -nE 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+		sed -nE 's/^[[:space:]]*URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+			tr ' ' '\n'
+	} | grep -E '^https?://.*/debian/?$' | head -n 1
+}
+MIRROR=${DRVPROXY_DEBIAN_MIRROR:-$(host_mirror)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# A snapshot mirror serves Release files past their Valid-Until date; the
+# private lists live in root's cache, which apt's sandbox user cannot read.
+APT_OPTS=(-o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root)
+
+# apt-get/apt-cache against a private list of testing and unstable.
+APTDIR=$DRVPROXY_CACHE/apt-newest
+private_apt() {
+	local tool=$1
+	shift
+	"$tool" "${APT_OPTS[@]}" -o Dir::Etc::sourcelist="$APTDIR/sources.list" \
+		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$APTDIR/lists" \
+		-o Dir::Cache="$APTDIR/cache" -o Dir::State::status=/dev/null "$@"
+}
+
+# The suite with the newest linux-headers-amd64.
+discover_suite() {
+	local best="" bestv="" s v
+	mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial"
+	{
+		echo "deb [signed-by=$KEYRING] $MIRROR testing main"
+		echo "deb [signed-by=$KEYRING] $MIRROR unstable main"
+	} > "$APTDIR/sources.list"
+	private_apt apt-get -qq update >&2 || die "apt-get update against $MIRROR failed"
+	for s in testing unstable; do
+		v=$(private_apt apt-cache madison linux-headers-amd64 2>/dev/null |
+			awk -F' *[|] *' -v s="$s" '$3 ~ (" " s "/") { print $2; exit }')
+		[ -n "$v" ] || continue
+		log "linux-headers-amd64 in $s: $v"
+		if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then
+			best=$s
+			bestv=$v
+		fi
+	done
+	[ -n "$best" ] || die "no linux-headers-amd64 in testing or unstable at $MIRROR"
+	echo "$best"
+}
+
+# debootstrap SUITE DIR: the machine's debootstrap, else its .deb unpacked
+# into the cache (nothing is installed on the machine).  Bookworm's has no
+# script for forky; testing and unstable both work with the sid script.
+debootstrap_suite() {
+	local d=$DRVPROXY_CACHE/debootstrap
+	local args=(--variant=minbase --components=main --keyring="$KEYRING" "$1" "$2" "$MIRROR")
+
+	if command -v debootstrap >/dev/null 2>&1 && [ -e /usr/share/debootstrap/scripts/sid ]; then
+		debootstrap "${args[@]}" /usr/share/debootstrap/scripts/sid
+		return
+	fi
+	if [ ! -x "$d/usr/sbin/debootstrap" ]; then
+		rm -rf "$d"
+		mkdir -p "$d"
+		(cd "$d" && apt-get -qq download debootstrap && dpkg -x debootstrap_*.deb .) ||
+			{ echo "cannot fetch debootstrap (apt-get download debootstrap)"; return 1; }
+	fi
+	DEBOOTSTRAP_DIR=$d/usr/share/debootstrap "$d/usr/sbin/debootstrap" "${args[@]}" \
+		"$d/usr/share/debootstrap/scripts/sid"
+}
+
+# The ready chroot of the suite chosen last; empty if none.
+cached_chroot() {
+	local suite
+	suite=$(cat "$DRVPROXY_CACHE/chroot.suite" 2>/dev/null) || return 0
+	[ -e "$DRVPROXY_CACHE/chroot-$suite/.drvproxy-ready" ] && echo "$DRVPROXY_CACHE/chroot-$suite"
+	return 0
+}
+
+# in_chroot DIR CMD...: CMD in the chroot $CH, in DIR, DIR bind-mounted.
+in_chroot() {
+	local dir=$1
+	shift
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --propagation private /bin/sh -euc '
+		ch=$1 dir=$2
+		shift 2
+		mount -t proc proc "$ch/proc"
+		if [ -n "$dir" ]; then
+			mkdir -p "$ch$dir"
+			mount --bind "$dir" "$ch$dir"
+		fi
+		exec chroot "$ch" /bin/sh -c "cd \"\${0:-/}\" && exec \"\$@\"" "$dir" "$@"
+	' sh "$CH" "$dir" "$@"
+}
+
+# Install (or upgrade) the build packages in $CH; the output goes to $CH.log.
+install_packages() {
+	echo 'Acquire::Check-Valid-Until "false";' > "$CH/etc/apt/apt.conf.d/99drvproxy"
+	in_chroot "" env DEBIAN_FRONTEND=noninteractive sh -c \
+		"apt-get -qq update && apt-get -y -qq --no-install-recommends install $PACKAGES && apt-get -y -qq --no-install-recommends upgrade && apt-get -qq clean" \
+		>> "$CH.log" 2>&1 || die "installing $PACKAGES in $CH failed; see $CH.log"
+	date -u +%FT%TZ > "$CH/.drvproxy-ready"
+}
+
+# Create the chroot for $1 (a suite) unless it is ready.
+make_chroot() {
+	local suite=$1 start=$SECONDS
+	CH=$DRVPROXY_CACHE/chroot-$suite
+	if [ ! -e "$CH/.drvproxy-ready" ]; then
+		rm -rf "$CH"
+		log "debootstrap $suite into $CH from $MIRROR (a few minutes, about 1 GB)"
+		debootstrap_suite "$suite" "$CH" > "$DRVPROXY_CACHE/chroot-$suite.log" 2>&1 ||
+			die "debootstrap failed; see $DRVPROXY_CACHE/chroot-$suite.log"
+		install_packages
+		log "chroot ready in $((SECONDS - start)) s: $(du -sh "$CH" | cut -f1)"
+	fi
+	echo "$suite" > "$DRVPROXY_CACHE/chroot.suite"
+}
+
+# Serialize preparing: concurrent make checks share the cache.
+exec 9> "$DRVPROXY_CACHE/chroot.lock"
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case $cmd in
+prepare)
+	flock 9
+	CH=$(cached_chroot)
+	if [ -z "$CH" ]; then
+		suite=$(discover_suite)
+		make_chroot "$suite"
+	fi
+	echo "$CH"
+	;;
+refresh)
+	flock 9
+	suite=$(discover_suite)
+	make_chroot "$suite"
+	install_packages
+	echo "$CH"
+	;;
+kdir)
+	CH=$(cached_chroot)
+	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
+	# The generic flavour: not -rt, not -cloud.
+	for k in "$CH"/usr/src/linux-headers-*-amd64; do
+		case $k in
+		*-rt-amd64 | *-cloud-amd64 | *'*'*) ;;
+		*) echo "${k#"$CH"}" ;;
+		esac
+	done | sort -V | tail -n 1
+	;;
+run)
+	[ $# -ge 2 ] || die "usage: chroot.sh run DIR CMD..."
+	CH=$(cached_chroot)
+	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
+	dir=$(cd "$1" && pwd)
+	shift
+	in_chroot "$dir" "$@"
+	;;
+*)
+	sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+	;;
+esac
