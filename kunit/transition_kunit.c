@@ -33,6 +33,7 @@
 #define TR_ATOMIC	103
 #define TR_TINY		104
 #define TR_VALUE	105
+#define TR_IOCTL	106
 
 struct tr_fixture {
 	struct dpx_host host;
@@ -89,6 +90,21 @@ DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_outer, int, a)
 		return -ETIME;
 	f->outer_inner_result = dpx_tr_inner(a);
 	return 20;
+}
+
+/* The driver's unlocked_ioctl: a method a killed caller may skip. */
+DRVPROXY_ENDPOINT_MANUAL(long, dpx_tr_ioctl, struct file *, file, unsigned int, cmd,
+			 unsigned long, arg)
+{
+	atomic_inc(&tr_cur->inner_orig);
+	return 50;
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(long, dpx_tr_ioctl, dpx_tr_ioctl_l1, struct file *, file,
+			    unsigned int, cmd, unsigned long, arg)
+{
+	atomic_inc(&tr_cur->inner_repl);
+	return 51;
 }
 
 DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_block, int, wait)
@@ -150,6 +166,10 @@ static const struct drvproxy_replacement *const tr_inner1[] = {
 	DRVPROXY_REPL(dpx_tr_inner_l1),
 };
 
+static const struct drvproxy_replacement *const tr_ioctl1[] = {
+	DRVPROXY_REPL(dpx_tr_ioctl_l1),
+};
+
 static const struct drvproxy_replacement *const tr_block1[] = {
 	DRVPROXY_REPL(dpx_tr_block_l1),
 };
@@ -176,13 +196,25 @@ static int tr_init(struct kunit *test)
 		{ .id = TR_ATOMIC, .endpoint = DRVPROXY_DESC(dpx_tr_atomic) },
 		{ .id = TR_TINY, .endpoint = DRVPROXY_DESC(dpx_tr_tiny) },
 		{ .id = TR_VALUE, .endpoint = DRVPROXY_DESC(dpx_tr_value) },
+		{ .id = TR_IOCTL, .endpoint = DRVPROXY_DESC(dpx_tr_ioctl) },
 	};
+	struct drvproxy_driver *drv;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	test->priv = f;
 	init_completion(&f->gate);
 	tr_cur = f;
-	dpx_host_init(test, &f->host, TR_DRV, true);
+	/* dpx_host_init(), with dpx_tr_ioctl() as the driver's unlocked_ioctl. */
+	f->host.test = test;
+	f->host.layers = kunit_kcalloc(test, DPX_MAX_LAYERS, sizeof(*f->host.layers),
+				       GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f->host.layers);
+	drv = drvproxy_driver_alloc(TR_DRV);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drv);
+	f->host.drv = drv;
+	drvproxy_set_major_function(drv, DEVICE_CONTROL, dpx_tr_ioctl);
+	KUNIT_ASSERT_EQ(test, drvproxy_driver_register(drv), 0);
+	KUNIT_ASSERT_EQ(test, drvproxy_create_extension(drv, 0, &f->host.ext), 0);
 	KUNIT_ASSERT_EQ(test, drvproxy_register_endpoints(f->host.ext, info, ARRAY_SIZE(info),
 							  NULL, NULL), 0);
 	return 0;
@@ -226,7 +258,7 @@ static long tr_call_killable(void *arg)
 	long ret;
 
 	allow_signal(SIGKILL);
-	ret = dpx_tr_inner(0);
+	ret = dpx_tr_ioctl(NULL, 0, 0);
 	/* The thread stays until dpx_thread_stop(): let it sleep again. */
 	disallow_signal(SIGKILL);
 	flush_signals(current);
@@ -336,13 +368,14 @@ static int tr_stalled_cb(enum drvproxy_phase phase, void *context)
 }
 
 /*
- * A caller held back by a stalled transition can be killed: its call
- * returns -EINTR at once and runs no implementation, old or new.
+ * A caller of a file method held back by a stalled transition can be
+ * killed: its call returns -EINTR at once and runs no implementation, old
+ * or new.
  */
 static void killed_stalled_caller_fails_with_eintr(struct kunit *test)
 {
 	struct tr_fixture *f = test->priv;
-	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_inner1);
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_ioctl1);
 
 	l->callback = tr_stalled_cb;
 	l->context = f;
@@ -353,7 +386,8 @@ static void killed_stalled_caller_fails_with_eintr(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->killed_result, (long)-EINTR);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->inner_orig), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->inner_repl), 0);
-	KUNIT_EXPECT_EQ(test, dpx_in_flight(f->host.ext, TR_INNER), 0ULL);
+	KUNIT_EXPECT_EQ(test, dpx_in_flight(f->host.ext, TR_IOCTL), 0ULL);
+	KUNIT_EXPECT_EQ(test, dpx_tr_ioctl(NULL, 0, 0), 51L);
 }
 
 /*

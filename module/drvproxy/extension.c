@@ -356,6 +356,7 @@ static int ext_populate(struct drvproxy_extension *ext,
 	for (i = 0; i < n; i++)
 		t->slot[i].fn = ext->eps[i]->base;
 	t->generation = ++ext->generation;
+	drvproxy_table_mark_atomic(ext, t);
 	list_add_tail(&t->all_node, &ext->tables);
 	rcu_assign_pointer(ext->domain.active, t);
 	return 0;
@@ -571,6 +572,19 @@ int __drvproxy_get_wrapper_from_endpoint(struct drvproxy_extension *ext,
 	return ep ? 0 : -ENOENT;
 }
 EXPORT_SYMBOL_GPL(__drvproxy_get_wrapper_from_endpoint);
+
+/*
+ * The descriptor of the endpoint whose wrapper is @fn, or NULL.  Lock-free;
+ * endpoints live as long as their extension.
+ */
+struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *ext,
+						     drvproxy_fn_t fn)
+{
+	struct drvproxy_endpoint *ep;
+
+	ep = rhashtable_lookup_fast(&ext->by_wrapper, &fn, by_wrapper_params);
+	return ep ? ep->desc : NULL;
+}
 
 /**
  * drvproxy_get_endpoint_wrapper() - the wrapper of an endpoint id (V1)

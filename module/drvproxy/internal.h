@@ -18,7 +18,9 @@
  *                           count in one section, so a lock-free reader of
  *                           the statistics sees every call exactly once.
  *
- * The call path takes none of them: see drvproxy_call_enter().
+ * The call path takes none of them: see drvproxy_call_enter().  Its slow
+ * path (a call that meets a stall, wait.c) takes retire_lock to read the
+ * tables.
  *
  * Lifetime:
  *   - A table is freed by the retire worker (table.c) after a grace period,
@@ -166,6 +168,8 @@ struct drvproxy_endpoint *drvproxy_find_endpoint(struct drvproxy_extension *ext,
 bool drvproxy_same_signature(const char *a, const char *b);
 int drvproxy_format_signature(char *buf, size_t size, const char *sig);
 void drvproxy_extension_release(struct drvproxy_extension *ext);
+struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *ext,
+						     drvproxy_fn_t fn);
 struct list_head *drvproxy_extension_list(void);
 
 /* table.c */
@@ -179,6 +183,7 @@ struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
 void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 			unsigned long *enter, unsigned long *exit);
 bool drvproxy_table_drained(struct drvproxy_table *t);
+void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_table *t);
 bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_table *stall);
 u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i);
 bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l);

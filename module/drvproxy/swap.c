@@ -212,7 +212,7 @@ int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *n
 			unsigned int timeout_ms)
 {
 	struct drvproxy_table *old = drvproxy_active(ext);
-	struct drvproxy_table *stall = NULL, *rollback;
+	struct drvproxy_table *stall = NULL, *rollback = NULL;
 	int ret = -ENOMEM;
 
 	lockdep_assert_held(&ext->lock);
@@ -522,7 +522,12 @@ static int layer_check(struct drvproxy_layer *l)
  */
 static int layer_check_depth(struct drvproxy_extension *ext, struct drvproxy_layer *l)
 {
-	if (l->replace || list_count_nodes(&ext->layers) < DRVPROXY_MAX_LAYERS)
+	struct drvproxy_layer *below;
+	unsigned int n = 0;
+
+	list_for_each_entry(below, &ext->layers, node)
+		n++;
+	if (l->replace || n < DRVPROXY_MAX_LAYERS)
 		return 0;
 	pr_err("%s: %s: the driver has %u layers applied, the most it takes; revert one or apply an atomic replace\n",
 	       ext_name(ext), drvproxy_module_name(l->owner), DRVPROXY_MAX_LAYERS);
@@ -588,6 +593,15 @@ static int migrate_phase(enum drvproxy_phase phase, void *context)
 	struct drvproxy_layer *l;
 	unsigned int k;
 
+	/*
+	 * By POST the state is converted: rolling back would run the old
+	 * code on the new layout.  A POST error is reported, not obeyed.
+	 */
+	if (ret && phase == DRVPROXY_PHASE_POST) {
+		pr_warn("%s: %s: POST callback failed (%d) after the state was migrated; the transition stands\n",
+			m->drv->name, drvproxy_module_name(m->layer->owner), ret);
+		return 0;
+	}
 	if (ret || phase != DRVPROXY_PHASE_STALLED)
 		return ret;
 	for (k = 0; k < m->nr_undo; k++) {
@@ -766,11 +780,10 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	if (ext->drv)
 		ext->drv->state_layout = migrates ? layer->state_layout : base;
 	layer->prev_layout = migrates ? base : layer->state_layout;
-	pin_migrated_below(ext, layer);
-
 	count_swaps(ext, old, drvproxy_active(ext));
 	if (layer->replace)
 		drop_replaced(ext, layer);
+	pin_migrated_below(ext, layer);
 	layer->ext = ext;
 	layer->state = DRVPROXY_LAYER_APPLIED;
 	ext->applied_seq = layer->order;

@@ -29,6 +29,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bitmap.h>
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
@@ -94,7 +95,12 @@ struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
 	if (drvproxy_fail_alloc())
 		goto err;
 	t->again = kcalloc(slots, sizeof(*t->again), GFP_KERNEL);
-	if (!t->again || table_alloc_counts(t))
+	if (!t->again)
+		goto err;
+	if (drvproxy_fail_alloc())
+		goto err;
+	t->atomic = bitmap_zalloc(slots, GFP_KERNEL);
+	if (!t->atomic || table_alloc_counts(t))
 		goto err;
 	t->ext = ext;
 	INIT_LIST_HEAD(&t->all_node);
@@ -118,6 +124,7 @@ void drvproxy_table_free(struct drvproxy_table *t)
 		kfree(t->chunks);
 	}
 	kfree(t->again);
+	bitmap_free(t->atomic);
 	kfree(t->held);
 	kfree(t->src);
 	kfree(t);
@@ -288,12 +295,26 @@ struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext)
 }
 
 /*
+ * Note which slots of @t belong to atomic endpoints, for the stall slow
+ * path, which cannot read ext->eps (V1 registration replaces that array
+ * under ext->lock).  Before @t is listed; caller holds ext->lock.
+ */
+void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nr && i < ext->nr_eps; i++)
+		assign_bit(i, t->atomic, ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC);
+}
+
+/*
  * Make @t the table every new call enters.  Caller holds ext->lock.  Wakes
  * the calls in swap-aware waits (they re-dispatch when their table is no
  * longer active) and the callers waiting out a stall.
  */
 void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t)
 {
+	drvproxy_table_mark_atomic(ext, t);
 	spin_lock_bh(&ext->retire_lock);
 	if (list_empty(&t->all_node))
 		list_add_tail(&t->all_node, &ext->tables);

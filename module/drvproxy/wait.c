@@ -65,23 +65,25 @@ static bool slot_runs(struct drvproxy_table *t, unsigned int i, unsigned long fn
 }
 
 /*
- * Is @fn one of @ext's wrappers, or an implementation that any of its
- * tables can run?  The tables are read under retire_lock: a table leaves
- * the list under it before it is freed.
+ * Is @fn the wrapper or an implementation (in any of its tables) of one of
+ * @ext's process-context endpoints?  Atomic endpoints do not count: the
+ * drain does not wait for their calls in the stall table, so a call nested
+ * in one of those must wait like any other.  The tables are read under
+ * retire_lock: a table leaves the list under it before it is freed.
  */
 static bool ext_code(struct drvproxy_extension *ext, unsigned long fn)
 {
+	struct drvproxy_endpoint_desc *desc = drvproxy_wrapper_desc(ext, (drvproxy_fn_t)fn);
 	struct drvproxy_table *t;
-	drvproxy_fn_t wrapper;
 	unsigned int i;
 	bool found = false;
 
-	if (!__drvproxy_get_wrapper_from_endpoint(ext, (drvproxy_fn_t)fn, &wrapper))
-		return true;
+	if (desc)
+		return !(desc->flags & DRVPROXY_EP_ATOMIC);
 	spin_lock_bh(&ext->retire_lock);
 	list_for_each_entry(t, &ext->tables, all_node) {
 		for (i = 0; i < t->nr && !found; i++)
-			found = slot_runs(t, i, fn);
+			found = !test_bit(i, t->atomic) && slot_runs(t, i, fn);
 		if (found)
 			break;
 	}
@@ -98,26 +100,24 @@ static bool ext_code(struct drvproxy_extension *ext, unsigned long fn)
  * table, and leaves it before the outer call does, so before the drain
  * ends.  The outer call shows on the stack as a frame of one of @ext's
  * implementations (never inlined: it is called through a pointer) or, when
- * it tail-called a helper, of its wrapper.  The first frame of @desc's own
- * wrapper is this call's.  Slow path only: a stalled caller that may sleep.
+ * it tail-called a helper, of its wrapper.  This call's own frames come
+ * first: drvproxy's, then @desc's wrapper unless it was inlined into its
+ * caller.  Slow path only: a stalled caller that may sleep.
  */
 static bool drvproxy_called_inside(struct drvproxy_extension *ext,
 				   struct drvproxy_endpoint_desc *desc)
 {
 	unsigned long entries[DRVPROXY_NEST_DEPTH], fn;
-	bool own_wrapper = false;
-	unsigned int n, k;
+	unsigned int n, k = 0;
 
 	n = stack_trace_save(entries, ARRAY_SIZE(entries), 0);
-	for (k = 0; k < n; k++) {
+	while (k < n && within_module(entries[k], THIS_MODULE))
+		k++;
+	if (k < n && function_start(entries[k]) == (unsigned long)desc->wrapper)
+		k++;
+	for (; k < n; k++) {
 		fn = function_start(entries[k]);
-		if (!fn)
-			continue;
-		if (!own_wrapper && fn == (unsigned long)desc->wrapper) {
-			own_wrapper = true;
-			continue;
-		}
-		if (ext_code(ext, fn))
+		if (fn && ext_code(ext, fn))
 			return true;
 	}
 	return false;
@@ -136,8 +136,8 @@ static bool drvproxy_called_inside(struct drvproxy_extension *ext,
  * the calls the transition's own callbacks make, nor nested ones (see
  * above).  Any other endpoint is declared as one that may sleep: a caller
  * in atomic context breaks that contract.  The kernel can see it in
- * interrupts everywhere, and with spinlocks and preempt_disable() under
- * CONFIG_PREEMPT_COUNT only; where it sees it, the call is not put to
+ * interrupts, with interrupts or softirqs disabled, everywhere, and with
+ * spinlocks and preempt_disable() under CONFIG_PREEMPT_COUNT only; where it sees it, the call is not put to
  * sleep (that would crash) but runs the superseded implementation, with a
  * warning that names the endpoint.
  */
@@ -147,7 +147,7 @@ static bool may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_de
 		return false;
 	if (READ_ONCE(ext->lock_owner) == current)
 		return false;
-	if (!in_task() || rcu_preempt_depth() ||
+	if (!in_task() || irqs_disabled() || softirq_count() || rcu_preempt_depth() ||
 	    (IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preemptible())) {
 		WARN_ONCE(1, "drvproxy: endpoint %s called from atomic context; declare it with DRVPROXY_ENDPOINT_ATOMIC()\n",
 			  desc->name);
@@ -157,23 +157,44 @@ static bool may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_de
 }
 
 /*
- * Wait for the next publish after @seq.  A waiter whose call can fail with
- * an errno is killable, and a killed one returns false: the wrapper fails
- * the call with -EINTR without running any implementation.  Release must
- * be delivered and an exiting task must close its files, so those wait
- * whatever comes, as do endpoints whose return type cannot say "killed";
- * TASK_IDLE keeps them off the hung-task detector, as TASK_KILLABLE does
- * for the others: both end when the transition does.
+ * May a caller of @desc that is killed while it waits return -EINTR
+ * without running it?  Only for the file methods whose errno goes back to
+ * the system call that a fatal signal ends anyway (open, read, write,
+ * ioctl, llseek, mmap, fsync ...), and only when the return type can say
+ * so.  Never for the methods that tear a file down -- release, and flush
+ * and fasync, which __fput() and close() call with the signal pending --
+ * nor for an exiting task (closing its files), nor for anything else an
+ * endpoint may be (a driver's own callback whose caller would not expect
+ * it skipped).
+ */
+static bool killable_method(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc)
+{
+	struct drvproxy_driver *drv = ext->drv;
+	unsigned int mj;
+
+	if (!drv || !(desc->flags & DRVPROXY_EP_ERRNO) || (current->flags & PF_EXITING))
+		return false;
+	for (mj = 0; mj < DRVPROXY_MJ_MAX; mj++) {
+		if (mj == DRVPROXY_MJ_CLOSE || mj == DRVPROXY_MJ_CLEANUP ||
+		    mj == DRVPROXY_MJ_FASYNC)
+			continue;
+		if (drv->major_function[mj] == desc->wrapper)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Wait for the next publish after @seq.  A killable_method() waiter that
+ * is killed returns false: the wrapper fails the call with -EINTR without
+ * running any implementation.  Every other waiter waits to the end of the
+ * transition; TASK_IDLE keeps it off the hung-task detector, as
+ * TASK_KILLABLE does for the others: both end when the transition does.
  */
 static bool stall_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc,
 		       unsigned long seq)
 {
-	struct drvproxy_driver *drv = ext->drv;
-	bool must_run = !(desc->flags & DRVPROXY_EP_ERRNO) ||
-			(current->flags & PF_EXITING) ||
-			(drv && desc->wrapper == drv->major_function[DRVPROXY_MJ_CLOSE]);
-
-	if (must_run) {
+	if (!killable_method(ext, desc)) {
 		wait_event_idle(ext->stall_wq, READ_ONCE(ext->publish_seq) != seq);
 		return true;
 	}
@@ -211,21 +232,29 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		 * the table's address, which a later table may reuse.
 		 */
 		seq = READ_ONCE(ext->publish_seq);
-		/* Pairs with the smp_wmb() in drvproxy_publish(). */
+		/*
+		 * Pairs with the smp_wmb() in drvproxy_publish(): if the
+		 * table that follows the stall was published before @seq was
+		 * read, the test below sees it and the call does not wait for
+		 * a publish that already happened (it could be the last).
+		 */
 		smp_rmb();
 		/*
 		 * Mark the entry as not a new call before counting the exit:
 		 * once the exit is counted the table may be retired and freed.
+		 * @t's address is only compared below, never dereferenced.
 		 */
 		atomic_long_inc(&t->again[i]);
 		this_cpu_inc(t->slot[i].count->exit);
-		if (!stall_wait(ext, desc, seq)) {
+		if (rcu_access_pointer(ext->domain.active) == t &&
+		    !stall_wait(ext, desc, seq)) {
 			e.fn = NULL;
 			e.table = NULL;
 			return e;
 		}
 		preempt_disable();
-		t = rcu_dereference_sched(ext->domain.active);
+		/* Acquire, as in drvproxy_call_enter(): see the STALLED writes. */
+		t = (struct drvproxy_table __force *)smp_load_acquire(&ext->domain.active);
 		this_cpu_inc(t->slot[i].count->enter);
 		e.fn = t->slot[i].fn;
 		preempt_enable();

@@ -384,6 +384,7 @@ struct drvproxy_table {
 	struct drvproxy_extension *ext;
 	u64 generation;
 	drvproxy_fn_t *held;
+	unsigned long *atomic;
 	struct list_head all_node;
 	struct list_head retire_node;
 	unsigned long retire_gp;
@@ -402,13 +403,13 @@ struct drvproxy_table {
  * @impl: the original implementation (takes the call's table last)
  * @wrapper: the wrapper, i.e. the function the endpoint's name denotes
  * @owner: the module that contains @impl and @wrapper
+ * @ext: the extension it is bound to (written by drvproxy; NULL when unbound)
+ * @index: its slot in @ext's tables (written by drvproxy)
  * @flags: DRVPROXY_EP_ATOMIC: declared with a DRVPROXY_ENDPOINT_ATOMIC*()
  *	macro, callable from any context and never stalled;
  *	DRVPROXY_EP_ERRNO: its return type carries a negative errno (int,
  *	long, long long: ssize_t, loff_t), so it can be re-dispatched and a
  *	killed stalled caller can fail with -EINTR
- * @ext: the extension it is bound to (written by drvproxy; NULL when unbound)
- * @index: its slot in @ext's tables (written by drvproxy)
  */
 struct drvproxy_endpoint_desc {
 	const char *name;
@@ -416,9 +417,9 @@ struct drvproxy_endpoint_desc {
 	drvproxy_fn_t impl;
 	drvproxy_fn_t wrapper;
 	struct module *owner;
-	unsigned int flags;
 	struct drvproxy_extension *ext;
 	unsigned int index;
+	unsigned int flags;
 };
 
 #define DRVPROXY_EP_ATOMIC	BIT(0)
@@ -451,8 +452,9 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
  * The hot path: one preempt-count increment and decrement, one load of the
  * endpoint's binding, one acquire load of the active table, one
  * per-CPU increment, one load of the implementation.  No lock, no atomic
- * read-modify-write, no memory barrier (the acquire load is a plain load on
- * x86), no write outside this CPU's data, nothing on the stack.  The loads
+ * read-modify-write, no full memory barrier (the acquire loads are plain
+ * loads on x86, LDAR on arm64), no write outside this CPU's data, nothing
+ * on the stack.  The loads
  * and the per-CPU count sit in one preempt-disabled region, so the swap
  * engine's synchronize_rcu() after a publish (or an unbind) guarantees that
  * every call which loaded the old table has counted itself in it.
