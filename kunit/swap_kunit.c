@@ -16,13 +16,14 @@
  *      released afterwards; a drain timeout fails and changes nothing
  *   17 a callback re-entering the extension gets -EDEADLK
  *   21 the replacement's signature must match the endpoint's exactly
+ * The TAINT_LIVEPATCH taint of the first apply is checked by taint_kunit.c,
+ * a module loaded before any suite here applies a layer.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
 #include <kunit/test.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
-#include <linux/panic.h>
 
 #include "drvproxy_kunit.h"
 
@@ -604,19 +605,6 @@ static void apply_from_module_not_in_companions_returns_eperm(struct kunit *test
 	f->host.drv->companions = NULL;
 }
 
-/* Like livepatch, a driver running a companion's code taints the kernel K. */
-static void apply_taints_kernel_livepatch(struct kunit *test)
-{
-	struct sw_fixture *f = test->priv;
-	struct drvproxy_layer *l = sw_new(f, DRVPROXY_MODE_LIVE, sw_x1);
-
-	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
-	KUNIT_EXPECT_TRUE(test, test_taint(TAINT_LIVEPATCH));
-	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(l), 0);
-	/* Sticky: the companion's code ran. */
-	KUNIT_EXPECT_TRUE(test, test_taint(TAINT_LIVEPATCH));
-}
-
 /* A replacement naming an endpoint the driver lacks is -ENOENT; nothing applies. */
 static void apply_with_unknown_endpoint_name_returns_enoent(struct kunit *test)
 {
@@ -841,7 +829,6 @@ static struct kunit_case drvproxy_swap_cases[] = {
 	KUNIT_CASE(live_apply_does_not_wait_for_calls_in_flight),
 	KUNIT_CASE(apply_to_unknown_driver_returns_enodev),
 	KUNIT_CASE(apply_from_module_not_in_companions_returns_eperm),
-	KUNIT_CASE(apply_taints_kernel_livepatch),
 	KUNIT_CASE(apply_with_unknown_endpoint_name_returns_enoent),
 	KUNIT_CASE(apply_with_signature_mismatch_returns_einval),
 	KUNIT_CASE(apply_with_other_parameter_names_matches),
