@@ -43,6 +43,7 @@ struct sw_fixture {
 	atomic_t x_orig_calls;
 	atomic_t x_l1_calls;
 	struct dpx_thread caller;
+	atomic_t caller_calling;	/* bumped by the caller right before its call */
 	/* callback record */
 	unsigned int nr_phases;
 	enum drvproxy_phase phases[8];
@@ -233,6 +234,9 @@ static struct drvproxy_layer *sw_new(struct sw_fixture *f, enum drvproxy_mode mo
 
 static long sw_call_x(void *arg)
 {
+	struct sw_fixture *f = arg;
+
+	atomic_inc(&f->caller_calling);
 	return dpx_sw_x(0);
 }
 
@@ -273,10 +277,16 @@ static int sw_callback(enum drvproxy_phase phase, void *context)
 		f->phases[f->nr_phases++] = phase;
 	if (phase == DRVPROXY_PHASE_STALLED && f->start_caller_when_stalled &&
 	    !dpx_thread_start(&f->caller, sw_call_x, f, "dpx-sw-call")) {
-		/* The caller must block at wrapper entry, not run any implementation. */
+		/*
+		 * The caller must block at wrapper entry, not run any
+		 * implementation.  Positive signal first: it began its call
+		 * and then sleeps uninterruptibly, which it does only where
+		 * the stall holds it (the implementation never sleeps).  Only
+		 * then the negative claims: not returned, nothing ran.
+		 */
 		f->caller_slept_while_stalled =
+			DPX_POLL(atomic_read(&f->caller_calling) == 1, 5000) &&
 			dpx_thread_sleeps(&f->caller, TASK_UNINTERRUPTIBLE, 5000);
-		msleep(50);
 		f->caller_done_while_stalled = dpx_thread_done(&f->caller);
 		f->x_orig_calls_stalled = atomic_read(&f->x_orig_calls);
 		f->x_l1_calls_stalled = atomic_read(&f->x_l1_calls);
