@@ -8,7 +8,8 @@
 #
 # Loads MODDIR/drvproxy.ko if present, then MODDIR/drvproxy_taint_kunit.ko
 # (before any other suite applies a layer), then every other
-# MODDIR/*_kunit.ko and MODDIR/kunit-example-test.ko.  KUnit runs a module's suites inside insmod.
+# MODDIR/*_kunit.ko and MODDIR/kunit-example-test.ko.  KUnit runs a
+# module's suites inside insmod.
 # Then prints every /sys/kernel/debug/kunit/<suite>/results (a self-contained
 # KTAP document) between marker lines for the host to parse:
 #   DRVPROXY-KUNIT-BEGIN <suite>
