@@ -102,6 +102,7 @@ bool dpx_thread_wait(struct dpx_thread *t, unsigned int ms);
 bool dpx_thread_done(struct dpx_thread *t);
 void dpx_thread_stop(struct dpx_thread *t);
 bool dpx_thread_sleeps(struct dpx_thread *t, unsigned int state, unsigned int ms);
+unsigned int dpx_threads_named(const char *name);
 
 /*
  * DPX_POLL() - wait until @cond is true, at most @ms milliseconds

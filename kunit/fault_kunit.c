@@ -30,6 +30,8 @@
 #define FI_NEW		102
 /* Far more sites than any operation has: a loop that reaches it is stuck. */
 #define FI_MAX_SITES	200
+/* The name of the worker create_worker_alloc_failure_changes_nothing() makes. */
+#define FI_WORKER_NAME	"dpx-kunit-fi-wk"
 
 DRVPROXY_ENDPOINT_MANUAL(int, dpx_fi_x, int, a)
 {
@@ -398,6 +400,7 @@ static void create_worker_alloc_failure_changes_nothing(struct kunit *test)
 	struct drvproxy_worker_start s = {
 		.routine = dpx_fi_routine,
 		.context = &f->routine_calls,
+		.name = FI_WORKER_NAME,
 		.wait_type = DRVPROXY_WAIT_ANY,
 		.event_count = 1,
 		.events = { &f->ev },
@@ -409,6 +412,7 @@ static void create_worker_alloc_failure_changes_nothing(struct kunit *test)
 	dpx_host_init(test, &f->host, FI_DRV, true);
 	KUNIT_ASSERT_EQ(test, dpx_register_one(f->host.ext, FI_X,
 					       DRVPROXY_DESC(dpx_fi_routine)), 0);
+	KUNIT_ASSERT_EQ(test, dpx_threads_named(FI_WORKER_NAME), 0U);
 	for (n = 1; n < FI_MAX_SITES; n++) {
 		w = (void *)test;
 		fi_set_fail_nth(n);
@@ -419,15 +423,19 @@ static void create_worker_alloc_failure_changes_nothing(struct kunit *test)
 			break;
 		KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM, "site %u", n);
 		KUNIT_EXPECT_NULL_MSG(test, w, "site %u", n);
-		drvproxy_event_set(&f->ev);
-		msleep(20);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&f->routine_calls), 0, "site %u", n);
-		drvproxy_event_reset(&f->ev);
+		/*
+		 * No thread: a created kthread has its name when create
+		 * returns, so this needs no waiting (unlike "the routine has
+		 * not run yet", which a sleep would only make plausible).
+		 */
+		KUNIT_EXPECT_EQ_MSG(test, dpx_threads_named(FI_WORKER_NAME), 0U, "site %u", n);
 	}
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	fi_report(test, n, left);
 	/* The worker record. */
 	KUNIT_EXPECT_GE(test, n - 1, 1U);
+	/* The control: the worker that was created is seen, and runs. */
+	KUNIT_EXPECT_EQ(test, dpx_threads_named(FI_WORKER_NAME), 1U);
 	drvproxy_event_set(&f->ev);
 	KUNIT_EXPECT_TRUE(test, DPX_POLL(atomic_read(&f->routine_calls) == 1, 5000));
 	drvproxy_stop_worker(w);

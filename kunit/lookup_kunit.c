@@ -47,6 +47,17 @@ DRVPROXY_ENDPOINT_MANUAL(int, dpx_lk_b, int, x)
 	return 50 + x;
 }
 
+/* Registered by lk_publish(), to move the generation on. */
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_lk_c, int, x)
+{
+	return 60 + x;
+}
+
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_lk_d, int, x)
+{
+	return 70 + x;
+}
+
 /* What the hard-IRQ callback saw; the test thread checks it afterwards. */
 struct lk_irq_result {
 	bool in_hardirq;
@@ -70,6 +81,7 @@ struct lk_fixture {
 	struct hrtimer timer;
 	struct completion fired;
 	struct lk_irq_result irq;
+	u64 generation;		/* what the atomic-context read must return */
 };
 
 static int lk_init(struct kunit *test)
@@ -174,6 +186,22 @@ static void lk_atomic_lookups(struct lk_fixture *f, struct lk_irq_result *r)
 	r->generation = drvproxy_extension_generation(f->ext);
 }
 
+/*
+ * Publish a new table of f->ext (register @desc as @id) and record the
+ * generation it must have: one more than before.  The atomic-context read
+ * that follows must see the new table's generation, not a stale one, and
+ * the lookups and the call it makes must not move it.
+ */
+static void lk_publish(struct kunit *test, struct lk_fixture *f, u32 id,
+		       struct drvproxy_endpoint_desc *desc)
+{
+	u64 gen = drvproxy_extension_generation(f->ext);
+
+	KUNIT_ASSERT_EQ(test, dpx_register_one(f->ext, id, desc), 0);
+	f->generation = drvproxy_extension_generation(f->ext);
+	KUNIT_ASSERT_EQ(test, f->generation, gen + 1);
+}
+
 static void lk_expect_atomic_results(struct kunit *test, struct lk_fixture *f,
 				     struct lk_irq_result *r)
 {
@@ -187,7 +215,8 @@ static void lk_expect_atomic_results(struct kunit *test, struct lk_fixture *f,
 	KUNIT_EXPECT_EQ(test, r->features, 1U);
 	KUNIT_EXPECT_EQ(test, r->call, 41);
 	KUNIT_EXPECT_EQ(test, r->v2_call, DPX_V2_BOUND + 2);
-	KUNIT_EXPECT_EQ(test, r->generation, drvproxy_extension_generation(f->ext));
+	KUNIT_EXPECT_EQ(test, r->generation, f->generation);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->ext), f->generation);
 }
 
 static enum hrtimer_restart lk_timer_fn(struct hrtimer *timer)
@@ -210,6 +239,7 @@ static void lookups_work_in_hard_irq_context(struct kunit *test)
 	bool fired;
 
 	dpx_host_init(test, &f->host, LK_DRV, true);
+	lk_publish(test, f, LK_ID + 2, DRVPROXY_DESC(dpx_lk_c));
 	init_completion(&f->fired);
 	dpx_hrtimer_setup(&f->timer, lk_timer_fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	hrtimer_start(&f->timer, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
@@ -233,6 +263,7 @@ static void lookups_work_with_preemption_disabled(struct kunit *test)
 	unsigned long flags;
 
 	dpx_host_init(test, &f->host, LK_DRV, true);
+	lk_publish(test, f, LK_ID + 2, DRVPROXY_DESC(dpx_lk_c));
 
 	preempt_disable();
 	lk_atomic_lookups(f, &r);
@@ -240,6 +271,7 @@ static void lookups_work_with_preemption_disabled(struct kunit *test)
 	lk_expect_atomic_results(test, f, &r);
 
 	memset(&r, 0, sizeof(r));
+	lk_publish(test, f, LK_ID + 3, DRVPROXY_DESC(dpx_lk_d));
 	spin_lock_irqsave(&lock, flags);
 	lk_atomic_lookups(f, &r);
 	spin_unlock_irqrestore(&lock, flags);

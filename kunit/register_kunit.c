@@ -78,6 +78,11 @@ struct reg_fixture {
 	atomic_t slow_left;
 	struct dpx_thread caller;
 	struct dpx_thread registrar;
+	/* reg_probe(): calls dpx_reg_b() until probe_stop */
+	struct dpx_thread probe;
+	bool probe_stop;
+	atomic_t probe_started;
+	atomic_t probe_returned;
 	int registrar_ret;
 	/* callback record */
 	enum drvproxy_phase phases[8];
@@ -126,8 +131,10 @@ static void reg_exit(struct kunit *test)
 	struct reg_fixture *f = test->priv;
 
 	complete_all(&f->gate);
+	WRITE_ONCE(f->probe_stop, true);
 	dpx_thread_stop(&f->caller);
 	dpx_thread_stop(&f->registrar);
+	dpx_thread_stop(&f->probe);
 	drvproxy_destroy_extension(f->ext2);
 	drvproxy_destroy_extension(f->ext);
 	reg_cur = NULL;
@@ -470,6 +477,36 @@ static long reg_register_slow2(void *arg)
 	return drvproxy_register_endpoints(f->ext, &info, 1, reg_callback, f);
 }
 
+/* Call dpx_reg_b() over and over, counting calls begun and returned. */
+static long reg_probe(void *arg)
+{
+	struct reg_fixture *f = arg;
+
+	while (!READ_ONCE(f->probe_stop)) {
+		atomic_inc(&f->probe_started);
+		dpx_reg_b(0);
+		atomic_inc(&f->probe_returned);
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Is the probe held inside a call?  dpx_reg_b() never sleeps, so a probe
+ * asleep uninterruptibly between beginning and returning a call is held at
+ * wrapper entry by a stall.
+ */
+static bool reg_probe_held(struct reg_fixture *f)
+{
+	struct task_struct *t = f->probe.task;
+
+	if (!t || !(READ_ONCE(t->__state) & TASK_UNINTERRUPTIBLE))
+		return false;
+	/* Pairs with the barrier in set_current_state() of the sleep. */
+	smp_rmb();
+	return atomic_read(&f->probe_started) != atomic_read(&f->probe_returned);
+}
+
 /*
  * A replacing registration waits until the call in flight in the old
  * implementation returned, and only then runs STALLED and publishes; the
@@ -480,18 +517,32 @@ static void register_waits_for_calls_in_flight(struct kunit *test)
 	struct reg_fixture *f = test->priv;
 
 	KUNIT_ASSERT_EQ(test, dpx_register_one(f->ext, 1, DRVPROXY_DESC(dpx_reg_slow)), 0);
+	KUNIT_ASSERT_EQ(test, dpx_register_one(f->ext, 2, DRVPROXY_DESC(dpx_reg_b)), 0);
 	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, reg_call_slow, f, "dpx-reg-call"), 0);
 	KUNIT_ASSERT_TRUE(test, DPX_POLL(dpx_in_flight(f->ext, 1) == 1, 5000));
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->probe, reg_probe, f, "dpx-reg-probe"), 0);
 
 	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->registrar, reg_register_slow2, f,
 					       "dpx-reg-reg"), 0);
-	msleep(200);
+	/*
+	 * Positive signals first, not a sleep: PRE ran, and the registrar's
+	 * stall is published (the probe, which calls another endpoint of the
+	 * extension without pause, is held in a call).  So the registrar has
+	 * reached its drain.  Only then the negative claims: it has not
+	 * returned, STALLED has not run, the call in flight has not left.
+	 */
+	KUNIT_EXPECT_TRUE(test, DPX_POLL(READ_ONCE(f->nr_phases) >= 1, 5000));
+	KUNIT_EXPECT_TRUE(test, DPX_POLL(reg_probe_held(f), 5000));
 	KUNIT_EXPECT_FALSE(test, dpx_thread_done(&f->registrar));
+	KUNIT_EXPECT_EQ(test, READ_ONCE(f->nr_phases), 1U);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->slow_left), 0);
 
 	complete_all(&f->gate);
 	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->registrar, 10000));
 	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 10000));
+	/* The publish released the probe too: it stops when asked. */
+	WRITE_ONCE(f->probe_stop, true);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->probe, 10000));
 	KUNIT_EXPECT_EQ(test, f->registrar.result, 0L);
 	KUNIT_EXPECT_EQ(test, f->caller.result, 1L);
 	KUNIT_EXPECT_EQ(test, f->slow_left_at_stalled, 1);

@@ -10,7 +10,9 @@
 #include <linux/err.h>
 #include <linux/kthread.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "drvproxy_kunit.h"
 
@@ -256,6 +258,30 @@ void dpx_thread_stop(struct dpx_thread *t)
 		return;
 	kthread_stop(t->task);
 	t->task = NULL;
+}
+
+/**
+ * dpx_threads_named() - how many tasks are called @name now
+ * @name: a task name (truncated to TASK_COMM_LEN - 1, as the comm is)
+ *
+ * A kthread has its name from the moment kthread_create() returns until it
+ * is reaped, so "no thread of that name" right after a call that must not
+ * have started one is a claim that needs no waiting.
+ *
+ * Return: the number of tasks whose comm is @name.
+ */
+unsigned int dpx_threads_named(const char *name)
+{
+	struct task_struct *p;
+	unsigned int n = 0;
+
+	rcu_read_lock();
+	for_each_process(p) {
+		if (!strncmp(p->comm, name, sizeof(p->comm) - 1))
+			n++;
+	}
+	rcu_read_unlock();
+	return n;
 }
 
 MODULE_DESCRIPTION("KUnit suites of the drvproxy framework");

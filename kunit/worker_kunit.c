@@ -28,6 +28,9 @@
 #define WK_DRV		"dpx_kunit_worker"
 #define WK_ROUTINE	130
 #define WK_NEVENTS	3
+/* The name of a worker that must not be created (at most 15 characters). */
+#define WK_BAD_NAME	"dpx-kunit-bad"
+#define WK_REENTER_NAME	"dpx-kunit-reent"
 
 enum { WK_ORIG, WK_REPL, WK_NR };
 
@@ -133,6 +136,31 @@ static void wk_start(struct wk_fixture *f, struct drvproxy_worker_start *s,
 		s->events[i] = &f->ev[i];
 }
 
+/*
+ * Is a worker asleep waiting on @ev?  The worker puts itself on the wait
+ * queues of its events while it waits, and only then; asleep means
+ * TASK_INTERRUPTIBLE and not on a CPU, i.e. past its check of the events.
+ * A positive signal for the claims "nothing ran without the events", which
+ * a sleep would only make plausible.
+ */
+static bool wk_asleep_on(struct drvproxy_event *ev)
+{
+	struct wait_queue_entry *e;
+	unsigned long flags;
+	bool asleep = false;
+
+	/* A waiter leaves the queue under this lock: its task is alive here. */
+	spin_lock_irqsave(&ev->wq.lock, flags);
+	list_for_each_entry(e, &ev->wq.head, entry) {
+		struct task_struct *t = e->private;
+
+		if (t && (READ_ONCE(t->__state) & TASK_INTERRUPTIBLE) && !READ_ONCE(t->on_cpu))
+			asleep = true;
+	}
+	spin_unlock_irqrestore(&ev->wq.lock, flags);
+	return asleep;
+}
+
 /* Wait for the next routine call; true when it came. */
 static bool wk_wait_call(struct wk_fixture *f)
 {
@@ -161,7 +189,8 @@ static void worker_runs_routine_when_event_signalled(struct kunit *test)
 	wk_start(f, &s, 1);
 	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
 	KUNIT_ASSERT_NOT_NULL(test, f->worker);
-	msleep(50);
+	/* It got as far as waiting: only now is "not called yet" a claim. */
+	KUNIT_EXPECT_TRUE(test, DPX_POLL(wk_asleep_on(&f->ev[0]), 5000));
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 0);
 
 	wk_kick(test, f, 0, WK_ORIG, 1);
@@ -192,9 +221,17 @@ static void worker_wait_all_runs_only_when_all_signalled(struct kunit *test)
 	wk_start(f, &s, 2);
 	s.wait_type = DRVPROXY_WAIT_ALL;
 	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(wk_asleep_on(&f->ev[1]), 5000));
+	/*
+	 * The set wakes the worker (it is no longer asleep when the set
+	 * returns); asleep again means it saw ev[1] set and ev[0] not, and
+	 * went back to waiting instead of calling the routine.
+	 */
 	drvproxy_event_set(&f->ev[1]);
-	msleep(100);
+	KUNIT_EXPECT_TRUE(test, DPX_POLL(wk_asleep_on(&f->ev[1]), 5000));
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 0);
+	/* Still set: WaitAll consumes the events only when it is satisfied. */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(f->ev[1].signalled));
 	drvproxy_event_set(&f->ev[0]);
 	KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
 	KUNIT_EXPECT_EQ(test, READ_ONCE(f->last_status), 0L);
@@ -255,9 +292,20 @@ static void worker_routine_returning_false_ends_thread(struct kunit *test)
 	wk_start(f, &s, 1);
 	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
 	wk_kick(test, f, 0, WK_ORIG, 1);
+	/*
+	 * Positive signal: the thread has parked for good (asleep, and no
+	 * longer waiting on its event).  A worker that went on would be back
+	 * on the event's queue.
+	 */
+	KUNIT_ASSERT_NOT_NULL(test, f->task);
+	KUNIT_EXPECT_TRUE(test, DPX_POLL((READ_ONCE(f->task->__state) & TASK_INTERRUPTIBLE) &&
+					 !READ_ONCE(f->task->on_cpu), 5000));
+	/* Unlocked peek: the worker is asleep, its queue membership is settled. */
+	KUNIT_EXPECT_FALSE(test, waitqueue_active(&f->ev[0].wq));
 	drvproxy_event_set(&f->ev[0]);
-	msleep(100);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 1);
+	/* Nobody consumed the (auto-reset) event. */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(f->ev[0].signalled));
 	/* Stopping an ended worker still works. */
 	drvproxy_stop_worker(f->worker);
 	f->worker = NULL;
@@ -276,7 +324,10 @@ static void create_worker_rejects_bad_arguments_with_einval(struct kunit *test)
 	struct drvproxy_worker *w = (void *)test;
 	struct drvproxy_worker_start s;
 
+	/* No thread of this name may appear (see the end). */
+	KUNIT_ASSERT_EQ(test, dpx_threads_named(WK_BAD_NAME), 0U);
 	wk_start(f, &s, 1);
+	s.name = WK_BAD_NAME;
 	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(NULL, &s, &w), -EINVAL);
 	KUNIT_EXPECT_NULL(test, w);
 	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, NULL, &w), -EINVAL);
@@ -293,25 +344,36 @@ static void create_worker_rejects_bad_arguments_with_einval(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
 
 	wk_start(f, &s, 1);
+	s.name = WK_BAD_NAME;
 	s.event_count = DRVPROXY_WORKER_MAX_EVENTS + 1;
 	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
 
 	wk_start(f, &s, 0);
+	s.name = WK_BAD_NAME;
 	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
 
 	wk_start(f, &s, 2);
+	s.name = WK_BAD_NAME;
 	s.events[1] = NULL;
 	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
 
 	wk_start(f, &s, 1);
+	s.name = WK_BAD_NAME;
 	s.wait_type = 5;
 	KUNIT_EXPECT_EQ(test, drvproxy_create_worker(ext, &s, &w), -EINVAL);
 	KUNIT_EXPECT_NULL(test, w);
 
-	/* None of them started a thread. */
-	drvproxy_event_set(&f->ev[0]);
-	msleep(50);
+	/*
+	 * None of them started a thread: a created kthread has its name when
+	 * drvproxy_create_worker() returns, so no waiting is needed.  Then the
+	 * control: a valid start under the same name is seen.
+	 */
+	KUNIT_EXPECT_EQ(test, dpx_threads_named(WK_BAD_NAME), 0U);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 0);
+	wk_start(f, &s, 1);
+	s.name = WK_BAD_NAME;
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(ext, &s, &f->worker), 0);
+	KUNIT_EXPECT_EQ(test, dpx_threads_named(WK_BAD_NAME), 1U);
 }
 
 /* With drvproxy disabled a valid worker is refused with -EOPNOTSUPP. */
@@ -368,10 +430,14 @@ static void driver_unregister_stops_its_workers(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, f->task);
 
 	dpx_host_unregister(&f->host);
+	/* Exiting, and no longer waiting on the event: nothing can run it. */
 	KUNIT_EXPECT_TRUE(test, READ_ONCE(f->task->flags) & PF_EXITING);
+	/* Unlocked peek: kthread_stop() returned, the worker left its queues. */
+	KUNIT_EXPECT_FALSE(test, waitqueue_active(&f->ev[0].wq));
 	drvproxy_event_set(&f->ev[0]);
-	msleep(50);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 1);
+	/* Nobody consumed the (auto-reset) event. */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(f->ev[0].signalled));
 }
 
 static int wk_callback(enum drvproxy_phase phase, void *context)
@@ -381,6 +447,7 @@ static int wk_callback(enum drvproxy_phase phase, void *context)
 
 	if (phase == DRVPROXY_PHASE_PRE) {
 		wk_start(f, &s, 1);
+		s.name = WK_REENTER_NAME;
 		f->reenter_ret = drvproxy_create_worker(f->host.ext, &s, NULL);
 	}
 	return 0;
@@ -398,8 +465,8 @@ static void create_worker_from_callback_returns_edeadlk(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, drvproxy_register_endpoints(f->host.ext, &info, 1,
 							  wk_callback, f), 0);
 	KUNIT_EXPECT_EQ(test, f->reenter_ret, -EDEADLK);
-	drvproxy_event_set(&f->ev[0]);
-	msleep(50);
+	/* It started no thread (named when created: no waiting needed). */
+	KUNIT_EXPECT_EQ(test, dpx_threads_named(WK_REENTER_NAME), 0U);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 0);
 }
 

@@ -6,8 +6,10 @@
 # Usage (in the guest, via tools/check.sh stage kunit):
 #   sh ./kunit-guest.sh [MODDIR]        (MODDIR defaults to /lib/drvproxy)
 #
-# Loads MODDIR/drvproxy.ko if present, then every MODDIR/*_kunit.ko and
-# MODDIR/kunit-example-test.ko.  KUnit runs a module's suites inside insmod.
+# Loads MODDIR/drvproxy.ko if present, then MODDIR/drvproxy_taint_kunit.ko
+# (before any other suite applies a layer), then every other
+# MODDIR/*_kunit.ko and MODDIR/kunit-example-test.ko.  KUnit runs a
+# module's suites inside insmod.
 # Then prints every /sys/kernel/debug/kunit/<suite>/results (a self-contained
 # KTAP document) between marker lines for the host to parse:
 #   DRVPROXY-KUNIT-BEGIN <suite>
@@ -50,7 +52,12 @@ fi
 DBGFS=/sys/kernel/debug
 [ -w "$DBGFS/failslab/cache-filter" ] && echo Y > "$DBGFS/failslab/cache-filter"
 [ -w "$DBGFS/fail_drvproxy/verbose" ] && echo 0 > "$DBGFS/fail_drvproxy/verbose"
+# The taint suite first: it checks the kernel going from untainted to K
+# (TAINT_LIVEPATCH) at the first apply, which any other suite's apply would
+# have done already.
+[ -f "$MODDIR/drvproxy_taint_kunit.ko" ] && load "$MODDIR/drvproxy_taint_kunit.ko"
 for ko in "$MODDIR"/*_kunit.ko "$MODDIR"/kunit-example-test.ko; do
+	[ "$ko" = "$MODDIR/drvproxy_taint_kunit.ko" ] && continue
 	[ -f "$ko" ] && load "$ko"
 done
 
