@@ -19,6 +19,8 @@ ksft_skip=4
 
 KTAP_NUM=0
 KTAP_FAILED=0
+KTAP_SKIPPED=0
+KTAP_PLAN=""
 CANARY=""
 
 # Write to the kernel log and as a KTAP diagnostic.
@@ -27,6 +29,7 @@ log() {
 }
 
 ktap_header() {
+	KTAP_PLAN=$1
 	echo "TAP version 13"
 	echo "1..$1"
 }
@@ -42,6 +45,13 @@ ktap_not_ok() {
 	echo "not ok $KTAP_NUM $*"
 }
 
+# ktap_skip DESC REASON: a test that did not run, and why.
+ktap_skip() {
+	KTAP_NUM=$((KTAP_NUM + 1))
+	KTAP_SKIPPED=$((KTAP_SKIPPED + 1))
+	echo "ok $KTAP_NUM $1 # SKIP $2"
+}
+
 # ktap_result DESC CMD...: ok when CMD succeeds.
 ktap_result() {
 	desc=$1
@@ -49,8 +59,14 @@ ktap_result() {
 	if "$@"; then ktap_ok "$desc"; else ktap_not_ok "$desc"; fi
 }
 
+# The plan must match the results: a test that never reported fails the
+# script (the host's parser checks the plan too).
 ktap_finish() {
-	echo "# Totals: pass:$((KTAP_NUM - KTAP_FAILED)) fail:$KTAP_FAILED xfail:0 xpass:0 skip:0 error:0"
+	echo "# Totals: pass:$((KTAP_NUM - KTAP_FAILED - KTAP_SKIPPED)) fail:$KTAP_FAILED xfail:0 xpass:0 skip:$KTAP_SKIPPED error:0"
+	if [ "$KTAP_NUM" != "$KTAP_PLAN" ]; then
+		echo "# plan 1..$KTAP_PLAN, but $KTAP_NUM results"
+		exit 1
+	fi
 	[ "$KTAP_FAILED" = 0 ] && exit 0
 	exit 1
 }
