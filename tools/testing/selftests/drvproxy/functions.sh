@@ -87,6 +87,15 @@ loop_until() {
 	return 1
 }
 
+# info_grows FIELD: wait (up to 10 s) until GET_INFO's FIELD exceeds its
+# value now: the positive sign that, e.g., a stream in the background has
+# started moving bytes, where a sleep would only hope so.
+info_grows() {
+	grows_base=$("$TOOL" info "$1")
+	grows_field=$1
+	loop_until '[ "$("$TOOL" info $grows_field)" -gt "$grows_base" ]'
+}
+
 is_loaded() {
 	[ -d "/sys/module/$1" ]
 }
