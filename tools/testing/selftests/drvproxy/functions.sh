@@ -76,13 +76,14 @@ die() {
 	exit 1
 }
 
-# loop_until CMD: poll up to 10 s.
+# loop_until CMD: poll up to 10 s.  Its counter has a name of its own: sh
+# has no locals, and callers loop over i.
 loop_until() {
-	i=0
-	while [ $i -lt 100 ]; do
+	loop_until_n=0
+	while [ $loop_until_n -lt 100 ]; do
 		eval "$1" && return 0
 		sleep 0.1
-		i=$((i + 1))
+		loop_until_n=$((loop_until_n + 1))
 	done
 	return 1
 }
