@@ -402,6 +402,9 @@ static int cmd_stream(int argc, char **argv)
 
 /* ---- ui: KTAP ---- */
 
+/* The plan: every ui_result() cmd_ui() reports, counted by hand. */
+#define UI_PLAN	24
+
 static int ui_n, ui_failed;
 /* A bad pointer the compiler cannot see through. */
 static __attribute__((noipa)) void *bad_ptr(void)
@@ -481,8 +484,7 @@ static int cmd_ui(void)
 	uint32_t x;
 	int version;
 
-	/* The plan: every ui_result() below, counted by hand. */
-	printf("TAP version 13\n1..24\n");
+	printf("TAP version 13\n1..%d\n", UI_PLAN);
 	ioctl(fd, DRVPROXY_DEMO_RESET, 0);
 	EXPECT_EQ(get_info(fd, &info), 0, "GET_INFO succeeds");
 	version = info.impl_version;
@@ -549,6 +551,10 @@ static int cmd_ui(void)
 	close(fd);
 	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
 	       ui_n - ui_failed, ui_failed);
+	if (ui_n != UI_PLAN) {
+		printf("# plan 1..%d, but %d results\n", UI_PLAN, ui_n);
+		return 1;
+	}
 	return ui_failed ? 1 : 0;
 }
 
