@@ -58,7 +58,8 @@ companion: check-kdir
 kunit-kernel:
 	@tools/kunit-kernel.sh
 
-# check.sh prints one result line per test and ends with "N passed, N failed".
+# check.sh prints one result line per test, lists the skips with their
+# reasons and ends with "N passed, N failed, N skipped".
 check:
 	@BOOTSTRAP_WITH_61=1 tools/bootstrap.sh
 	@DRVPROXY_SKIP_BOOTSTRAP=1 tools/check.sh $(STAGES)

@@ -32,10 +32,11 @@
 #                   runs the long versions of all reliability scripts
 #
 # Prints one line per stage start, one result line per test case
-# ("PASS", "FAIL" or "SKIP"), the stage's counts and wall time, and at the
-# very end exactly one line "N passed, N failed" (skipped cases count as
-# passed and are reported on the line before).  Exit status is non-zero if
-# anything failed or nothing ran.
+# ("PASS", "FAIL" or "SKIP"), the stage's counts and wall time, then every
+# skipped case with its reason, and at the very end exactly one line
+# "N passed, N failed, N skipped" (a skipped case is neither passed nor
+# failed).  A KTAP plan that does not match its results is a failure.  Exit
+# status is non-zero if anything failed or nothing ran (passed + failed is 0).
 #
 # Environment:
 #   BUILD                   build and log root (default ~/.cache/drvproxy/build);
@@ -56,13 +57,14 @@ ALL_STAGES="build sparse style runner kunit selftests torture"
 PASSED=0
 FAILED=0
 SKIPPED=0
+SKIP_LIST=()
 
 # ---------------------------------------------------------------- output ---
 
 pass() { echo "  PASS  $*"; PASSED=$((PASSED + 1)); }
 fail() { echo "  FAIL  $*"; FAILED=$((FAILED + 1)); }
-# A skipped test case: counted as passed, reported separately.
-skip() { echo "  SKIP  $*"; SKIPPED=$((SKIPPED + 1)); PASSED=$((PASSED + 1)); }
+# A skipped test case: neither passed nor failed; listed again at the end.
+skip() { echo "  SKIP  $*"; SKIPPED=$((SKIPPED + 1)); SKIP_LIST+=("$*"); }
 # Indented detail lines under a result (at most $2 lines, default 20).
 detail() { head -n "${2:-20}" "$1" | sed 's/^/        /'; }
 note() { echo "        $*"; }
@@ -327,10 +329,9 @@ stage_runner() {
 	done < <(grep '^Bail out!' "$out" || true)
 }
 
-# count_ktap PREFIX FILE: one result per leaf KTAP result line in FILE.
-# A result line is a parent (summary of its subtests, not counted) when the
-# result line before it is indented deeper; everything else is a leaf.  So
-# flat and nested KTAP count the same way.  "# SKIP" counts as skipped.
+# count_ktap PREFIX FILE: one result per leaf KTAP result line in FILE
+# (ktap_leaves, tools/lib.sh), "# SKIP" counted as skipped; and one failure
+# per plan that does not match its results, or results without a plan.
 count_ktap() {
 	local prefix=$1 file=$2 kind desc
 	while IFS=$'\t' read -r kind desc; do
@@ -339,20 +340,10 @@ count_ktap() {
 		skip) skip "$prefix: $desc" ;;
 		*) fail "$prefix: $desc" ;;
 		esac
-	done < <(awk '
-		match($0, /^[ \t]*(ok|not ok) [0-9]+/) {
-			line = $0
-			sub(/^[ \t]*/, "", line)
-			indent = length($0) - length(line)
-			kind = (line ~ /^not ok/) ? "notok" : "ok"
-			if (line ~ /#[ \t]*[Ss][Kk][Ii][Pp]/)
-				kind = "skip"
-			desc = line
-			sub(/^(ok|not ok) [0-9]+[ \t]*(- )?/, "", desc)
-			if (have && prev > indent) { prev = indent; next }
-			have = 1; prev = indent
-			print kind "\t" desc
-		}' "$file")
+	done < <(ktap_leaves "$file")
+	while IFS= read -r desc; do
+		fail "$prefix: $desc"
+	done < <(ktap_plan_errors "$file" 1)
 }
 
 # count_kunit_cases SUITE FILE: the test-case level of a debugfs results file
@@ -385,7 +376,7 @@ count_kunit_cases() {
 }
 
 stage_kunit() {
-	local kkdir mods data log suite rc reason f
+	local kkdir mods data log suite rc reason f perr
 	note "KUnit kernel: tools/kunit-kernel.sh (cached; a cold build takes ~5 min, progress in $STAGE_LOG)"
 	if ! kkdir=$("$REPO/tools/kunit-kernel.sh" 2>> "$STAGE_LOG" | tail -n 1) || [ ! -d "$kkdir" ]; then
 		fail "kunit: KUnit kernel build failed (tools/kunit-kernel.sh); see $STAGE_LOG"
@@ -439,6 +430,9 @@ stage_kunit() {
 		[ -f "$f" ] || continue
 		suite=$(basename "$f" .ktap)
 		count_kunit_cases "$suite" "$f"
+		while IFS= read -r perr; do
+			fail "kunit/$suite: $perr"
+		done < <(ktap_plan_errors "$f")
 		if ! logged python3 "$SRCDIR/tools/testing/kunit/kunit.py" parse "$f"; then
 			grep -qE '^[ \t]*not ok ' "$f" ||
 				fail "kunit/$suite: kunit.py parse rejected the results (crash or malformed KTAP); see $STAGE_LOG"
@@ -456,25 +450,18 @@ stage_kunit() {
 # KTAP does not already explain it.
 count_scripts() {
 	local stage=$1 log=$2 f name script_rc
-	rm -rf "${LOGDIR:?}/$stage"
-	mkdir -p "$LOGDIR/$stage"
-	awk -v dir="$LOGDIR/$stage" '
-		/DRVPROXY-SELFTEST-BEGIN / { out = dir "/" $NF ".out"; next }
-		/DRVPROXY-SELFTEST-END / {
-			if (out != "") { close(out); print $NF > (out ".rc"); close(out ".rc") }
-			out = ""; next
-		}
-		out != "" { print > out }' "$log"
+	split_selftests "$log" "$LOGDIR/$stage"
 	for f in "$LOGDIR/$stage/"*.out; do
 		[ -f "$f" ] || continue
 		name=$(basename "$f" .out)
 		script_rc=$(sed -n 's/^rc=//p' "$f.rc" 2>/dev/null)
-		local before_fail=$FAILED results
+		local before_fail=$FAILED results reason
 		results=$(grep -cE '^[ \t]*(ok|not ok) [0-9]+' "$f" || true)
 		count_ktap "$stage/$name" "$f"
+		reason=$(sed -n 's/^1\.\.0[ \t]*#[ \t]*[Ss][Kk][Ii][Pp][ \t]*//p' "$f" | head -n 1)
 		case ${script_rc:-missing} in
 		0) [ "$results" -gt 0 ] || pass "$stage/$name (no KTAP results, exit 0)" ;;
-		4) [ "$results" -gt 0 ] || skip "$stage/$name (exit 4: skipped)" ;;
+		4) [ "$results" -gt 0 ] || skip "$stage/$name # SKIP ${reason:-exit 4, no reason given}" ;;
 		124) fail "$stage/$name: timed out" ;;
 		missing) fail "$stage/$name: did not finish (guest died?)" ;;
 		*) [ "$FAILED" -gt "$before_fail" ] || fail "$stage/$name: exited $script_rc" ;;
@@ -667,6 +654,9 @@ done
 if [ $((PASSED + FAILED)) = 0 ]; then
 	echo "check.sh: no tests ran" >&2
 fi
-[ "$SKIPPED" = 0 ] || echo "($SKIPPED skipped, counted as passed)"
-echo "$PASSED passed, $FAILED failed"
+if [ "$SKIPPED" -gt 0 ]; then
+	echo "Skipped, with the reasons:"
+	printf '  %s\n' "${SKIP_LIST[@]}"
+fi
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" = 0 ] && [ $((PASSED + FAILED)) -gt 0 ]

@@ -54,3 +54,73 @@ sync_sources() {
 		--exclude=bin/ \
 		"$repo/" "$dest/"
 }
+
+# ktap_leaves FILE: one "KIND<TAB>DESCRIPTION" line per leaf KTAP result in
+# FILE, KIND "ok", "notok" or "skip" ("# SKIP" directive; the description
+# keeps it, with its reason).  A result line is a parent (summary of its
+# subtests, not counted) when the result line before it is indented deeper;
+# everything else is a leaf.  So flat and nested KTAP count the same way.
+ktap_leaves() {
+	awk '
+		match($0, /^[ \t]*(ok|not ok) [0-9]+/) {
+			line = $0
+			sub(/^[ \t]*/, "", line)
+			indent = length($0) - length(line)
+			kind = (line ~ /^not ok/) ? "notok" : "ok"
+			if (line ~ /#[ \t]*[Ss][Kk][Ii][Pp]/)
+				kind = "skip"
+			desc = line
+			sub(/^(ok|not ok) [0-9]+[ \t]*(- )?/, "", desc)
+			if (have && prev > indent) { prev = indent; next }
+			have = 1; prev = indent
+			print kind "\t" desc
+		}' "$1"
+}
+
+# ktap_plan_errors FILE [REQUIRE]: one line per KTAP document or subtest in
+# FILE whose plan ("1..N") does not match the number of results at its
+# level: a result that never came (a test that died, a producer that
+# miscounts) is a failure, not a pass.  A level without a plan is not
+# checked (KUnit's parameterised cases have none), except, with REQUIRE=1,
+# the top level when it has results.
+ktap_plan_errors() {
+	awk -v need="${2:-0}" '
+		function indent_of(s,  t) { t = s; sub(/^[ \t]*/, "", t); return length(s) - length(t) }
+		function where(i) { return i ? " (subtest indented " i ", ending at line " NR ")" : "" }
+		function close_level(i) {
+			if (i in plan) {
+				if (plan[i] != count[i])
+					print "plan 1.." plan[i] ", but " count[i] " results" where(i)
+			} else if (need && !i && count[i])
+				print count[i] " results, but no plan"
+			delete plan[i]; delete count[i]; delete open[i]
+		}
+		# Close every level deeper than i.
+		function close_deeper(i,  j) { for (j in open) if (j + 0 > i) close_level(j + 0) }
+		/^[ \t]*K?TAP version / { i = indent_of($0); close_deeper(i - 1); open[i] = 1; count[i] += 0; next }
+		/^[ \t]*1\.\.[0-9]+/ {
+			i = indent_of($0)
+			if (i in plan) close_level(i)
+			close_deeper(i)
+			line = $0; sub(/^[ \t]*1\.\./, "", line); sub(/[^0-9].*$/, "", line)
+			plan[i] = line + 0; count[i] += 0; open[i] = 1
+			next
+		}
+		/^[ \t]*(ok|not ok) [0-9]+/ { i = indent_of($0); close_deeper(i); count[i]++; open[i] = 1 }
+		END { for (j in open) close_level(j + 0) }' "$1"
+}
+
+# split_selftests LOG DIR: the console LOG of tools/guest/selftests-guest.sh,
+# split per script into DIR/<script>.out, with the script's "rc=N" in
+# DIR/<script>.out.rc (absent: the script did not finish).
+split_selftests() {
+	rm -rf "${2:?}"
+	mkdir -p "$2"
+	awk -v dir="$2" '
+		/DRVPROXY-SELFTEST-BEGIN / { out = dir "/" $NF ".out"; next }
+		/DRVPROXY-SELFTEST-END / {
+			if (out != "") { close(out); print $NF > (out ".rc"); close(out ".rc") }
+			out = ""; next
+		}
+		out != "" { print > out }' "$1"
+}

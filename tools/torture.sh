@@ -18,8 +18,11 @@
 # selftests' helpers, and runs test-torture.sh, test-churn.sh, test-fuzz.sh
 # and, in the KUnit kernel, test-fault.sh (tools/testing/selftests/drvproxy/)
 # in one QEMU guest per kernel.  Prints the KTAP results, the torture's and
-# the fuzzer's figures, and ends with "N passed, N failed"; exit status 1
-# when a test failed or the guest splatted or timed out.  Console logs go to
+# the fuzzer's figures, the skipped tests with their reasons, and ends with
+# "N passed, N failed, N skipped" (counted as tools/check.sh counts them: a
+# skip is not a pass, a plan its results do not match is a failure); exit
+# status 1 when a test failed, nothing ran, or the guest splatted or timed
+# out.  Console logs go to
 # $BUILD/logs/torture-long-<kernel>.console.log (BUILD: see tools/lib.sh).
 set -eu
 
@@ -58,6 +61,37 @@ LOGDIR=$BUILD/logs
 mkdir -p "$WORK" "$LOGDIR"
 PASSED=0
 FAILED=0
+SKIPPED=0
+SKIP_LIST=()
+
+# count_script KERNEL FILE: the results of one script's output FILE (and
+# its exit status, FILE.rc) into the counters.
+count_script() {
+	local name=$1/$(basename "$2" .out) kind desc rc results reason before=$FAILED
+	results=0
+	while IFS=$'\t' read -r kind desc; do
+		results=$((results + 1))
+		case $kind in
+		ok) PASSED=$((PASSED + 1)) ;;
+		skip) SKIPPED=$((SKIPPED + 1)); SKIP_LIST+=("$name: $desc") ;;
+		*) FAILED=$((FAILED + 1)) ;;
+		esac
+	done < <(ktap_leaves "$2")
+	while IFS= read -r desc; do
+		echo "  not ok $name: $desc"
+		FAILED=$((FAILED + 1))
+	done < <(ktap_plan_errors "$2" 1)
+	rc=$(sed -n 's/^rc=//p' "$2.rc" 2>/dev/null)
+	reason=$(sed -n 's/^1\.\.0[ \t]*#[ \t]*[Ss][Kk][Ii][Pp][ \t]*//p' "$2" | head -n 1)
+	case ${rc:-missing}:$results in
+	0:*|4:[1-9]*) ;;
+	4:0) SKIPPED=$((SKIPPED + 1)); SKIP_LIST+=("$name # SKIP ${reason:-exit 4, no reason given}") ;;
+	124:*) echo "  not ok $name: timed out"; FAILED=$((FAILED + 1)) ;;
+	missing:*) echo "  not ok $name: did not finish"; FAILED=$((FAILED + 1)) ;;
+	# A failing exit status its KTAP already explains counts once.
+	*) [ "$FAILED" -gt "$before" ] || { echo "  not ok $name: exited $rc"; FAILED=$((FAILED + 1)); } ;;
+	esac
+}
 
 # run_kernel NAME KDIR IMAGE SCRIPTS: build, boot, run, count.
 run_kernel() {
@@ -93,10 +127,13 @@ run_kernel() {
 		-c "$env sh ./selftests-guest.sh" 2> "$WORK/$name.stderr" || rc=$?
 	grep -E '^(ok|not ok) |^# (Calls:|churn: ops|dpxfuzz: [0-9]|stream:|FAILURE)|^DRVPROXY-SELFTEST-BEGIN' "$log" |
 		sed 's/^DRVPROXY-SELFTEST-BEGIN /  -- /'
-	PASSED=$((PASSED + $(grep -cE '^ok ' "$log" || true)))
-	FAILED=$((FAILED + $(grep -cE '^not ok ' "$log" || true)))
+	f0=$FAILED
+	split_selftests "$log" "$WORK/$name-results"
+	for f in "$WORK/$name-results/"*.out; do
+		[ -f "$f" ] && count_script "$name" "$f"
+	done
 	sed 's/^/  /' "$WORK/$name.stderr"
-	if [ "$rc" != 0 ] && ! grep -q '^not ok ' "$log"; then
+	if [ "$rc" != 0 ] && [ "$FAILED" = "$f0" ]; then
 		FAILED=$((FAILED + 1))
 	elif grep -qE 'kernel splat|TIMEOUT|without the DRVPROXY-GUEST-EXIT' "$WORK/$name.stderr"; then
 		FAILED=$((FAILED + 1))
@@ -112,5 +149,9 @@ for k in $KERNELS; do
 		run_kernel kunit "$kk" "$kk/arch/x86/boot/bzImage" "${ONLY:-$SCRIPTS test-fault.sh}" ;;
 	esac
 done
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+if [ "$SKIPPED" -gt 0 ]; then
+	echo "Skipped, with the reasons:"
+	printf '  %s\n' "${SKIP_LIST[@]}"
+fi
+echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" = 0 ] && [ $((PASSED + FAILED)) -gt 0 ]

@@ -81,17 +81,25 @@ static inline unsigned int demo_room(struct demo_state *st)
 	return DEMO_FIFO_SIZE - st->len;
 }
 
-/* Copy up to @n bytes out of the FIFO into @dst (kernel); returns bytes. */
-static inline unsigned int demo_fifo_get(struct demo_state *st, u8 *dst, unsigned int n)
+/*
+ * Copy up to @n bytes from the head of the FIFO into @dst (kernel) without
+ * taking them out; returns bytes.  demo_fifo_drop() takes them out once
+ * they reached the reader.
+ */
+static inline unsigned int demo_fifo_peek(struct demo_state *st, u8 *dst, unsigned int n)
 {
 	unsigned int first, done = min(n, st->len);
 
 	first = min(done, DEMO_FIFO_SIZE - st->head);
 	memcpy(dst, st->buf + st->head, first);
 	memcpy(dst + first, st->buf, done - first);
-	st->head = (st->head + done) % DEMO_FIFO_SIZE;
-	st->len -= done;
 	return done;
+}
+
+static inline void demo_fifo_drop(struct demo_state *st, unsigned int n)
+{
+	st->head = (st->head + n) % DEMO_FIFO_SIZE;
+	st->len -= n;
 }
 
 /* Append up to @n bytes from user memory; returns bytes or -EFAULT. */
@@ -126,7 +134,8 @@ typedef void (*demo_xform_t)(u8 *buf, unsigned int n, u32 transform);
 
 /*
  * Move up to @count bytes from the FIFO to user memory through a bounce
- * buffer, applying @xform to each chunk (NULL: none).  Blocks in the
+ * buffer, applying @xform to each chunk (NULL: none); a chunk the copy to
+ * user memory fails on is not consumed, as with a pipe.  Blocks in the
  * swap-aware wait while the FIFO is empty, before any side effect, so a swap
  * can re-dispatch the call.  @__dpx_call is the table the endpoint's call
  * entered, passed on under the name the swap-aware waits expect.
@@ -154,17 +163,22 @@ static inline ssize_t demo_read_common(struct drvproxy_table *__dpx_call,
 			return ret;
 	}
 	while (done < count && st->len) {
-		unsigned int n = demo_fifo_get(st, bounce,
-					       min_t(size_t, count - done, sizeof(bounce)));
+		unsigned int n = demo_fifo_peek(st, bounce,
+						min_t(size_t, count - done, sizeof(bounce)));
 
 		if (xform)
 			xform(bounce, n, st->transform);
 		if (copy_to_user(buf + done, bounce, n)) {
-			/* The bytes are consumed: a pipe loses them the same way. */
+			/*
+			 * Like pipe_read(): a chunk that did not reach the
+			 * reader stays in the FIFO; what earlier chunks
+			 * delivered is the (short) result.
+			 */
 			if (!done)
 				done = -EFAULT;
 			break;
 		}
+		demo_fifo_drop(st, n);
 		done += n;
 	}
 	if (done > 0) {

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -401,6 +402,9 @@ static int cmd_stream(int argc, char **argv)
 
 /* ---- ui: KTAP ---- */
 
+/* The plan: every ui_result() cmd_ui() reports, counted by hand. */
+#define UI_PLAN	24
+
 static int ui_n, ui_failed;
 /* A bad pointer the compiler cannot see through. */
 static __attribute__((noipa)) void *bad_ptr(void)
@@ -445,16 +449,42 @@ static void expect_eq(long ret, int err, long want, const char *desc)
 		expect_eq(__r, errno, v, desc);				\
 	} while (0)
 
+/* Bytes in the FIFO now (GET_INFO), -1 if GET_INFO fails. */
+static long fifo_fill(int fd)
+{
+	struct drvproxy_demo_info info;
+
+	return get_info(fd, &info) ? -1 : (long)info.fill;
+}
+
+/*
+ * 300 writable bytes followed by an inaccessible page, so that a read of
+ * more than 300 bytes faults part-way.
+ */
+static char *faulting_tail(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + pg, pg, PROT_NONE)) {
+		perror("mmap");
+		exit(1);
+	}
+	return p + pg - 300;
+}
+
 static int cmd_ui(void)
 {
 	int fd = open_dev(O_RDWR | O_NONBLOCK);
 	struct drvproxy_demo_info info;
-	static char big[1 << 20];
+	static char big[1 << 20], back[1 << 20];
 	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+	char *tail = faulting_tail();
+	long got, kept, i;
 	uint32_t x;
 	int version;
 
-	printf("TAP version 13\n1..22\n");
+	printf("TAP version 13\n1..%d\n", UI_PLAN);
 	ioctl(fd, DRVPROXY_DEMO_RESET, 0);
 	EXPECT_EQ(get_info(fd, &info), 0, "GET_INFO succeeds");
 	version = info.impl_version;
@@ -483,26 +513,48 @@ static int cmd_ui(void)
 		EXPECT_ERR(ioctl(fd, DRVPROXY_DEMO_SET_TRANSFORM, NULL), EFAULT,
 			   "SET_TRANSFORM NULL is EFAULT");
 	}
+	/* Reads below compare bytes: no transform (version 1 has none). */
+	x = DRVPROXY_DEMO_XFORM_NONE;
+	if (version != 1 && ioctl(fd, DRVPROXY_DEMO_SET_TRANSFORM, &x))
+		printf("# SET_TRANSFORM NONE: %s\n", strerror(errno));
 	EXPECT_ERR(read(fd, big, 10), EAGAIN, "read of an empty FIFO with O_NONBLOCK is EAGAIN");
 	EXPECT_EQ(read(fd, big, 0), 0, "zero-length read returns 0");
 	EXPECT_EQ(write(fd, big, 0), 0, "zero-length write returns 0");
 	EXPECT_ERR(write(fd, bad_ptr(), 10), EFAULT, "write from NULL is EFAULT");
 	EXPECT_EQ(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, 1,
 		  "poll of an empty FIFO: writable only");
-	memset(big, 'a', sizeof(big));
+	for (i = 0; i < (long)sizeof(big); i++)
+		big[i] = 'a' + i % 26;
 	EXPECT_EQ(write(fd, big, sizeof(big)), DRVPROXY_DEMO_FIFO_SIZE,
 		  "huge write is partial: the FIFO size");
 	EXPECT_ERR(write(fd, big, 1), EAGAIN, "write to a full FIFO with O_NONBLOCK is EAGAIN");
 	p.revents = 0;
 	EXPECT_EQ(poll(&p, 1, 0) == 1 && p.revents == POLLIN, 1,
 		  "poll of a full FIFO: readable only");
+	/*
+	 * A read whose copy to user memory fails takes nothing out of the
+	 * FIFO (pipe_read() does the same): EFAULT when nothing was copied,
+	 * else the bytes copied, and every byte not returned stays readable.
+	 */
 	EXPECT_ERR(read(fd, bad_ptr(), 10), EFAULT, "read into NULL is EFAULT");
-	EXPECT_EQ(read(fd, big, sizeof(big)), DRVPROXY_DEMO_FIFO_SIZE - 10,
-		  "huge read returns what is there");
+	EXPECT_EQ(fifo_fill(fd), DRVPROXY_DEMO_FIFO_SIZE,
+		  "a read that failed with EFAULT consumed nothing");
+	got = read(fd, tail, 600);
+	kept = DRVPROXY_DEMO_FIFO_SIZE - (got > 0 ? got : 0);
+	printf("# read of 600 bytes into 300 writable ones returned %ld\n", got);
+	EXPECT_EQ(got <= 300 && fifo_fill(fd) == kept && (got <= 0 || !memcmp(tail, big, got)), 1,
+		  "a read faulting part-way consumed exactly the bytes it returned");
+	EXPECT_EQ(read(fd, back, sizeof(back)), kept, "huge read returns what is there");
+	EXPECT_EQ(!memcmp(back, big + DRVPROXY_DEMO_FIFO_SIZE - kept, kept), 1,
+		  "every byte written was read once, in order, faults or not");
 	EXPECT_ERR(lseek(fd, 0, SEEK_SET), ESPIPE, "lseek is ESPIPE");
 	close(fd);
 	printf("# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:0 error:0\n",
 	       ui_n - ui_failed, ui_failed);
+	if (ui_n != UI_PLAN) {
+		printf("# plan 1..%d, but %d results\n", UI_PLAN, ui_n);
+		return 1;
+	}
 	return ui_failed ? 1 : 0;
 }
 

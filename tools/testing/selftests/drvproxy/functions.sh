@@ -19,6 +19,8 @@ ksft_skip=4
 
 KTAP_NUM=0
 KTAP_FAILED=0
+KTAP_SKIPPED=0
+KTAP_PLAN=""
 CANARY=""
 
 # Write to the kernel log and as a KTAP diagnostic.
@@ -27,6 +29,7 @@ log() {
 }
 
 ktap_header() {
+	KTAP_PLAN=$1
 	echo "TAP version 13"
 	echo "1..$1"
 }
@@ -42,6 +45,13 @@ ktap_not_ok() {
 	echo "not ok $KTAP_NUM $*"
 }
 
+# ktap_skip DESC REASON: a test that did not run, and why.
+ktap_skip() {
+	KTAP_NUM=$((KTAP_NUM + 1))
+	KTAP_SKIPPED=$((KTAP_SKIPPED + 1))
+	echo "ok $KTAP_NUM $1 # SKIP $2"
+}
+
 # ktap_result DESC CMD...: ok when CMD succeeds.
 ktap_result() {
 	desc=$1
@@ -49,8 +59,14 @@ ktap_result() {
 	if "$@"; then ktap_ok "$desc"; else ktap_not_ok "$desc"; fi
 }
 
+# The plan must match the results: a test that never reported fails the
+# script (the host's parser checks the plan too).
 ktap_finish() {
-	echo "# Totals: pass:$((KTAP_NUM - KTAP_FAILED)) fail:$KTAP_FAILED xfail:0 xpass:0 skip:0 error:0"
+	echo "# Totals: pass:$((KTAP_NUM - KTAP_FAILED - KTAP_SKIPPED)) fail:$KTAP_FAILED xfail:0 xpass:0 skip:$KTAP_SKIPPED error:0"
+	if [ "$KTAP_NUM" != "$KTAP_PLAN" ]; then
+		echo "# plan 1..$KTAP_PLAN, but $KTAP_NUM results"
+		exit 1
+	fi
 	[ "$KTAP_FAILED" = 0 ] && exit 0
 	exit 1
 }
@@ -60,15 +76,25 @@ die() {
 	exit 1
 }
 
-# loop_until CMD: poll up to 10 s.
+# loop_until CMD: poll up to 10 s.  Its counter has a name of its own: sh
+# has no locals, and callers loop over i.
 loop_until() {
-	i=0
-	while [ $i -lt 100 ]; do
+	loop_until_n=0
+	while [ $loop_until_n -lt 100 ]; do
 		eval "$1" && return 0
 		sleep 0.1
-		i=$((i + 1))
+		loop_until_n=$((loop_until_n + 1))
 	done
 	return 1
+}
+
+# info_grows FIELD: wait (up to 10 s) until GET_INFO's FIELD exceeds its
+# value now: the positive sign that, e.g., a stream in the background has
+# started moving bytes, where a sleep would only hope so.
+info_grows() {
+	grows_base=$("$TOOL" info "$1")
+	grows_field=$1
+	loop_until '[ "$("$TOOL" info $grows_field)" -gt "$grows_base" ]'
 }
 
 is_loaded() {

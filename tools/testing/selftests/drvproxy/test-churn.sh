@@ -21,16 +21,19 @@ MOD=$(dirname "$0")/bin/dpxmod
 
 setup
 [ -x "$MOD" ] || { echo "1..0 # SKIP $MOD not built"; exit $ksft_skip; }
-ktap_header 6
+ktap_header 7
 load_mod drvproxy_demo
 "$TOOL" reset
 
 "$TOOL" stream -w 2 -r 1 -s 100000 > /tmp/churn-stream.$$ 2>&1 &
 stream=$!
-sleep 1
+# The churn is only "under load" once the stream moves.
+info_grows bytes_out || echo "# the stream did not start"
+before=$("$TOOL" info bytes_out)
 "$MOD" churn -n "$OPS" -t "$SECONDS_MAX" "$MODDIR/drvproxy_demo_v2.ko" \
 	"$MODDIR/drvproxy_demo_v3.ko" > /tmp/churn.$$ 2>&1
 churn_rc=$?
+during=$(($("$TOOL" info bytes_out) - before))
 kill -USR1 $stream
 wait $stream
 stream_rc=$?
@@ -45,6 +48,8 @@ ktap_result "churn: $ops loads and unloads of v2 and v3 in random order, none fa
 want=$((SECONDS_MAX * 5))
 [ "$OPS" -lt $want ] && want=$OPS
 ktap_result "churn: at least $want operations" [ "${ops:-0}" -ge $want ]
+echo "# churn: $during bytes read during the churn"
+ktap_result "churn: the stream moved during the churn" [ "$during" -gt 0 ]
 ktap_result "churn: the stream lost, repeated or reordered no byte" [ "$stream_rc" = 0 ]
 ktap_result "churn: no companion left loaded, no layer left applied" \
 	eval '! is_loaded drvproxy_demo_v2 && ! is_loaded drvproxy_demo_v3 && [ -z "$(cat $DRV/stack)" ]'

@@ -38,7 +38,7 @@ cleanup_image() {
 }
 trap cleanup_image EXIT
 
-ktap_header 18
+ktap_header 19
 load_mod drvproxy_demo
 "$TOOL" reset
 
@@ -152,17 +152,20 @@ ktap_result "1.0 again: layout 1, host code everywhere, no EPOLLPRI, opens bug b
 "$TOOL" reset
 "$TOOL" stream -w 2 -r 2 -s 600 > /tmp/image-stream.out 2>&1 &
 pid=$!
-sleep 1
-fail=0 applied_ok=1 reverted_ok=1
+# "Under load" means the stream moves: before the first swap, and under
+# each version before it is checked and swapped away (a sleep would only
+# hope so).
+info_grows bytes_out || echo "# the stream did not start"
+fail=0 applied_ok=1 reverted_ok=1 moved=0
 i=0
 while [ $i -lt "$CYCLES" ]; do
 	"$TOOL" insmod "$MODDIR/$IMG.ko" > /dev/null || fail=1
-	sleep 0.3
+	info_grows bytes_out && moved=$((moved + 1))
 	check_sysfs_value $DRV/state_layout 2 && opens_fixed &&
 		current_all $IMG demo_read demo_write && current_all drvproxy_demo demo_open ||
 		applied_ok=0
 	"$TOOL" rmmod $IMG > /dev/null || fail=1
-	sleep 0.3
+	info_grows bytes_out && moved=$((moved + 1))
 	check_sysfs_value $DRV/state_layout 1 && opens_buggy &&
 		current_all drvproxy_demo demo_read demo_write || reverted_ok=0
 	i=$((i + 1))
@@ -174,6 +177,8 @@ sed 's/^/# /' /tmp/image-stream.out
 ktap_result "under load: $CYCLES insmods applied 1.1 (layout 2, opens fixed)" \
 	eval '[ $fail = 0 ] && [ $applied_ok = 1 ]'
 ktap_result "under load: $CYCLES rmmods restored 1.0 (layout 1, opens bug)" [ $reverted_ok = 1 ]
+ktap_result "under load: the stream moved under each of the $((2 * CYCLES)) versions" \
+	[ $moved = $((2 * CYCLES)) ]
 ktap_result "under load: the checksummed stream lost or repeated no byte" \
 	eval '[ $src = 0 ] && grep -q " OK$" /tmp/image-stream.out'
 ktap_result "unchanged endpoints were never swapped, changed ones on every swap" \

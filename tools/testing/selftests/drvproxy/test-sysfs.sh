@@ -20,8 +20,34 @@ check_modes() {
 	done
 }
 
+# raw_pointers FILE...: the files showing a raw kernel pointer (%px).  An
+# x86-64 kernel address is an upper-half one, ffff and 12 more hex digits
+# (direct map ffff888..., vmalloc ffffc90..., modules ffffffffc0...); a
+# hashed %p (00000000 and 8 hex digits) is no leak, and neither is a long
+# decimal such as applied_at's nanoseconds.
+raw_pointers() {
+	grep -lE '(^|[^0-9a-fx])(0x)?ffff[0-9a-f]{12}([^0-9a-f]|$)' "$@" 2>/dev/null
+}
+
 no_raw_pointers() {
-	! grep -rlE '(0x)?[0-9a-f]{16}' $SYSFS 2>/dev/null | grep -v history
+	! raw_pointers -r $SYSFS
+}
+
+# The detector itself: every line of the first list is a leak, no line of
+# the second is one.
+detector_flags() {
+	for s in "ops=ffff888003a1c000" "0xffffffffc0a01234 demo_read" "ffffc90000a3bfd8"; do
+		echo "$s" > /tmp/sample.$$
+		raw_pointers /tmp/sample.$$ > /dev/null || { echo "# not flagged: $s"; return 1; }
+	done
+}
+
+detector_passes() {
+	for s in "1767225600123456789" "00000000a1b2c3d4" "12345678901234567890" \
+		"1767225.600123 apply drvproxy_demo_v2 live gen=2 result=0 duration_us=123"; do
+		echo "$s" > /tmp/sample.$$
+		! raw_pointers /tmp/sample.$$ > /dev/null || { echo "# flagged: $s"; return 1; }
+	done
 }
 
 reader_in_read() {
@@ -29,7 +55,7 @@ reader_in_read() {
 }
 
 setup
-ktap_header 21
+ktap_header 24
 load_mod drvproxy_demo
 
 ktap_result "top-level files and modes" check_modes $SYSFS -r--r--r-- enabled generation
@@ -60,6 +86,10 @@ ktap_result "layer files and modes" eval 'check_modes $LAYER -r--r--r-- mode rep
 ktap_result "layer values" eval 'check_sysfs_value $LAYER/mode live && check_sysfs_value $LAYER/replace 0 &&
 	check_sysfs_value $LAYER/order 1 && check_sysfs_value $LAYER/generation 2 &&
 	check_sysfs_value $LAYER/nr_endpoints 3 && check_sysfs_value $LAYER/enabled 1'
+at=$(cat $LAYER/applied_at)
+echo "# applied_at $at"
+ktap_result "no file shows a raw pointer while a layer is applied (applied_at: ${#at} digits)" \
+	eval '[ ${#at} -ge 16 ] && no_raw_pointers'
 ktap_result "driver values after a swap" eval 'check_sysfs_value $DRV/generation 2 &&
 	check_sysfs_value $DRV/stack drvproxy_demo_v2'
 ktap_result "endpoint values after a swap" eval 'check_sysfs_value $EP/current "demo_v2_read [drvproxy_demo_v2]" &&
@@ -88,4 +118,7 @@ ktap_result "the reverted companion unloads once drained" eval 'loop_until "$TOO
 ktap_result "history records apply and revert" eval 'grep -q "apply drvproxy_demo_v2 live gen=2 result=0" $DRV/history &&
 	grep -q "revert drvproxy_demo_v2 live gen=3 result=0" $DRV/history'
 ktap_result "no file shows a raw pointer" no_raw_pointers
+ktap_result "the raw-pointer check flags %px samples" detector_flags
+ktap_result "the raw-pointer check passes long decimals, hashed %p and history lines" detector_passes
+rm -f /tmp/sample.$$
 ktap_finish

@@ -91,7 +91,7 @@ RESULT=SKIPPED
 [ "${TORTURE_POST:-1}" = 0 ] ||
 	run_torture 6 "ncallers_per_cpu=2 callback_every=1 cb_fail_every=2 cb_fail_phases=4 stalled_every=0 quiesce_interval=2 rcu_callers=0"
 if [ "$RESULT" = SKIPPED ]; then
-	ktap_ok "$desc # SKIP TORTURE_POST=0"
+	ktap_skip "$desc" "TORTURE_POST=0"
 else
 	ktap_result "$desc (End of test: $RESULT)" [ "$RESULT" = SUCCESS ]
 fi

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/functions.sh"
 
 setup
-ktap_header 6
+ktap_header 7
 load_mod drvproxy_demo
 
 ticks_grow() {
@@ -26,9 +26,11 @@ load_mod drvproxy_demo_v2
 ktap_result "after the swap the worker runs version 2" loop_until "routine_is 2"
 exec 3< $DEV
 exec 4< $DEV
+ktap_result "version 2 reports the files open now: 2 while two are open" \
+	[ "$("$TOOL" info opens)" = 2 ]
 exec 3<&-
 exec 4<&-
-ktap_result "version 2 reports the files open now" \
+ktap_result "version 2 reports the files open now: 0 once they are closed" \
 	[ "$("$TOOL" info opens)" = 0 ]
 unload_mod drvproxy_demo_v2
 ktap_result "after the revert the worker runs version 1 again" loop_until "routine_is 1"
