@@ -55,8 +55,9 @@ companion: check-kdir
 	@tools/companion/build.sh -k "$(KDIR)" $(if $(OLD),-o "$(OLD)") \
 		"$(SRC)" "$(TARGET)" "$(NAME)" $(KBUILD_ARGS)
 
+# VARIANT=none|rt: one of the other kernel configurations (kunit/variants/).
 kunit-kernel:
-	@tools/kunit-kernel.sh
+	@tools/kunit-kernel.sh $(VARIANT)
 
 # check.sh prints one result line per test, lists the skips with their
 # reasons and ends with "N passed, N failed, N skipped".
@@ -102,10 +103,12 @@ help:
 	@echo "  modules_install  install them (INSTALL_MOD_PATH, INSTALL_MOD_DIR honoured)"
 	@echo "  clean            kbuild clean plus tools build outputs"
 	@echo "  bootstrap        install missing build/test dependencies (tools/bootstrap.sh, needs root)"
-	@echo "  kunit-kernel     build or reuse the cached KUnit kernel (tools/kunit-kernel.sh)"
+	@echo "  kunit-kernel     build or reuse the cached KUnit kernel (tools/kunit-kernel.sh);"
+	@echo "                   VARIANT=none|rt: PREEMPT_NONE without PREEMPT_COUNT, PREEMPT_RT"
 	@echo "  companion        image companion: SRC=<edited host source> TARGET=<host module> NAME=<companion> [OLD=<running host's build dir>]"
 	@echo "  check            bootstrap (with 6.1 headers), then every stage of tools/check.sh;"
-	@echo "                   STAGES='build sparse style runner kunit selftests' selects stages"
+	@echo "                   STAGES='build sparse style runner kunit selftests' selects stages,"
+	@echo "                   KUNIT_VARIANTS='default none rt' the kernels of stages kunit and torture"
 	@echo "  demo             bootstrap, then tools/demo.sh"
 	@echo "  bench            bootstrap, build and run the benchmarks in QEMU (about 15 min);"
 	@echo "                   tables, Documentation/performance.rst, raw data in ~/.cache/drvproxy/build/bench"

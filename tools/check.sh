@@ -17,7 +17,9 @@
 #                   and module/drvproxy/*.c
 #   d | runner      tools/guest/selftest.sh (the guest runner's own tests)
 #   e | kunit       KUnit kernel (tools/kunit-kernel.sh), modules built against
-#                   it, every suite run in QEMU and parsed by kunit.py parse
+#                   it, every suite run in QEMU and parsed by kunit.py parse;
+#                   once per kernel configuration in KUNIT_VARIANTS, results
+#                   named "kunit[<variant>]/<suite>: <case>"
 #   f | selftests   tools/testing/selftests/drvproxy/test-*.sh in the Debian
 #                   6.12 guest (skipped while that directory does not exist).
 #                   The directory is copied, built there with
@@ -28,8 +30,10 @@
 #   g | torture     test-torture.sh (shortened) and test-fault.sh in the KUnit
 #                   kernel (KASAN, lockdep, PROVE_RCU, fault injection,
 #                   kmemleak), with modules built against it, run the same
-#                   way as stage selftests runs its scripts; make torture
-#                   runs the long versions of all reliability scripts
+#                   way as stage selftests runs its scripts; once per kernel
+#                   configuration in KUNIT_VARIANTS, results named
+#                   "torture[<variant>]/<script>: ..."; make torture runs the
+#                   long versions of all reliability scripts
 #
 # Prints one line per stage start, one result line per test case
 # ("PASS", "FAIL" or "SKIP"), the stage's counts and wall time, then every
@@ -46,6 +50,11 @@
 #   KUNIT_TIMEOUT           guest timeout for the KUnit run (default 900 s)
 #   SELFTESTS_TIMEOUT       guest timeout for the selftests run (default 1800 s)
 #   TORTURE_TIMEOUT         guest timeout for the torture run (default 900 s)
+#   KUNIT_VARIANTS          the KUnit-kernel configurations stages kunit and
+#                           torture run on, in order (default "default none rt":
+#                           PREEMPT, PREEMPT_NONE without PREEMPT_COUNT,
+#                           PREEMPT_RT; see tools/kunit-kernel.sh and
+#                           kunit/variants/*.config)
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -346,15 +355,16 @@ count_ktap() {
 	done < <(ktap_plan_errors "$file" 1)
 }
 
-# count_kunit_cases SUITE FILE: the test-case level of a debugfs results file
-# (top = the suite's own line, next level = cases, deeper = parameters).
+# count_kunit_cases LABEL FILE: the test-case level of a debugfs results file
+# (top = the suite's own line, next level = cases, deeper = parameters), each
+# reported as "LABEL: <case>".
 count_kunit_cases() {
-	local suite=$1 file=$2 kind desc
+	local label=$1 file=$2 kind desc
 	while IFS=$'\t' read -r kind desc; do
 		case $kind in
-		ok) pass "kunit/$suite: $desc" ;;
-		skip) skip "kunit/$suite: $desc" ;;
-		*) fail "kunit/$suite: $desc" ;;
+		ok) pass "$label: $desc" ;;
+		skip) skip "$label: $desc" ;;
+		*) fail "$label: $desc" ;;
 		esac
 	done < <(awk '
 		function indent_of(s,  t) { t = s; sub(/^[ \t]*/, "", t); return length(s) - length(t) }
@@ -375,81 +385,111 @@ count_kunit_cases() {
 		}' "$file")
 }
 
-stage_kunit() {
-	local kkdir mods data log suite rc reason f perr
-	note "KUnit kernel: tools/kunit-kernel.sh (cached; a cold build takes ~5 min, progress in $STAGE_LOG)"
-	if ! kkdir=$("$REPO/tools/kunit-kernel.sh" 2>> "$STAGE_LOG" | tail -n 1) || [ ! -d "$kkdir" ]; then
-		fail "kunit: KUnit kernel build failed (tools/kunit-kernel.sh); see $STAGE_LOG"
-		grep 'ERROR' "$STAGE_LOG" | tail -n 5 | sed 's/^/        /'
-		return
+# The KUnit-kernel configurations (tools/kunit-kernel.sh VARIANT) that
+# stages kunit and torture run on.
+KUNIT_VARIANTS=${KUNIT_VARIANTS:-default none rt}
+
+# variant_name BASE VARIANT: the name of a variant's build tree, guest dir and
+# logs: BASE for the default kernel (the names it had before variants, so
+# its module build stays warm), BASE-VARIANT for the others.
+variant_name() {
+	if [ "$2" = default ]; then echo "$1"; else echo "$1-$2"; fi
+}
+
+# variant_kernel LABEL VARIANT: build or reuse VARIANT's KUnit kernel and
+# set KKDIR to its build dir; on failure report it as LABEL and return 1.
+variant_kernel() {
+	local label=$1 variant=$2 from
+	from=$(($(wc -l < "$STAGE_LOG") + 1))
+	note "KUnit kernel $variant: tools/kunit-kernel.sh $variant (cached; a cold build takes ~5 min, progress in $STAGE_LOG)"
+	if ! KKDIR=$("$REPO/tools/kunit-kernel.sh" "$variant" 2>> "$STAGE_LOG" | tail -n 1) || [ ! -d "$KKDIR" ]; then
+		fail "$label: KUnit kernel build failed (tools/kunit-kernel.sh $variant); see $STAGE_LOG"
+		tail -n "+$from" "$STAGE_LOG" | grep 'ERROR' | tail -n 5 | sed 's/^/        /'
+		return 1
 	fi
+}
+
+stage_kunit() {
+	local v
+	for v in $KUNIT_VARIANTS; do
+		kunit_variant "$v"
+	done
+}
+
+# kunit_variant VARIANT: stage kunit on one kernel configuration.
+kunit_variant() {
+	local variant=$1 label="kunit[$1]" name kkdir mods data log suite rc reason f
+	name=$(variant_name kunit "$variant")
+	variant_kernel "$label" "$variant" || return
+	kkdir=$KKDIR
 	note "KUnit kernel ready: $kkdir"
 	if ! need_src; then
-		fail "kunit: cannot unpack linux-source-6.12 (needed for kunit.py parse)"
+		fail "$label: cannot unpack linux-source-6.12 (needed for kunit.py parse)"
 		return
 	fi
 
 	# The project's modules, built against the KUnit kernel (CONFIG_KUNIT=y,
 	# so the top Kbuild descends into kunit/ too).
-	mods=$BUILD/kunit-guest/lib
-	data=$BUILD/kunit-guest/data
-	rm -rf "$BUILD/kunit-guest"
+	mods=$BUILD/$name-guest/lib
+	data=$BUILD/$name-guest/data
+	rm -rf "$BUILD/$name-guest"
 	mkdir -p "$mods" "$data"
-	if build_tree kunit "$kkdir"; then
-		find "$BUILD/kunit" -name '*.ko' -exec cp {} "$mods/" \;
+	if build_tree "$name" "$kkdir"; then
+		find "$BUILD/$name" -name '*.ko' -exec cp {} "$mods/" \;
 	else
-		fail "kunit: module build against the KUnit kernel failed; see $LOGDIR/kunit.make.log"
-		grep -E 'error|Error|No such file' "$LOGDIR/kunit.make.log" | head -n 5 | sed 's/^/        /'
+		fail "$label: module build against the KUnit kernel failed; see $LOGDIR/$name.make.log"
+		grep -E 'error|Error|No such file' "$LOGDIR/$name.make.log" | head -n 5 | sed 's/^/        /'
 		note "(running the kernel's example suite anyway, to prove the KUnit path)"
 	fi
 	f=$(find "$kkdir/lib/kunit" -name 'kunit-example-test.ko' | head -n 1)
 	if [ -n "$f" ]; then
 		cp "$f" "$mods/"
 	else
-		fail "kunit: kunit-example-test.ko missing from $kkdir/lib/kunit (CONFIG_KUNIT_EXAMPLE_TEST=m?)"
+		fail "$label: kunit-example-test.ko missing from $kkdir/lib/kunit (CONFIG_KUNIT_EXAMPLE_TEST=m?)"
 	fi
 	cp "$REPO/tools/guest/kunit-guest.sh" "$data/"
 
-	log=$LOGDIR/kunit.console.log
+	log=$LOGDIR/$name.console.log
 	rc=0
 	"$REPO/tools/guest/run.sh" -q -k "$kkdir/arch/x86/boot/bzImage" -m "$mods" -d "$data" \
-		-l "$log" -t "${KUNIT_TIMEOUT:-900}" -c 'sh ./kunit-guest.sh' 2> "$LOGDIR/kunit.run.stderr" || rc=$?
-	cat "$LOGDIR/kunit.run.stderr" >> "$STAGE_LOG"
-	reason=$(grep -E '^run.sh: ' "$LOGDIR/kunit.run.stderr" | tail -n 1)
-	note "$reason"
+		-l "$log" -t "${KUNIT_TIMEOUT:-900}" -c 'sh ./kunit-guest.sh' 2> "$LOGDIR/$name.run.stderr" || rc=$?
+	cat "$LOGDIR/$name.run.stderr" >> "$STAGE_LOG"
+	reason=$(grep -E '^run.sh: ' "$LOGDIR/$name.run.stderr" | tail -n 1)
+	note "$label: $reason"
 
 	# One KTAP document per suite, each checked by kunit.py parse and
 	# counted at the test-case level.
-	rm -rf "$LOGDIR/kunit"
-	mkdir -p "$LOGDIR/kunit"
-	awk -v dir="$LOGDIR/kunit" '
+	rm -rf "${LOGDIR:?}/$name"
+	mkdir -p "$LOGDIR/$name"
+	awk -v dir="$LOGDIR/$name" '
 		/DRVPROXY-KUNIT-BEGIN / { suite = $NF; out = dir "/" suite ".ktap"; next }
 		/DRVPROXY-KUNIT-END / { close(out); out = ""; next }
 		out != "" { print > out }' "$log"
-	for f in "$LOGDIR/kunit/"*.ktap; do
+	for f in "$LOGDIR/$name/"*.ktap; do
 		[ -f "$f" ] || continue
 		suite=$(basename "$f" .ktap)
-		count_kunit_cases "$suite" "$f"
+		count_kunit_cases "$label/$suite" "$f"
 		while IFS= read -r perr; do
-			fail "kunit/$suite: $perr"
+			fail "$label/$suite: $perr"
 		done < <(ktap_plan_errors "$f")
 		if ! logged python3 "$SRCDIR/tools/testing/kunit/kunit.py" parse "$f"; then
 			grep -qE '^[ \t]*not ok ' "$f" ||
-				fail "kunit/$suite: kunit.py parse rejected the results (crash or malformed KTAP); see $STAGE_LOG"
+				fail "$label/$suite: kunit.py parse rejected the results (crash or malformed KTAP); see $STAGE_LOG"
 		fi
 	done
-	[ -n "$(ls "$LOGDIR/kunit/" 2>/dev/null)" ] || fail "kunit: no suite results found in $log"
+	[ -n "$(ls "$LOGDIR/$name/" 2>/dev/null)" ] || fail "$label: no suite results found in $log"
 	while IFS= read -r f; do
-		fail "kunit: ${f#*DRVPROXY-KUNIT-}"
+		fail "$label: ${f#*DRVPROXY-KUNIT-}"
 	done < <(grep -oE 'DRVPROXY-KUNIT-(LOAD|UNLOAD)FAIL .*' "$log" || true)
-	[ "$rc" = 0 ] || fail "kunit: guest run failed (exit $rc): ${reason#run.sh: }"
+	[ "$rc" = 0 ] || fail "$label: guest run failed (exit $rc): ${reason#run.sh: }"
 }
 
-# count_scripts STAGE LOG: split the console LOG of selftests-guest.sh per
-# script and count each one's KTAP; a script's exit status counts when its
-# KTAP does not already explain it.
+# count_scripts STAGE LOG [LABEL]: split the console LOG of selftests-guest.sh
+# per script into $LOGDIR/STAGE and count each one's KTAP as "LABEL/<script>"
+# (LABEL defaults to STAGE); a script's exit status counts when its KTAP does
+# not already explain it.
 count_scripts() {
-	local stage=$1 log=$2 f name script_rc
+	local stage=$1 log=$2 label=${3:-$1} f name script_rc
 	split_selftests "$log" "$LOGDIR/$stage"
 	for f in "$LOGDIR/$stage/"*.out; do
 		[ -f "$f" ] || continue
@@ -457,14 +497,14 @@ count_scripts() {
 		script_rc=$(sed -n 's/^rc=//p' "$f.rc" 2>/dev/null)
 		local before_fail=$FAILED results reason
 		results=$(grep -cE '^[ \t]*(ok|not ok) [0-9]+' "$f" || true)
-		count_ktap "$stage/$name" "$f"
+		count_ktap "$label/$name" "$f"
 		reason=$(sed -n 's/^1\.\.0[ \t]*#[ \t]*[Ss][Kk][Ii][Pp][ \t]*//p' "$f" | head -n 1)
 		case ${script_rc:-missing} in
-		0) [ "$results" -gt 0 ] || pass "$stage/$name (no KTAP results, exit 0)" ;;
-		4) [ "$results" -gt 0 ] || skip "$stage/$name # SKIP ${reason:-exit 4, no reason given}" ;;
-		124) fail "$stage/$name: timed out" ;;
-		missing) fail "$stage/$name: did not finish (guest died?)" ;;
-		*) [ "$FAILED" -gt "$before_fail" ] || fail "$stage/$name: exited $script_rc" ;;
+		0) [ "$results" -gt 0 ] || pass "$label/$name (no KTAP results, exit 0)" ;;
+		4) [ "$results" -gt 0 ] || skip "$label/$name # SKIP ${reason:-exit 4, no reason given}" ;;
+		124) fail "$label/$name: timed out" ;;
+		missing) fail "$label/$name: did not finish (guest died?)" ;;
+		*) [ "$FAILED" -gt "$before_fail" ] || fail "$label/$name: exited $script_rc" ;;
 		esac
 	done
 }
@@ -536,54 +576,64 @@ TORTURE_SCRIPTS="test-torture.sh test-fault.sh"
 TORTURE_ENV="TORTURE_DURATION=10"
 
 stage_torture() {
-	local src=$REPO/tools/testing/selftests/drvproxy kkdir mods data log rc reason f
-	note "KUnit kernel: tools/kunit-kernel.sh (cached; a cold build takes ~5 min, progress in $STAGE_LOG)"
-	if ! kkdir=$("$REPO/tools/kunit-kernel.sh" 2>> "$STAGE_LOG" | tail -n 1) || [ ! -d "$kkdir" ]; then
-		fail "torture: KUnit kernel build failed (tools/kunit-kernel.sh); see $STAGE_LOG"
-		return
-	fi
+	local v
+	for v in $KUNIT_VARIANTS; do
+		torture_variant "$v"
+	done
+}
+
+# torture_variant VARIANT: stage torture on one kernel configuration.
+torture_variant() {
+	local src=$REPO/tools/testing/selftests/drvproxy variant=$1 label="torture[$1]"
+	local name kname kkdir mods data log rc reason f
+	name=$(variant_name torture "$variant")
+	kname=$(variant_name kunit "$variant")
+	variant_kernel "$label" "$variant" || return
+	kkdir=$KKDIR
 	# The same build as stage kunit's (a no-op rebuild when that ran).
-	if ! build_tree kunit "$kkdir"; then
-		fail "torture: module build against the KUnit kernel failed; see $LOGDIR/kunit.make.log"
+	if ! build_tree "$kname" "$kkdir"; then
+		fail "$label: module build against the KUnit kernel failed; see $LOGDIR/$kname.make.log"
 		return
 	fi
-	mods=$BUILD/torture-guest/lib
-	data=$BUILD/torture-guest/data
-	rm -rf "$BUILD/torture-guest"
+	mods=$BUILD/$name-guest/lib
+	data=$BUILD/$name-guest/data
+	rm -rf "$BUILD/$name-guest"
 	mkdir -p "$mods" "$data/selftests"
 	for f in drvproxy drvproxy_demo drvproxy_demo_v2 drvproxy_demo_v3 drvproxy_torture; do
-		find "$BUILD/kunit" -name "$f.ko" -exec cp {} "$mods/" \;
+		find "$BUILD/$kname" -name "$f.ko" -exec cp {} "$mods/" \;
 	done
 	# drvproxy built broken on purpose: test-torture.sh shows the torture
-	# fails against it.
-	if build_tree kunit-broken "$kkdir" DRVPROXY_BROKEN=SKIP_STALL_DRAIN; then
-		cp "$BUILD/kunit-broken/module/drvproxy/drvproxy.ko" \
+	# fails against it.  Only the framework is rebuilt.
+	rsync -a --delete "$BUILD/$kname/module/" "$BUILD/$kname-broken/module/"
+	if logged make -C "$kkdir" M="$BUILD/$kname-broken/module/drvproxy" \
+		DRVPROXY_BROKEN=SKIP_STALL_DRAIN modules; then
+		cp "$BUILD/$kname-broken/module/drvproxy/drvproxy.ko" \
 			"$mods/drvproxy-broken-skip-stall-drain.ko"
 	else
-		fail "torture: the broken-on-purpose build failed; see $LOGDIR/kunit-broken.make.log"
+		fail "$label: the broken-on-purpose build of drvproxy failed; see $STAGE_LOG"
 	fi
 	rsync -a --exclude=bin/ --exclude='test-*.sh' "$src/" "$data/selftests/"
 	for f in $TORTURE_SCRIPTS; do
 		cp "$src/$f" "$data/selftests/"
 	done
 	if ! logged make -C "$data/selftests" DRVPROXY_TOP="$REPO"; then
-		fail "torture: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
+		fail "$label: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
 		return
 	fi
 	cp "$REPO/tools/guest/selftests-guest.sh" "$data/"
 
-	log=$LOGDIR/torture.console.log
+	log=$LOGDIR/$name.console.log
 	rc=0
 	"$REPO/tools/guest/run.sh" -q -k "$kkdir/arch/x86/boot/bzImage" -m "$mods" -d "$data" \
 		-l "$log" -t "${TORTURE_TIMEOUT:-900}" -c "$TORTURE_ENV sh ./selftests-guest.sh" \
-		2> "$LOGDIR/torture.run.stderr" || rc=$?
-	cat "$LOGDIR/torture.run.stderr" >> "$STAGE_LOG"
-	reason=$(grep -E '^run.sh: ' "$LOGDIR/torture.run.stderr" | tail -n 1)
-	note "$reason"
-	count_scripts torture "$log"
-	[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "torture: guest run failed (exit $rc): ${reason#run.sh: }"
-	if [ "$rc" = 1 ] && grep -qE 'kernel splat|without the DRVPROXY-GUEST-EXIT' "$LOGDIR/torture.run.stderr"; then
-		fail "torture: guest run failed: ${reason#run.sh: }"
+		2> "$LOGDIR/$name.run.stderr" || rc=$?
+	cat "$LOGDIR/$name.run.stderr" >> "$STAGE_LOG"
+	reason=$(grep -E '^run.sh: ' "$LOGDIR/$name.run.stderr" | tail -n 1)
+	note "$label: $reason"
+	count_scripts "$name" "$log" "$label"
+	[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "$label: guest run failed (exit $rc): ${reason#run.sh: }"
+	if [ "$rc" = 1 ] && grep -qE 'kernel splat|without the DRVPROXY-GUEST-EXIT' "$LOGDIR/$name.run.stderr"; then
+		fail "$label: guest run failed: ${reason#run.sh: }"
 	fi
 }
 
@@ -608,9 +658,9 @@ stage_title() {
 	sparse) echo "sparse (C=2, Debian 6.12 headers)" ;;
 	style) echo "checkpatch --strict and kernel-doc" ;;
 	runner) echo "guest runner self-tests (Debian 6.12 kernel in QEMU)" ;;
-	kunit) echo "KUnit suites (KUnit kernel in QEMU)" ;;
+	kunit) echo "KUnit suites (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
 	selftests) echo "kselftest-style scripts (Debian 6.12 kernel in QEMU)" ;;
-	torture) echo "torture and fault injection (KUnit kernel in QEMU)" ;;
+	torture) echo "torture and fault injection (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
 	esac
 }
 
