@@ -579,9 +579,10 @@ static void apply_beyond_stack_limit_returns_enospc(struct kunit *test)
 	unsigned int k;
 	u64 gen;
 
-	for (k = 0; k < TR_MAX_LAYERS; k++)
-		KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(tr_layer(f, DRVPROXY_MODE_LIVE,
-								     tr_inner1)), 0);
+	for (k = 0; k < TR_MAX_LAYERS; k++) {
+		l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+		KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	}
 	gen = drvproxy_extension_generation(f->host.ext);
 	l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_block1);
 	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), -ENOSPC);
@@ -644,7 +645,7 @@ static void endpoint_stats_work_in_documented_contexts(struct kunit *test)
 	static DEFINE_SPINLOCK(lock);
 	struct tr_fixture *f = test->priv;
 	struct tr_ctx_result r = {};
-	struct timer_list timer;
+	struct timer_list *timer = kunit_kzalloc(test, sizeof(*timer), GFP_KERNEL);
 
 	dpx_tr_inner(0);
 	dpx_tr_inner(0);
@@ -658,14 +659,14 @@ static void endpoint_stats_work_in_documented_contexts(struct kunit *test)
 	spin_unlock(&lock);
 	KUNIT_EXPECT_EQ(test, r.calls, 2ULL);
 
+	KUNIT_ASSERT_NOT_NULL(test, timer);
 	memset(&r, 0, sizeof(r));
 	init_completion(&r.done);
 	tr_ctx_cur = &r;
-	timer_setup_on_stack(&timer, tr_timer_fn, 0);
-	mod_timer(&timer, jiffies + 1);
+	timer_setup(timer, tr_timer_fn, 0);
+	mod_timer(timer, jiffies + 1);
 	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&r.done, 5 * HZ), 0UL);
-	del_timer_sync(&timer);
-	destroy_timer_on_stack(&timer);
+	timer_delete_sync(timer);
 	tr_ctx_cur = NULL;
 	KUNIT_EXPECT_TRUE(test, r.in_softirq);
 	KUNIT_EXPECT_EQ(test, r.stats_ret, 0);

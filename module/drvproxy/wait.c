@@ -136,10 +136,10 @@ static bool drvproxy_called_inside(struct drvproxy_extension *ext,
  * the calls the transition's own callbacks make, nor nested ones (see
  * above).  Any other endpoint is declared as one that may sleep: a caller
  * in atomic context breaks that contract.  The kernel can see it in
- * interrupts, with interrupts or softirqs disabled, everywhere, and with
- * spinlocks and preempt_disable() under CONFIG_PREEMPT_COUNT only; where it sees it, the call is not put to
- * sleep (that would crash) but runs the superseded implementation, with a
- * warning that names the endpoint.
+ * interrupts and with interrupts or softirqs disabled everywhere, and with
+ * spinlocks and preempt_disable() under CONFIG_PREEMPT_COUNT only; where
+ * it sees it, the call is not put to sleep (that would crash) but runs the
+ * superseded implementation, with a warning that names the endpoint.
  */
 static bool may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc)
 {
@@ -149,7 +149,7 @@ static bool may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_de
 		return false;
 	if (!in_task() || irqs_disabled() || softirq_count() || rcu_preempt_depth() ||
 	    (IS_ENABLED(CONFIG_PREEMPT_COUNT) && !preemptible())) {
-		WARN_ONCE(1, "drvproxy: endpoint %s called from atomic context; declare it with DRVPROXY_ENDPOINT_ATOMIC()\n",
+		WARN_ONCE(1, "drvproxy: endpoint %s called in atomic context: declare it DRVPROXY_ENDPOINT_ATOMIC()\n",
 			  desc->name);
 		return false;
 	}

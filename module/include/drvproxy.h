@@ -468,6 +468,7 @@ static __always_inline struct drvproxy_entry
 drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 {
 	struct drvproxy_extension *ext;
+	struct drvproxy_domain *dom;
 	struct drvproxy_entry e;
 	unsigned int i;
 
@@ -481,14 +482,14 @@ drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 		return e;
 	}
 	i = desc->index;
+	dom = (struct drvproxy_domain *)ext;
 	/*
 	 * Acquire: pairs with rcu_assign_pointer() in drvproxy_publish(), so
 	 * an implementation that a stalled transition published sees what
 	 * the STALLED callback wrote (state it migrated, not only the table).
 	 * A plain load on x86; ldar on arm64.
 	 */
-	e.table = (struct drvproxy_table __force *)
-		smp_load_acquire(&((struct drvproxy_domain *)ext)->active);
+	e.table = (struct drvproxy_table __force *)smp_load_acquire(&dom->active);
 	this_cpu_inc(e.table->slot[i].count->enter);
 	e.fn = e.table->slot[i].fn;
 	preempt_enable_notrace();
@@ -527,12 +528,14 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
  * implementation may return on its own) or failed with -EINTR.  A compile
  * time constant for any type, void included.
  */
-#define __DPX_ERRNO_TYPE(type)							\
-	_Generic((type *)NULL, int *: 1, long *: 1, long long *: 1, default: 0)
+#define __DPX_ERRNO_TYPE(type) _Generic((type *)0, int *: 1, long *: 1, long long *: 1, default: 0)
+/* The same for the type of @v (not evaluated); DRVPROXY_EP_ERRNO or 0. */
+#define __DPX_ERRNO_VAL(v)	__DPX_ERRNO_TYPE(typeof(v))
+#define __DPX_ERRNO_FLAG(type)	(__DPX_ERRNO_TYPE(type) * DRVPROXY_EP_ERRNO)
 
 /* Did the call return DRVPROXY_ERESTART?  Only errno-typed endpoints can. */
 #define __DPX_RESTARTED(type, r)						\
-	(__DPX_ERRNO_TYPE(type) &&						\
+	(__DPX_ERRNO_VAL(r) &&							\
 	 unlikely((r) == (__force type)(long)DRVPROXY_ERESTART))
 
 /*
@@ -552,10 +555,17 @@ struct __dpx_call_types {
 		&((struct __dpx_call_types *)NULL)->no_errno))
 
 #define __DPX_ASSERT_CAN_RESTART(call)						\
-	BUILD_BUG_ON_MSG(__builtin_types_compatible_p(typeof(&(call)),		\
+	BUILD_BUG_ON_MSG(__builtin_types_compatible_p(typeof(call) *,		\
 				struct drvproxy_table *const *),		\
 		"drvproxy: a swap-aware wait needs an endpoint returning int, "	\
 		"long or long long (ssize_t, loff_t): its re-dispatch returns an errno")
+
+/* @call, once it is known to be a table a swap-aware wait may use. */
+#define __DPX_CHECKED_CALL(call) ({ __DPX_ASSERT_CAN_RESTART(call); (call); })
+
+/* The hidden last parameter of every implementation. */
+#define __DPX_CALL_PARAM(type) __DPX_CALL_T(type) __dpx_call
+#define __DPX_CALL_PARAM_UNUSED(type) __DPX_CALL_T(type) __dpx_call __maybe_unused
 
 /*
  * Macro plumbing.  Parameters come as (type, name) pairs, as for
@@ -585,8 +595,7 @@ struct __dpx_call_types {
 		.impl = (drvproxy_fn_t)__dpx_impl_##epn,			\
 		.wrapper = (drvproxy_fn_t)epn,					\
 		.owner = THIS_MODULE,						\
-		.flags = (epflags) |						\
-			 (__DPX_ERRNO_TYPE(type) ? DRVPROXY_EP_ERRNO : 0),	\
+		.flags = (epflags) | __DPX_ERRNO_FLAG(type),			\
 	}
 
 #define __DPX_IN_SECTION(epn, ...)						\
@@ -614,8 +623,11 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 										\
 	for (;;) {								\
 		__e = drvproxy_call_enter(&__dpx_desc_##epn);			\
-		if (__DPX_ERRNO_TYPE(type) && unlikely(!__e.fn))		\
-			return (__force type)(long)-EINTR;			\
+		if (__DPX_ERRNO_VAL(__r) && unlikely(!__e.fn)) {		\
+			long __killed = -EINTR;					\
+										\
+			return (__force type)__killed;				\
+		}								\
 		__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(			\
 				__DPX_ARGS(__VA_ARGS__), __e.table);		\
 		if (!__DPX_RESTARTED(type, __r) ||				\
@@ -685,13 +697,13 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  */
 #define __DPX_ENDPOINT(section, linkage, body, epflags, type, epn, ...)	\
 	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
-				     __DPX_CALL_T(type) __dpx_call);		\
+				     __DPX_CALL_PARAM(type));			\
 	static struct drvproxy_endpoint_desc __dpx_desc_##epn;			\
 	body(linkage, type, epn, __VA_ARGS__)					\
 	__DPX_DESC(epn, epflags, type, __VA_ARGS__);				\
 	section(epn, type, __VA_ARGS__);					\
 	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
-				     __DPX_CALL_T(type) __dpx_call __maybe_unused)
+				     __DPX_CALL_PARAM_UNUSED(type))
 
 /**
  * DRVPROXY_ENDPOINT() - define a hot-swappable endpoint (V2)
@@ -937,11 +949,11 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
 	static_assert(sizeof(__dpx_repl_##fnn))
 
 #define __DPX_REPLACEMENT(section, type, tgt, fnn, ...)			\
-	static type fnn(__DPX_PARAMS(__VA_ARGS__), __DPX_CALL_T(type) __dpx_call); \
+	static type fnn(__DPX_PARAMS(__VA_ARGS__), __DPX_CALL_PARAM(type));	\
 	__DPX_REPL_DESC(tgt, fnn, type, __VA_ARGS__);				\
 	section(fnn);								\
 	static type fnn(__DPX_PARAMS(__VA_ARGS__),				\
-			__DPX_CALL_T(type) __dpx_call __maybe_unused)
+			__DPX_CALL_PARAM_UNUSED(type))
 
 /**
  * DRVPROXY_REPLACEMENT() - define a replacement for a host endpoint
@@ -1146,14 +1158,13 @@ int drvproxy_swap_wait_redispatch(struct drvproxy_table *call);
 
 #define __drvproxy_wait_event(call, wq_head, condition, state)		\
 ({										\
-	struct drvproxy_table *__dc = (call);					\
+	struct drvproxy_table *__dc = __DPX_CHECKED_CALL(call);		\
 	struct wait_queue_head *__wqh = &(wq_head);				\
 	unsigned int __state = (state);						\
 	struct drvproxy_swap_waiter __sw;					\
 	struct wait_queue_entry __we;						\
 	long __ret = 0;								\
 										\
-	__DPX_ASSERT_CAN_RESTART(call);						\
 	init_wait_entry(&__we, 0);						\
 	drvproxy_swap_wait_begin(__dc, &__sw);					\
 	for (;;) {								\

@@ -156,6 +156,7 @@ static void tort_stall_rule_enter(struct tort_ctx *c, enum tort_ep ep)
 	if (ep == TORT_EP_FAST)
 		return;
 	atomic_inc(&tort_in_sleepable);
+	/* Count, then look: pairs with the smp_mb() in tort_stalled_begin(). */
 	smp_mb__after_atomic();
 	stalled = READ_ONCE(tort_stalled_task);
 	if (stalled && stalled != current)
