@@ -257,7 +257,8 @@ static void lookups_work_in_hard_irq_context(struct kunit *test)
 /* The same with preemption disabled, and with interrupts off under a spinlock. */
 static void lookups_work_with_preemption_disabled(struct kunit *test)
 {
-	static DEFINE_SPINLOCK(lock);
+	/* Raw: a spinlock_t leaves interrupts on under PREEMPT_RT. */
+	static DEFINE_RAW_SPINLOCK(lock);
 	struct lk_fixture *f = test->priv;
 	struct lk_irq_result r = {};
 	unsigned long flags;
@@ -272,9 +273,9 @@ static void lookups_work_with_preemption_disabled(struct kunit *test)
 
 	memset(&r, 0, sizeof(r));
 	lk_publish(test, f, LK_ID + 3, DRVPROXY_DESC(dpx_lk_d));
-	spin_lock_irqsave(&lock, flags);
+	raw_spin_lock_irqsave(&lock, flags);
 	lk_atomic_lookups(f, &r);
-	spin_unlock_irqrestore(&lock, flags);
+	raw_spin_unlock_irqrestore(&lock, flags);
 	KUNIT_EXPECT_TRUE(test, r.irqs_disabled);
 	lk_expect_atomic_results(test, f, &r);
 	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext, LK_ID), 2ULL);

@@ -533,9 +533,13 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 #define __DPX_ERRNO_VAL(v)	__DPX_ERRNO_TYPE(typeof(v))
 #define __DPX_ERRNO_FLAG(type)	(__DPX_ERRNO_TYPE(type) * DRVPROXY_EP_ERRNO)
 
-/* Did the call return DRVPROXY_ERESTART?  Only errno-typed endpoints can. */
+/*
+ * Did the call return DRVPROXY_ERESTART?  Only errno-typed endpoints can.
+ * The bool test is redundant but for sparse, which folds it and so does
+ * not warn about the constant cast to bool behind it.
+ */
 #define __DPX_RESTARTED(type, r)						\
-	(__DPX_ERRNO_VAL(r) &&							\
+	(!__builtin_types_compatible_p(type, bool) && __DPX_ERRNO_VAL(r) &&	\
 	 unlikely((r) == (__force type)(long)DRVPROXY_ERESTART))
 
 /*
