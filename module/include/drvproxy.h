@@ -564,6 +564,15 @@ struct __dpx_call_types {
 		"drvproxy: a swap-aware wait needs an endpoint returning int, "	\
 		"long or long long (ssize_t, loff_t): its re-dispatch returns an errno")
 
+/*
+ * What a killed stalled call returns: -EINTR.  Only errno-typed endpoints
+ * get there; the bool case is for sparse, which would warn about the dead
+ * constant cast to bool otherwise.
+ */
+#define __DPX_KILLED(type)							\
+	__builtin_choose_expr(__builtin_types_compatible_p(type, bool), (type)0,	\
+			      (__force type)(long)-EINTR)
+
 /* @call, once it is known to be a table a swap-aware wait may use. */
 #define __DPX_CHECKED_CALL(call) ({ __DPX_ASSERT_CAN_RESTART(call); (call); })
 
@@ -627,11 +636,8 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 										\
 	for (;;) {								\
 		__e = drvproxy_call_enter(&__dpx_desc_##epn);			\
-		if (__DPX_ERRNO_VAL(__r) && unlikely(!__e.fn)) {		\
-			long __killed = -EINTR;					\
-										\
-			return (__force type)__killed;				\
-		}								\
+		if (__DPX_ERRNO_VAL(__r) && unlikely(!__e.fn))			\
+			return __DPX_KILLED(type);				\
 		__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(			\
 				__DPX_ARGS(__VA_ARGS__), __e.table);		\
 		if (!__DPX_RESTARTED(type, __r) ||				\
