@@ -604,8 +604,9 @@ torture_variant() {
 	done
 	# drvproxy built broken on purpose: test-torture.sh shows the torture
 	# fails against it.  Only the framework is rebuilt.
-	rsync -a --delete "$BUILD/$kname/module/" "$BUILD/$kname-broken/module/"
-	if logged make -C "$kkdir" M="$BUILD/$kname-broken/module/drvproxy" \
+	mkdir -p "$BUILD/$kname-broken"
+	if logged rsync -a --delete "$BUILD/$kname/module/" "$BUILD/$kname-broken/module/" &&
+		logged make -C "$kkdir" M="$BUILD/$kname-broken/module/drvproxy" \
 		DRVPROXY_BROKEN=SKIP_STALL_DRAIN modules; then
 		cp "$BUILD/$kname-broken/module/drvproxy/drvproxy.ko" \
 			"$mods/drvproxy-broken-skip-stall-drain.ko"
