@@ -120,6 +120,20 @@ build_tree() {
 	return $rc
 }
 
+# build_broken TREE KDIR DEST: the framework of the synced build TREE
+# rebuilt broken on purpose (DRVPROXY_BROKEN=SKIP_STALL_DRAIN) into
+# DEST/drvproxy-broken-skip-stall-drain.ko, for test-torture.sh to show that
+# the torture fails against it.  Only module/ is copied and rebuilt.
+build_broken() {
+	local tree=$1 kdir=$2 dest=$3
+	mkdir -p "$tree-broken" "$dest"
+	logged rsync -a --delete "$tree/module/" "$tree-broken/module/" &&
+		logged make -C "$kdir" M="$tree-broken/module/drvproxy" \
+			DRVPROXY_BROKEN=SKIP_STALL_DRAIN modules &&
+		cp "$tree-broken/module/drvproxy/drvproxy.ko" \
+			"$dest/drvproxy-broken-skip-stall-drain.ko"
+}
+
 # ---------------------------------------------------------------- stages ---
 
 # w1_result LABEL LOG RC [IGNORE]: the PASS/FAIL line of a W=1 build whose
@@ -548,6 +562,8 @@ stage_selftests() {
 		fail "selftests: image companions (image/build.sh) failed; see $STAGE_LOG"
 		return
 	fi
+	build_broken "$BUILD/debian-${KDIR612#/usr/src/linux-headers-}" "$KDIR612" "$imgmods" ||
+		fail "selftests: the broken-on-purpose build of drvproxy failed; see $STAGE_LOG"
 	cp "$REPO/tools/guest/selftests-guest.sh" "$data/"
 
 	log=$LOGDIR/selftests.console.log
@@ -602,17 +618,8 @@ torture_variant() {
 	for f in drvproxy drvproxy_demo drvproxy_demo_v2 drvproxy_demo_v3 drvproxy_torture; do
 		find "$BUILD/$kname" -name "$f.ko" -exec cp {} "$mods/" \;
 	done
-	# drvproxy built broken on purpose: test-torture.sh shows the torture
-	# fails against it.  Only the framework is rebuilt.
-	mkdir -p "$BUILD/$kname-broken"
-	if logged rsync -a --delete "$BUILD/$kname/module/" "$BUILD/$kname-broken/module/" &&
-		logged make -C "$kkdir" M="$BUILD/$kname-broken/module/drvproxy" \
-		DRVPROXY_BROKEN=SKIP_STALL_DRAIN modules; then
-		cp "$BUILD/$kname-broken/module/drvproxy/drvproxy.ko" \
-			"$mods/drvproxy-broken-skip-stall-drain.ko"
-	else
+	build_broken "$BUILD/$kname" "$kkdir" "$mods" ||
 		fail "$label: the broken-on-purpose build of drvproxy failed; see $STAGE_LOG"
-	fi
 	rsync -a --exclude=bin/ --exclude='test-*.sh' "$src/" "$data/selftests/"
 	for f in $TORTURE_SCRIPTS; do
 		cp "$src/$f" "$data/selftests/"
