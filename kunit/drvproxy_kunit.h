@@ -63,6 +63,8 @@ struct dpx_host {
 	unsigned int nr_layers;
 };
 
+void dpx_host_init_drv(struct kunit *test, struct dpx_host *h, struct drvproxy_driver *drv,
+		       bool with_ext);
 void dpx_host_init(struct kunit *test, struct dpx_host *h, const char *name,
 		   bool with_ext);
 void dpx_host_unregister(struct dpx_host *h);

@@ -204,17 +204,11 @@ static int tr_init(struct kunit *test)
 	test->priv = f;
 	init_completion(&f->gate);
 	tr_cur = f;
-	/* dpx_host_init(), with dpx_tr_ioctl() as the driver's unlocked_ioctl. */
-	f->host.test = test;
-	f->host.layers = kunit_kcalloc(test, DPX_MAX_LAYERS, sizeof(*f->host.layers),
-				       GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, f->host.layers);
+	/* dpx_tr_ioctl() is the driver's unlocked_ioctl. */
 	drv = drvproxy_driver_alloc(TR_DRV);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drv);
-	f->host.drv = drv;
-	drvproxy_set_major_function(drv, DEVICE_CONTROL, dpx_tr_ioctl);
-	KUNIT_ASSERT_EQ(test, drvproxy_driver_register(drv), 0);
-	KUNIT_ASSERT_EQ(test, drvproxy_create_extension(drv, 0, &f->host.ext), 0);
+	if (!IS_ERR_OR_NULL(drv))
+		drvproxy_set_major_function(drv, DEVICE_CONTROL, dpx_tr_ioctl);
+	dpx_host_init_drv(test, &f->host, drv, true);
 	KUNIT_ASSERT_EQ(test, drvproxy_register_endpoints(f->host.ext, info, ARRAY_SIZE(info),
 							  NULL, NULL), 0);
 	return 0;

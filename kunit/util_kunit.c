@@ -17,24 +17,22 @@
 #include "drvproxy_kunit.h"
 
 /**
- * dpx_host_init() - register a host driver object for a test
+ * dpx_host_init_drv() - register a driver object the test allocated
  * @test: the test
  * @h: the host to fill in
- * @name: driver name
+ * @drv: from drvproxy_driver_alloc(), its major functions set; the host
+ *	owns it from here (dpx_host_exit() frees it)
  * @with_ext: also create its proxy extension (binds this module's V2
  *	endpoints to it)
  *
  * Asserts on failure.  Undo with dpx_host_exit() from the suite's exit.
  */
-void dpx_host_init(struct kunit *test, struct dpx_host *h, const char *name,
-		   bool with_ext)
+void dpx_host_init_drv(struct kunit *test, struct dpx_host *h, struct drvproxy_driver *drv,
+		       bool with_ext)
 {
-	struct drvproxy_driver *drv;
-
 	h->test = test;
 	h->layers = kunit_kcalloc(test, DPX_MAX_LAYERS, sizeof(*h->layers), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, h->layers);
-	drv = drvproxy_driver_alloc(name);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drv);
 	h->drv = drv;
 	KUNIT_ASSERT_EQ(test, drvproxy_driver_register(drv), 0);
@@ -42,6 +40,21 @@ void dpx_host_init(struct kunit *test, struct dpx_host *h, const char *name,
 		KUNIT_ASSERT_EQ(test, drvproxy_create_extension(drv, 0, &h->ext), 0);
 		KUNIT_ASSERT_NOT_NULL(test, h->ext);
 	}
+}
+
+/**
+ * dpx_host_init() - register a host driver object for a test
+ * @test: the test
+ * @h: the host to fill in
+ * @name: driver name
+ * @with_ext: also create its proxy extension
+ *
+ * dpx_host_init_drv() for a fresh driver object without major functions.
+ */
+void dpx_host_init(struct kunit *test, struct dpx_host *h, const char *name,
+		   bool with_ext)
+{
+	dpx_host_init_drv(test, h, drvproxy_driver_alloc(name), with_ext);
 }
 
 /**
