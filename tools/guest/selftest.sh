@@ -7,6 +7,8 @@
 #   2. a command exiting 1                      -> run.sh exits 1
 #   3. a module that WARNs at load, command 0   -> run.sh exits 1 (splat)
 #   4. a hung guest ('sleep 600', -t 20)        -> run.sh exits 124
+#   5. a kernel that panics before the command  -> booted again once
+#      (DRVPROXY_BOOT_RETRIES=1), then run.sh exits 1
 #
 # Usage: tools/guest/selftest.sh
 # Output: KTAP (TAP version 13); exit status 0 iff all cases pass.
@@ -26,7 +28,7 @@ KERNEL=${KERNEL:-$(debian_kernel)}
 RUN=$HERE/run.sh
 
 echo "TAP version 13"
-echo "1..4"
+echo "1..5"
 if [ -z "$KDIR" ] || [ -z "$KERNEL" ]; then
 	echo "Bail out! no Debian 6.12 kernel image + headers; run tools/bootstrap.sh"
 	exit 1
@@ -109,5 +111,16 @@ ok=0
 result 4 "hung guest is killed at the timeout with exit 124" "$ok" \
 	"run.sh exited $rc (command started: $started): $reason"
 
-echo "# $((4 - failed)) passed, $failed failed"
+# No init to run: the kernel panics before DRVPROXY-GUEST-START, which is
+# how a guest kernel's own boot crash looks to run.sh.
+DRVPROXY_BOOT_RETRIES=1 run_case bootcrash -t 60 -A 'rdinit=/nonexistent init=/nonexistent'
+retried=0
+grep -q 'booting again (attempt 2 of 2)' "$LOGDIR/bootcrash.stderr" &&
+	[ -s "$LOGDIR/bootcrash.console.log.boot1" ] && retried=1
+ok=0
+[ "$rc" = 1 ] && [ "$retried" = 1 ] && case $reason in *"kernel splat"*panic*) ok=1 ;; esac
+result 5 "a guest kernel that crashes before the command is booted again, then fails" "$ok" \
+	"run.sh exited $rc (retried: $retried): $reason"
+
+echo "# $((5 - failed)) passed, $failed failed"
 [ "$failed" = 0 ]
