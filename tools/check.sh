@@ -280,7 +280,8 @@ stage_sparse() {
 
 # Filter checkpatch findings ("file:line: TYPE:NAME: text") on stdin, dropping
 # those tools/checkpatch.exceptions accepts: same file and type, and the line
-# is the "#define MACRO" line of the macro named there.
+# is the "#define MACRO" line of the macro named there, or declares the
+# struct member or variable named there ("struct T *NAME").
 checkpatch_unexcepted() {
 	local file line rest type macro
 	while IFS= read -r finding; do
@@ -288,7 +289,9 @@ checkpatch_unexcepted() {
 		rest=${finding#*:}
 		line=${rest%%:*}
 		type=$(echo "$finding" | sed -E 's/^[^:]+:[0-9]+: [A-Z]+:([A-Z_]+):.*/\1/')
-		macro=$(sed -n "${line}s/^#define[[:space:]]\{1,\}\([A-Za-z0-9_]*\).*/\1/p" "$REPO/$file" 2>/dev/null)
+		macro=$(sed -n -e "${line}s/^#define[[:space:]]\{1,\}\([A-Za-z0-9_]*\).*/\1/p" \
+			-e "${line}s/^[[:space:]]*struct [A-Za-z0-9_]* \**\([A-Za-z0-9_]*\)[[:space:]]*[;=].*/\1/p" \
+			"$REPO/$file" 2>/dev/null)
 		if [ -n "$macro" ] && grep -qE "^$file $type $macro( |$)" "$REPO/tools/checkpatch.exceptions" 2>/dev/null; then
 			continue
 		fi

@@ -22,15 +22,9 @@
 /* What drvproxy_file_device() returns in the raw build. */
 static struct drvproxy_device raw_device;
 
-static int raw_open(struct inode *inode, struct file *file)
-{
-	file->private_data = &raw_device.misc;
-	return demo_open(inode, file);
-}
-
 static const struct file_operations raw_fops = {
 	.owner = THIS_MODULE,
-	.open = raw_open,
+	.open = demo_open,
 	.release = demo_release,
 	.read = demo_read,
 	.write = demo_write,
@@ -57,7 +51,9 @@ static int __init raw_init(void)
 	raw_device.extension = st;
 	raw_device.misc.minor = MISC_DYNAMIC_MINOR;
 	raw_device.misc.name = DEMO_NAME "_raw";
-	raw_device.misc.fops = &raw_fops;
+	/* drvproxy_file_device() finds the device through the file's f_op. */
+	raw_device.fops = raw_fops;
+	raw_device.misc.fops = &raw_device.fops;
 	raw_device.misc.mode = 0666;
 	ret = misc_register(&raw_device.misc);
 	if (ret)

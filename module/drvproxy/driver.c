@@ -15,6 +15,16 @@
  * host: rmmod of the host while a file is open fails with EBUSY ("in use"),
  * as for any char driver, and open files never see a vanished driver.
  *
+ * Device lifetime, as in a driver that survives hot-unplug: a device is
+ * reference counted (the creator's reference, dropped by
+ * drvproxy_delete_device(), and one per open file), and each device has its
+ * own copy of the proxy fops, which is what file->f_op of its files points
+ * to.  So release reaches its own device through the file, never through a
+ * device number that a new device may reuse; deleting a device with files
+ * open rewrites its copy's methods into ones that fail with -ENODEV (zero
+ * cost on the call path); and the state block is freed after the last
+ * close.  A device also pins its driver object (a kobject reference).
+ *
  * Locking: the list of driver objects is under drvproxy_lock; a driver's
  * device list under drv->lock.  A driver object is reference counted by its
  * kobject; drvproxy_driver_get() takes a reference by name.
@@ -78,59 +88,175 @@ EXPORT_SYMBOL_GPL(__drvproxy_driver_alloc);
 
 typedef int (*dpx_open_t)(struct inode *inode, struct file *file);
 
+static void device_free(struct kref *ref)
+{
+	struct drvproxy_device *dev = container_of(ref, struct drvproxy_device, ref);
+	struct drvproxy_driver *drv = dev->driver;
+
+	if (drv->device_release && test_bit(DRVPROXY_DEVICE_ADDED, &dev->flags))
+		drv->device_release(dev);
+	kfree(dev->extension);
+	kfree(dev->misc.name);
+	kfree(dev);
+	kobject_put(&drv->kobj);
+}
+
+static void device_put(struct drvproxy_device *dev)
+{
+	kref_put(&dev->ref, device_free);
+}
+
+/*
+ * @file no longer uses @dev: drop its reference.  After a failed open,
+ * do_dentry_open(), and after release, __fput(), still read
+ * file->f_op->owner for fops_put(), and the put may have freed @dev with its
+ * fops: point the file at the driver's own proxy fops first, which have the
+ * same owner and live as long as the driver object, which the host's
+ * module reference (dropped by that very fops_put()) keeps.
+ */
+static void file_leaves_device(struct file *file, struct drvproxy_device *dev)
+{
+	file->f_op = dev->driver->fops;
+	device_put(dev);
+}
+
 static int proxy_open(struct inode *inode, struct file *file)
 {
 	struct drvproxy_device *dev = drvproxy_file_device(file);
 	dpx_open_t open = (dpx_open_t)dev->driver->major_function[DRVPROXY_MJ_CREATE];
 	int ret = 0;
 
+	/*
+	 * misc_open() calls us under misc_mtx, which misc_deregister() takes:
+	 * drvproxy_delete_device() has not passed it, so the creator's
+	 * reference is still held.
+	 */
+	kref_get(&dev->ref);
 	if (open)
 		ret = open(inode, file);
-	if (!ret)
-		atomic_inc(&dev->opens);
-	return ret;
-}
-
-/* The registered driver whose proxy fops @fops are, and its device @devt. */
-static struct drvproxy_device *find_device(const struct file_operations *fops, dev_t devt)
-{
-	struct drvproxy_device *dev, *found = NULL;
-	struct drvproxy_driver *drv;
-
-	mutex_lock(&drvproxy_lock);
-	list_for_each_entry(drv, &drvproxy_drivers, node) {
-		if (drv->fops != fops)
-			continue;
-		mutex_lock(&drv->lock);
-		list_for_each_entry(dev, &drv->devices, node)
-			if (dev->misc.this_device && dev->misc.this_device->devt == devt)
-				found = dev;
-		mutex_unlock(&drv->lock);
-		break;
+	if (ret) {
+		file_leaves_device(file, dev);
+		return ret;
 	}
-	mutex_unlock(&drvproxy_lock);
-	return found;
+	atomic_inc(&dev->opens);
+	return 0;
 }
 
 /*
  * Never refused: the release endpoint (whatever implementation is current)
- * always runs, so the state open created is always torn down.  The driver
- * owns file->private_data, so the device is found through the inode; an
- * open file pins the host, so the device cannot be gone.
+ * always runs, so the state open created is always torn down, and on the
+ * device the file was opened on, also after that device was deleted.
  */
 static int proxy_release(struct inode *inode, struct file *file)
 {
-	struct drvproxy_device *dev = find_device(file->f_op, inode->i_rdev);
-	dpx_open_t release;
+	struct drvproxy_device *dev = drvproxy_file_device(file);
+	dpx_open_t release = (dpx_open_t)dev->driver->major_function[DRVPROXY_MJ_CLOSE];
 	int ret = 0;
 
-	if (WARN_ON_ONCE(!dev))
-		return 0;
-	release = (dpx_open_t)dev->driver->major_function[DRVPROXY_MJ_CLOSE];
 	if (release)
 		ret = release(inode, file);
 	atomic_dec(&dev->opens);
+	file_leaves_device(file, dev);
 	return ret;
+}
+
+/**
+ * drvproxy_is_driver_file() - whether a file was opened on a device of a driver
+ * @file: any open file
+ * @drv: the driver object
+ *
+ * What a driver that compares file->f_op with its own file_operations (to
+ * recognise its files, for example in a helper exported to other modules)
+ * uses instead after conversion: every device has its own proxy fops.
+ *
+ * Context: any context.
+ * Return: true if @file is open on a device of @drv, whose driver did not
+ * replace @file->f_op.
+ */
+bool drvproxy_is_driver_file(const struct file *file, const struct drvproxy_driver *drv)
+{
+	return file && drv && file->f_op && file->f_op->open == proxy_open &&
+	       drvproxy_file_device(file)->driver == drv;
+}
+EXPORT_SYMBOL_GPL(drvproxy_is_driver_file);
+
+/*
+ * The methods of a deleted device's files: what a hot-unplugged device
+ * answers.  flush, fasync and release stay: the VFS calls them on close,
+ * and they tear down what open set up (a fasync entry, per-file state).
+ */
+static ssize_t dead_read(struct file *file, char __user *buf, size_t n, loff_t *pos)
+{
+	return -ENODEV;
+}
+
+static ssize_t dead_write(struct file *file, const char __user *buf, size_t n, loff_t *pos)
+{
+	return -ENODEV;
+}
+
+static ssize_t dead_rw_iter(struct kiocb *iocb, struct iov_iter *iter)
+{
+	return -ENODEV;
+}
+
+static loff_t dead_llseek(struct file *file, loff_t offset, int whence)
+{
+	return -ENODEV;
+}
+
+static long dead_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	return -ENODEV;
+}
+
+static __poll_t dead_poll(struct file *file, struct poll_table_struct *wait)
+{
+	return EPOLLERR | EPOLLHUP;
+}
+
+static int dead_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return -ENODEV;
+}
+
+static int dead_fsync(struct file *file, loff_t start, loff_t end, int datasync)
+{
+	return -ENODEV;
+}
+
+/*
+ * Only a method the device has is replaced, never a NULL one: the VFS
+ * tests a method and then calls it with two separate loads (vfs_read():
+ * "if (file->f_op->read) ... file->f_op->read(...)"), and either value is
+ * a function of the right type.  Each store is of one aligned pointer, so
+ * a call reads the old or the new method whole; the old one is safe to
+ * run, because the call's file keeps the device and its state alive.
+ */
+static void device_revoke_methods(struct drvproxy_device *dev)
+{
+	struct file_operations *f = &dev->fops;	/* not const: the device's own copy */
+
+	if (f->read)
+		WRITE_ONCE(f->read, dead_read);
+	if (f->write)
+		WRITE_ONCE(f->write, dead_write);
+	if (f->read_iter)
+		WRITE_ONCE(f->read_iter, dead_rw_iter);
+	if (f->write_iter)
+		WRITE_ONCE(f->write_iter, dead_rw_iter);
+	if (f->llseek)
+		WRITE_ONCE(f->llseek, dead_llseek);
+	if (f->unlocked_ioctl)
+		WRITE_ONCE(f->unlocked_ioctl, dead_ioctl);
+	if (f->compat_ioctl)
+		WRITE_ONCE(f->compat_ioctl, dead_ioctl);
+	if (f->poll)
+		WRITE_ONCE(f->poll, dead_poll);
+	if (f->mmap)
+		WRITE_ONCE(f->mmap, dead_mmap);
+	if (f->fsync)
+		WRITE_ONCE(f->fsync, dead_fsync);
 }
 
 /*
@@ -229,9 +355,12 @@ EXPORT_SYMBOL_GPL(drvproxy_driver_register);
  * drvproxy_driver_unregister() - take a driver object down
  * @drv: a registered driver object
  *
- * Deletes the devices it still has, calls @drv->driver_unload, stops its
- * workers, waits until no call is inside any of its implementations, frees
- * its extension and removes it from sysfs.  Does not free @drv: call
+ * Stops its workers, deletes the devices it still has (their state blocks
+ * outlive it while files are open on them), calls @drv->driver_unload,
+ * waits until no call is inside any of its implementations, frees its
+ * extension and removes it from sysfs.  The workers go first because they
+ * may wait on events inside the devices' state blocks; a pointer to a
+ * worker is invalid afterwards.  Does not free @drv: call
  * drvproxy_driver_free().  No companion layer can be applied at this point:
  * each pins the host module.
  *
@@ -252,11 +381,14 @@ void drvproxy_driver_unregister(struct drvproxy_driver *drv)
 	mutex_lock(&drv->lock);
 	drv->flags |= DRVPROXY_DRIVER_UNLOADING;
 	list_splice_init(&drv->devices, &devices);
+	ext = drv->extension;
 	mutex_unlock(&drv->lock);
+	if (ext)
+		drvproxy_stop_workers(ext);
 	list_for_each_entry_safe(dev, n, &devices, node) {
 		pr_warn("%s: device %s still present at unregister; deleting it\n",
 			drv->name, dev->misc.name);
-		INIT_LIST_HEAD(&dev->node);
+		list_del_init(&dev->node);
 		drvproxy_delete_device(dev);
 	}
 	if (drv->driver_unload)
@@ -356,36 +488,33 @@ void drvproxy_start_io(struct drvproxy_driver *drv, void *request)
 EXPORT_SYMBOL_GPL(drvproxy_start_io);
 
 /**
- * drvproxy_create_device() - create a misc character device of a driver
+ * drvproxy_device_alloc() - allocate a device of a driver, not yet visible
  * @drv: a registered driver object
  * @name: device name (/dev/@name), copied
  * @extension_size: size of the zeroed per-device state block, 0 for none
- * @out: receives the device
  *
- * The device uses the driver's proxy file_operations; its node gets
- * @drv->device_mode (0: 0600).
+ * Initialise the state block (locks, wait queues), then make the device
+ * visible with drvproxy_device_add(): no open() can see the state before
+ * it is ready.  Undo with drvproxy_delete_device().
  *
  * Context: process context, may sleep.
- * Return: 0; -EINVAL (bad argument, driver not registered); -ENOMEM; or the
- * error of misc_register() (-EBUSY for a name in use).
+ * Return: the device; ERR_PTR(-EINVAL) (bad argument, driver not
+ * registered) or ERR_PTR(-ENOMEM).
  */
-int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
-			   size_t extension_size, struct drvproxy_device **out)
+struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const char *name,
+					      size_t extension_size)
 {
 	struct drvproxy_device *dev;
-	int ret = -ENOMEM;
 
-	if (!drv || !name || !*name || !out ||
-	    !(drv->flags & DRVPROXY_DRIVER_REGISTERED)) {
-		pr_err("create_device: bad argument or unregistered driver\n");
-		return -EINVAL;
+	if (!drv || !name || !*name || !(drv->flags & DRVPROXY_DRIVER_REGISTERED)) {
+		pr_err("device_alloc: bad argument or unregistered driver\n");
+		return ERR_PTR(-EINVAL);
 	}
-	*out = NULL;
 	if (drvproxy_fail_alloc())
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
 	if (!dev)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	if (drvproxy_fail_alloc())
 		goto err;
 	dev->misc.name = kstrdup(name, GFP_KERNEL);
@@ -398,38 +527,143 @@ int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
 		if (!dev->extension)
 			goto err;
 	}
+	kref_init(&dev->ref);
+	kobject_get(&drv->kobj);
 	dev->driver = drv;
+	dev->extension_size = extension_size;
+	INIT_LIST_HEAD(&dev->node);
+	dev->fops = *drv->fops;
 	dev->misc.minor = MISC_DYNAMIC_MINOR;
-	dev->misc.fops = drv->fops;
+	dev->misc.fops = &dev->fops;
 	dev->misc.mode = drv->device_mode;
 	atomic_set(&dev->opens, 0);
-	ret = misc_register(&dev->misc);
-	if (ret) {
-		pr_err("%s: misc_register(%s) failed: %d\n", drv->name, name, ret);
-		goto err;
-	}
-	mutex_lock(&drv->lock);
-	list_add_tail(&dev->node, &drv->devices);
-	mutex_unlock(&drv->lock);
-	*out = dev;
-	return 0;
+	return dev;
 
 err:
 	kfree(dev->extension);
 	kfree(dev->misc.name);
 	kfree(dev);
+	return ERR_PTR(-ENOMEM);
+}
+EXPORT_SYMBOL_GPL(drvproxy_device_alloc);
+
+/**
+ * drvproxy_device_add() - make a device from drvproxy_device_alloc() visible
+ * @dev: the device, its state block initialised
+ *
+ * Registers the misc device: /dev/<name> appears, with the driver's
+ * device_mode (0: 0600), and open() reaches the driver.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL (NULL, added before, or the driver is unloading); or
+ * the error of misc_register() (-EBUSY for a name in use).  On error the
+ * device is not visible; delete it with drvproxy_delete_device().
+ */
+int drvproxy_device_add(struct drvproxy_device *dev)
+{
+	struct drvproxy_driver *drv;
+	int ret;
+
+	if (!dev || test_bit(DRVPROXY_DEVICE_ADDED, &dev->flags)) {
+		pr_err("device_add: NULL device, or added before\n");
+		return -EINVAL;
+	}
+	drv = dev->driver;
+	mutex_lock(&drv->lock);
+	if (drv->flags & DRVPROXY_DRIVER_UNLOADING) {
+		mutex_unlock(&drv->lock);
+		pr_err("%s: device_add(%s) while the driver unregisters\n",
+		       drv->name, dev->misc.name);
+		return -EINVAL;
+	}
+	/* Under drv->lock, so that unregister finds every visible device. */
+	ret = misc_register(&dev->misc);
+	if (!ret) {
+		set_bit(DRVPROXY_DEVICE_ADDED, &dev->flags);
+		list_add_tail(&dev->node, &drv->devices);
+	}
+	mutex_unlock(&drv->lock);
+	if (ret)
+		pr_err("%s: misc_register(%s) failed: %d\n", drv->name, dev->misc.name, ret);
 	return ret;
+}
+EXPORT_SYMBOL_GPL(drvproxy_device_add);
+
+/**
+ * drvproxy_create_device() - create a misc character device of a driver
+ * @drv: a registered driver object
+ * @name: device name (/dev/@name), copied
+ * @extension_size: size of the zeroed per-device state block, 0 for none
+ * @out: receives the device
+ *
+ * drvproxy_device_alloc() and drvproxy_device_add() in one: only for a
+ * driver whose state needs no initialisation before the first open (all
+ * zero is ready); otherwise use the two steps.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or the error of either step.
+ */
+int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
+			   size_t extension_size, struct drvproxy_device **out)
+{
+	struct drvproxy_device *dev;
+	int ret;
+
+	if (!out) {
+		pr_err("create_device: NULL out\n");
+		return -EINVAL;
+	}
+	*out = NULL;
+	dev = drvproxy_device_alloc(drv, name, extension_size);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	ret = drvproxy_device_add(dev);
+	if (ret) {
+		drvproxy_delete_device(dev);
+		return ret;
+	}
+	*out = dev;
+	return 0;
 }
 EXPORT_SYMBOL_GPL(drvproxy_create_device);
 
+/*
+ * A worker waiting on an event inside the state block would be left on a
+ * freed wait queue: stop it, and say so, since the driver should have.
+ */
+static void device_stop_workers(struct drvproxy_device *dev)
+{
+	struct drvproxy_driver *drv = dev->driver;
+	struct drvproxy_extension *ext;
+
+	if (!dev->extension_size)
+		return;
+	mutex_lock(&drv->lock);
+	ext = drv->extension;
+	mutex_unlock(&drv->lock);
+	if (ext)
+		drvproxy_halt_workers_in(ext, dev->extension, dev->extension_size,
+					 dev->misc.name);
+}
+
 /**
- * drvproxy_delete_device() - remove a device created by drvproxy_create_device()
- * @dev: the device; NULL is ignored
+ * drvproxy_delete_device() - remove a device, as on hot-unplug
+ * @dev: from drvproxy_device_alloc() or drvproxy_create_device(); NULL is
+ *	ignored
  *
- * Frees the device and its state block.  Open files pin the host module, so
- * the host's exit (the usual caller) never runs while one is open.
+ * /dev/<name> disappears and no new open reaches the driver.  Files still
+ * open keep the device and its state block: their next calls fail with
+ * -ENODEV (poll reports EPOLLERR | EPOLLHUP) without entering the driver;
+ * calls already inside the driver finish (a driver wakes its blocked calls
+ * first, see drvproxy_device_removed()); flush, fasync and release still
+ * reach the driver, release exactly once per file.  The state block is
+ * freed, after &drvproxy_driver.device_release, when the last of those
+ * files is closed, or now if none is open.  Workers still waiting on an
+ * event inside the state block are stopped with a warning: stop them
+ * first.
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; not from a worker routine waiting on
+ * the device's events.
  */
 void drvproxy_delete_device(struct drvproxy_device *dev)
 {
@@ -438,13 +672,17 @@ void drvproxy_delete_device(struct drvproxy_device *dev)
 	if (!dev)
 		return;
 	drv = dev->driver;
-	mutex_lock(&drv->lock);
-	list_del_init(&dev->node);
-	mutex_unlock(&drv->lock);
-	misc_deregister(&dev->misc);
-	kfree(dev->extension);
-	kfree(dev->misc.name);
-	kfree(dev);
+	if (test_bit(DRVPROXY_DEVICE_ADDED, &dev->flags)) {
+		mutex_lock(&drv->lock);
+		list_del_init(&dev->node);
+		mutex_unlock(&drv->lock);
+		set_bit(DRVPROXY_DEVICE_REMOVED, &dev->flags);
+		/* No open is in misc_open() now, and none will find the device. */
+		misc_deregister(&dev->misc);
+		device_revoke_methods(dev);
+		device_stop_workers(dev);
+	}
+	device_put(dev);
 }
 EXPORT_SYMBOL_GPL(drvproxy_delete_device);
 

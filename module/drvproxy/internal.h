@@ -212,6 +212,8 @@ const char *drvproxy_op_name(enum drvproxy_op op);
 
 /* worker.c */
 void drvproxy_stop_workers(struct drvproxy_extension *ext);
+void drvproxy_halt_workers_in(struct drvproxy_extension *ext, const void *start,
+			      size_t size, const char *what);
 
 /* sysfs.c */
 int drvproxy_sysfs_init(void);

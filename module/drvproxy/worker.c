@@ -11,6 +11,12 @@
  * list of workers is under ext->lock.  A worker's start context is copied at
  * creation.  Workers are stopped before their extension is released.
  *
+ * Lifetime: a worker is freed only by drvproxy_stop_worker() or with its
+ * extension.  drvproxy_delete_device() halts (stops the thread of) a worker
+ * that waits on the device's events but leaves it on the list, so that the
+ * driver's pointer to it stays valid; whoever then frees it waits for the
+ * halt to finish (halt_done) instead of stopping the thread a second time.
+ *
  * Copyright (C) 2026 The drvproxy developers
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -27,7 +33,8 @@ struct drvproxy_worker {
 	struct task_struct *task;
 	struct drvproxy_worker_start start;
 	struct wait_queue_entry waits[DRVPROXY_WORKER_MAX_EVENTS];
-	bool stopped;
+	bool halted;			/* under ext->lock: its thread is another's to stop */
+	struct completion halt_done;	/* that thread has been stopped */
 };
 
 /**
@@ -268,6 +275,7 @@ int drvproxy_create_worker(struct drvproxy_extension *ext,
 	w->ext = ext;
 	for (i = 0; i < start->event_count; i++)
 		init_waitqueue_entry(&w->waits[i], NULL);
+	init_completion(&w->halt_done);
 	ret = drvproxy_lock_ext(ext);
 	if (ret)
 		goto err_free;
@@ -299,9 +307,13 @@ err_free:
 }
 EXPORT_SYMBOL_GPL(drvproxy_create_worker);
 
-static void worker_reap(struct drvproxy_worker *w)
+/* Free a worker taken off its list; @halted: as it was under ext->lock. */
+static void worker_reap(struct drvproxy_worker *w, bool halted)
 {
-	kthread_stop(w->task);
+	if (halted)
+		wait_for_completion(&w->halt_done);
+	else
+		kthread_stop(w->task);
 	put_task_struct(w->task);
 	kfree(w);
 }
@@ -317,6 +329,7 @@ static void worker_reap(struct drvproxy_worker *w)
 void drvproxy_stop_worker(struct drvproxy_worker *worker)
 {
 	struct drvproxy_extension *ext;
+	bool halted;
 
 	if (!worker)
 		return;
@@ -326,20 +339,74 @@ void drvproxy_stop_worker(struct drvproxy_worker *worker)
 		return;
 	mutex_lock(&ext->lock);
 	list_del(&worker->node);
+	halted = worker->halted;
 	mutex_unlock(&ext->lock);
-	worker_reap(worker);
+	worker_reap(worker, halted);
 }
 EXPORT_SYMBOL_GPL(drvproxy_stop_worker);
 
 /* Stop every worker of an extension that is being released. */
 void drvproxy_stop_workers(struct drvproxy_extension *ext)
 {
-	struct drvproxy_worker *w, *n;
-	LIST_HEAD(list);
+	struct drvproxy_worker *w;
 
-	mutex_lock(&ext->lock);
-	list_splice_init(&ext->workers, &list);
-	mutex_unlock(&ext->lock);
-	list_for_each_entry_safe(w, n, &list, node)
-		worker_reap(w);
+	for (;;) {
+		bool halted;
+
+		mutex_lock(&ext->lock);
+		w = list_first_entry_or_null(&ext->workers, struct drvproxy_worker, node);
+		if (w) {
+			list_del(&w->node);
+			halted = w->halted;
+		}
+		mutex_unlock(&ext->lock);
+		if (!w)
+			return;
+		worker_reap(w, halted);
+	}
+}
+
+static bool worker_waits_in(const struct drvproxy_worker *w, const void *start, size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < w->start.event_count; i++) {
+		const void *ev = w->start.events[i];
+
+		if (ev >= start && ev < start + size)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Stop the thread of every worker of @ext waiting on an event inside
+ * [@start, @start + @size), the state block of device @what being deleted;
+ * the worker stays listed (see Lifetime above).
+ */
+void drvproxy_halt_workers_in(struct drvproxy_extension *ext, const void *start,
+			      size_t size, const char *what)
+{
+	struct drvproxy_worker *w;
+
+	for (;;) {
+		bool found = false;
+
+		mutex_lock(&ext->lock);
+		list_for_each_entry(w, &ext->workers, node) {
+			if (!w->halted && worker_waits_in(w, start, size) &&
+			    !WARN_ON_ONCE(w->task == current)) {
+				w->halted = true;
+				found = true;
+				break;
+			}
+		}
+		mutex_unlock(&ext->lock);
+		if (!found)
+			return;
+		pr_warn("worker %s waits on an event of device %s, which is deleted; stopping it\n",
+			w->task->comm, what);
+		kthread_stop(w->task);
+		complete_all(&w->halt_done);
+	}
 }

@@ -57,6 +57,7 @@
 #include <linux/compiler.h>
 #include <linux/fs.h>
 #include <linux/kobject.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -69,6 +70,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 
+struct drvproxy_device;
 struct drvproxy_extension;
 struct drvproxy_table;
 struct drvproxy_layer;
@@ -191,13 +193,18 @@ union drvproxy_feature_flags {
  * @driver_unload: DriverUnload analogue; called by drvproxy_driver_unregister()
  *	after the devices are gone and before the extension is freed
  * @driver_start_io: DriverStartIo analogue; called by drvproxy_start_io()
+ * @device_release: called once for each device, when its last reference
+ *	is gone (drvproxy_delete_device() with no file open, or the close of
+ *	the last file opened before it), just before drvproxy frees the
+ *	state block: free what the state block holds here.  Optional; may
+ *	sleep; runs in the host module, which the file being closed pins.
  * @devices: the devices created through this driver (DeviceObject list),
  *	protected by @lock
  * @lock: protects @devices
  * @extension: the proxy extension, or NULL (DriverExtension analogue)
- * @fops: the proxy file_operations every device of this driver uses; built
- *	from @major_function by drvproxy_driver_register(), freed with the
- *	driver
+ * @fops: the proxy file_operations of this driver, built from
+ *	@major_function by drvproxy_driver_register() and freed with the
+ *	driver; each device uses a copy of them (&drvproxy_device.fops)
  * @major_function: the dispatch table, indexed by &enum drvproxy_major_function.
  *	Must be the last member so that it remains extensible.
  *
@@ -216,6 +223,7 @@ struct drvproxy_driver {
 	int (*driver_init)(struct drvproxy_driver *drv);
 	void (*driver_unload)(struct drvproxy_driver *drv);
 	void (*driver_start_io)(struct drvproxy_driver *drv, void *request);
+	void (*device_release)(struct drvproxy_device *dev);
 	struct list_head devices;
 	struct mutex lock;		/* protects @devices */
 	struct drvproxy_extension *extension;
@@ -231,16 +239,30 @@ struct drvproxy_driver {
 #define DRVPROXY_DRIVER_REGISTERED	BIT(0)
 #define DRVPROXY_DRIVER_UNLOADING	BIT(1)
 
+/* &drvproxy_device.flags bit numbers */
+#define DRVPROXY_DEVICE_ADDED		0	/* its node was registered */
+#define DRVPROXY_DEVICE_REMOVED		1	/* drvproxy_delete_device() ran */
+
 /**
  * struct drvproxy_device - a device object created through a driver object
  * @misc: the misc character device (minor, name, the proxy fops)
  * @driver: the driver object that created it
- * @node: entry in &drvproxy_driver.devices
+ * @node: entry in &drvproxy_driver.devices while the device is present
  * @opens: number of open files, for sysfs
  * @extension: the per-device state block (DeviceExtension): zeroed memory of
  *	the size given at creation; every implementation version reaches it
  *	through drvproxy_file_device(), so a newer implementation works on the
- *	same data
+ *	same data.  It lives until the last file opened on the device is
+ *	closed, after drvproxy_delete_device() if files were still open.
+ * @fops: this device's copy of the driver's proxy file_operations, the
+ *	file_operations of every file opened on it: drvproxy_file_device()
+ *	finds the device from the file in O(1), and drvproxy_delete_device()
+ *	turns the methods of files still open into ones that fail with
+ *	-ENODEV without a test on the call path
+ *
+ * The device is reference counted: drvproxy_device_alloc() gives the
+ * creator a reference, which drvproxy_delete_device() drops; each open file
+ * holds one until its release.
  */
 struct drvproxy_device {
 	struct miscdevice misc;
@@ -248,6 +270,11 @@ struct drvproxy_device {
 	struct list_head node;
 	atomic_t opens;
 	void *extension;
+	struct file_operations fops;	/* not const: revoked in place */
+	/* private: */
+	struct kref ref;
+	size_t extension_size;
+	unsigned long flags;
 };
 
 struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner);
@@ -268,20 +295,41 @@ struct drvproxy_driver *drvproxy_driver_get(const char *name);
 void drvproxy_driver_put(struct drvproxy_driver *drv);
 void drvproxy_start_io(struct drvproxy_driver *drv, void *request);
 
+struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const char *name,
+					      size_t extension_size);
+int drvproxy_device_add(struct drvproxy_device *dev);
 int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
 			   size_t extension_size, struct drvproxy_device **out);
 void drvproxy_delete_device(struct drvproxy_device *dev);
+bool drvproxy_is_driver_file(const struct file *file, const struct drvproxy_driver *drv);
 
 /**
  * drvproxy_file_device() - the device object behind an open file
- * @file: a file opened on a drvproxy device, inside its open endpoint (before
- *	the driver replaces @file->private_data)
+ * @file: a file opened on a drvproxy device (drvproxy_is_driver_file()),
+ *	from its open to its release, whatever the driver keeps in
+ *	@file->private_data
  *
  * Return: the device object.
  */
-static inline struct drvproxy_device *drvproxy_file_device(struct file *file)
+static inline struct drvproxy_device *drvproxy_file_device(const struct file *file)
 {
-	return container_of(file->private_data, struct drvproxy_device, misc);
+	return container_of(file->f_op, struct drvproxy_device, fops);
+}
+
+/**
+ * drvproxy_device_removed() - whether drvproxy_delete_device() removed a device
+ * @dev: the device, from drvproxy_file_device()
+ *
+ * A driver whose calls block (a read waiting for data) checks this in its
+ * wait condition and wakes its waiters before drvproxy_delete_device(), as
+ * any driver does on hot-unplug; new calls on files still open fail with
+ * -ENODEV without reaching the driver.
+ *
+ * Return: true once the device is being deleted.
+ */
+static inline bool drvproxy_device_removed(const struct drvproxy_device *dev)
+{
+	return test_bit(DRVPROXY_DEVICE_REMOVED, &dev->flags);
 }
 
 /* ------------------------------------------------------------------------ */
