@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * device_kunit.c - KUnit suite drvproxy_device: device lifetime, as on
+ * hot-unplug
+ *
+ * A device is reference counted: each open file holds it, so a device
+ * deleted with files open keeps its state block until the last close; the
+ * files' calls then fail with -ENODEV, and their release runs exactly once,
+ * on the device they were opened on, even when a new device took the same
+ * minor.  A device allocated but not added is invisible to open(), a failed
+ * open holds nothing, and workers waiting on events inside a device's state
+ * block are stopped before that memory goes.  The files are opened through
+ * /dev (devtmpfs, which the guest mounts), as user space would.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/uio.h>
+
+#include "drvproxy_kunit.h"
+
+#define DV_DRV		"dpx_kunit_device"
+#define DV_DRV2		"dpx_kunit_device2"
+#define DV_NAME		"dpx_kunit_dev"
+#define DV_PATH		"/dev/" DV_NAME
+#define DV_WORKER	"dpx-kunit-devwk"
+#define DV_ROUTINE	160
+#define DV_IOCTL	0x4401
+
+/* The per-device state block of the test driver. */
+struct dv_state {
+	int id;				/* which device this is */
+	atomic_t opens;			/* open() calls on this device */
+	atomic_t releases;		/* release() calls on this device */
+	struct drvproxy_event ev;	/* what a worker waits on */
+};
+
+/* What device_release saw: the state is gone after it. */
+struct dv_freed {
+	atomic_t count;
+	int last_id;
+	int last_opens;
+	int last_releases;
+};
+
+static struct dv_freed dv_freed;
+static int dv_open_error;
+
+static int dv_open(struct inode *inode, struct file *file)
+{
+	struct dv_state *st = drvproxy_file_device(file)->extension;
+
+	if (READ_ONCE(dv_open_error))
+		return READ_ONCE(dv_open_error);
+	atomic_inc(&st->opens);
+	file->private_data = NULL;	/* the driver owns it, as any driver does */
+	return 0;
+}
+
+static int dv_release(struct inode *inode, struct file *file)
+{
+	struct dv_state *st = drvproxy_file_device(file)->extension;
+
+	atomic_inc(&st->releases);
+	return 0;
+}
+
+/* Reads return the device's id as one byte. */
+static ssize_t dv_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct dv_state *st = drvproxy_file_device(iocb->ki_filp)->extension;
+	u8 id = st->id;
+
+	return copy_to_iter(&id, 1, to);
+}
+
+static long dv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	return cmd == DV_IOCTL ? 0 : -ENOTTY;
+}
+
+static __poll_t dv_poll(struct file *file, struct poll_table_struct *wait)
+{
+	return EPOLLIN | EPOLLRDNORM;
+}
+
+static void dv_device_release(struct drvproxy_device *dev)
+{
+	struct dv_state *st = dev->extension;
+
+	dv_freed.last_id = st->id;
+	dv_freed.last_opens = atomic_read(&st->opens);
+	dv_freed.last_releases = atomic_read(&st->releases);
+	atomic_inc(&dv_freed.count);
+}
+
+DRVPROXY_ENDPOINT_MANUAL(bool, dpx_dv_routine, void *, context, long, status)
+{
+	return true;
+}
+
+struct dv_fixture {
+	struct dpx_host host;
+	struct dpx_host host2;
+	struct drvproxy_device *dev[2];
+	struct drvproxy_worker *worker;
+};
+
+static void dv_set_methods(struct drvproxy_driver *drv)
+{
+	drvproxy_set_major_function(drv, CREATE, dv_open);
+	drvproxy_set_major_function(drv, CLOSE, dv_release);
+	drvproxy_set_major_function(drv, READ_ITER, dv_read_iter);
+	drvproxy_set_major_function(drv, DEVICE_CONTROL, dv_ioctl);
+	drvproxy_set_major_function(drv, POLL, dv_poll);
+	drv->device_release = dv_device_release;
+}
+
+static struct drvproxy_driver *dv_driver(struct kunit *test, const char *name)
+{
+	struct drvproxy_driver *drv = drvproxy_driver_alloc(name);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drv);
+	dv_set_methods(drv);
+	return drv;
+}
+
+static int dv_init(struct kunit *test)
+{
+	struct dv_fixture *f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	test->priv = f;
+	memset(&dv_freed, 0, sizeof(dv_freed));
+	dv_open_error = 0;
+	dpx_host_init_drv(test, &f->host, dv_driver(test, DV_DRV), true);
+	KUNIT_ASSERT_EQ(test, dpx_register_one(f->host.ext, DV_ROUTINE,
+					       DRVPROXY_DESC(dpx_dv_routine)), 0);
+	return 0;
+}
+
+static void dv_exit(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+
+	drvproxy_stop_worker(f->worker);
+	drvproxy_delete_device(f->dev[0]);
+	drvproxy_delete_device(f->dev[1]);
+	dpx_host_exit(&f->host2);
+	dpx_host_exit(&f->host);
+}
+
+/* A device of the host with state id @id, visible as /dev/dpx_kunit_dev. */
+static struct drvproxy_device *dv_create(struct kunit *test, struct dpx_host *h, int id)
+{
+	struct drvproxy_device *dev;
+	struct dv_state *st;
+
+	dev = drvproxy_device_alloc(h->drv, DV_NAME, sizeof(*st));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	st = dev->extension;
+	st->id = id;
+	drvproxy_event_init(&st->ev, true);
+	if (drvproxy_device_add(dev)) {
+		drvproxy_delete_device(dev);
+		KUNIT_FAIL_AND_ABORT(test, "drvproxy_device_add() failed");
+	}
+	return dev;
+}
+
+static struct file *dv_open_path(struct kunit *test)
+{
+	struct file *file = filp_open(DV_PATH, O_RDWR, 0);
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file), "open %s: %ld", DV_PATH,
+			       PTR_ERR_OR_ZERO(file));
+	return file;
+}
+
+/* One byte read from @file: the device id, or a negative errno. */
+static int dv_read_byte(struct file *file)
+{
+	loff_t pos = 0;
+	u8 id = 0xff;
+	ssize_t ret = kernel_read(file, &id, 1, &pos);
+
+	return ret == 1 ? id : (int)ret;
+}
+
+/*
+ * Deleting a device with a file open on it: the file's read, ioctl and
+ * poll no longer reach the driver, read and ioctl fail with -ENODEV and
+ * poll reports a hang-up; the close still reaches the driver's release.
+ */
+static void deleted_device_fails_calls_of_open_files_with_enodev(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev = dv_create(test, &f->host, 7);
+	struct dv_state *st = dev->extension;
+	struct file *file = dv_open_path(test);
+
+	KUNIT_EXPECT_EQ(test, dv_read_byte(file), 7);
+	KUNIT_EXPECT_EQ(test, file->f_op->unlocked_ioctl(file, DV_IOCTL, 0), 0L);
+	drvproxy_delete_device(dev);
+	KUNIT_EXPECT_TRUE(test, drvproxy_device_removed(dev));
+	KUNIT_EXPECT_EQ(test, dv_read_byte(file), -ENODEV);
+	KUNIT_EXPECT_EQ(test, file->f_op->unlocked_ioctl(file, DV_IOCTL, 0), (long)-ENODEV);
+	KUNIT_EXPECT_EQ(test, vfs_poll(file, NULL), EPOLLERR | EPOLLHUP);
+	/* The state block is still there: the file holds the device. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&st->releases), 0);
+	fput(file);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_releases, 1);
+}
+
+/*
+ * The state block of a device deleted with files open is freed after the
+ * last of them is closed, once, and every open got its release.
+ */
+static void state_block_is_freed_after_the_last_close(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev = dv_create(test, &f->host, 3);
+	struct file *a = dv_open_path(test);
+	struct file *b = dv_open_path(test);
+
+	drvproxy_delete_device(dev);
+	fput(a);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 0);
+	fput(b);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_id, 3);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_opens, 2);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_releases, 2);
+}
+
+/* Without files open, deleting a device frees its state at once. */
+static void unused_device_is_freed_by_delete(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev = dv_create(test, &f->host, 4);
+
+	drvproxy_delete_device(dev);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_id, 4);
+}
+
+/*
+ * A file opened on a deleted device whose minor and name a new device took
+ * is released on its own device: the new device's counts do not move.
+ */
+static void release_reaches_its_own_device_after_the_minor_is_reused(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *old = dv_create(test, &f->host, 1);
+	struct dv_state *st_new;
+	struct file *file = dv_open_path(test);
+	int old_minor = old->misc.minor;
+
+	drvproxy_delete_device(old);
+	f->dev[0] = dv_create(test, &f->host, 2);
+	st_new = f->dev[0]->extension;
+	kunit_info(test, "old minor %d, new minor %d\n", old_minor, f->dev[0]->misc.minor);
+	KUNIT_EXPECT_EQ(test, dv_read_byte(file), -ENODEV);
+	fput(file);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, atomic_read(&st_new->releases), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_id, 1);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_releases, 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->dev[0]->opens), 0);
+}
+
+/* open() cannot reach a device before drvproxy_device_add(). */
+static void device_is_invisible_until_added(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev;
+	struct file *file;
+
+	dev = drvproxy_device_alloc(f->host.drv, DV_NAME, sizeof(struct dv_state));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	f->dev[0] = dev;
+	file = filp_open(DV_PATH, O_RDWR, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(file), (long)-ENOENT);
+	if (!IS_ERR(file))
+		fput(file);
+	KUNIT_ASSERT_EQ(test, drvproxy_device_add(dev), 0);
+	KUNIT_EXPECT_EQ(test, drvproxy_device_add(dev), -EINVAL);
+	file = dv_open_path(test);
+	fput(file);
+	flush_delayed_fput();
+}
+
+/* An open the driver fails holds no reference: delete frees at once. */
+static void failed_open_keeps_no_reference(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev = dv_create(test, &f->host, 5);
+	struct file *file;
+
+	WRITE_ONCE(dv_open_error, -EBUSY);
+	file = filp_open(DV_PATH, O_RDWR, 0);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(file), (long)-EBUSY);
+	if (!IS_ERR(file))
+		fput(file);
+	drvproxy_delete_device(dev);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+}
+
+/* Only the files of a driver's own devices are recognised as its files. */
+static void is_driver_file_recognises_only_its_own_files(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct file *file, *null;
+
+	dpx_host_init_drv(test, &f->host2, dv_driver(test, DV_DRV2), false);
+	f->dev[0] = dv_create(test, &f->host, 1);
+	file = dv_open_path(test);
+	null = filp_open("/dev/null", O_RDONLY, 0);
+	KUNIT_EXPECT_TRUE(test, drvproxy_is_driver_file(file, f->host.drv));
+	KUNIT_EXPECT_FALSE(test, drvproxy_is_driver_file(file, f->host2.drv));
+	if (!IS_ERR(null)) {
+		KUNIT_EXPECT_FALSE(test, drvproxy_is_driver_file(null, f->host.drv));
+		fput(null);
+	}
+	KUNIT_EXPECT_FALSE(test, drvproxy_is_driver_file(NULL, f->host.drv));
+	fput(file);
+	flush_delayed_fput();
+}
+
+/*
+ * The worker thread has been stopped: kthread_stop() returned after it
+ * exited, and it leaves the task list once reaped, right after.
+ */
+static bool dv_worker_gone(void)
+{
+	return DPX_POLL(dpx_threads_named(DV_WORKER) == 0, 5000);
+}
+
+static void dv_start_worker(struct kunit *test, struct dv_fixture *f,
+			    struct drvproxy_device *dev)
+{
+	struct dv_state *st = dev->extension;
+	struct drvproxy_worker_start s = {
+		.routine = dpx_dv_routine,
+		.name = DV_WORKER,
+		.wait_type = DRVPROXY_WAIT_ANY,
+		.event_count = 1,
+		.events = { &st->ev },
+	};
+
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	KUNIT_ASSERT_EQ(test, dpx_threads_named(DV_WORKER), 1U);
+}
+
+/*
+ * Unregistering a driver whose worker waits on an event inside a device's
+ * state block stops the worker before the device (and that memory) goes.
+ */
+static void unregister_stops_workers_before_deleting_devices(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+
+	f->dev[0] = dv_create(test, &f->host, 1);
+	dv_start_worker(test, f, f->dev[0]);
+	f->dev[0] = NULL;	/* unregister deletes it */
+	f->worker = NULL;	/* and frees the worker */
+	dpx_host_unregister(&f->host);
+	KUNIT_EXPECT_TRUE(test, dv_worker_gone());
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+}
+
+/*
+ * Deleting a device stops a worker still waiting on an event inside its
+ * state block; the driver's pointer to the worker stays valid until it
+ * stops it.
+ */
+static void delete_stops_workers_waiting_on_the_device(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev = dv_create(test, &f->host, 1);
+
+	dv_start_worker(test, f, dev);
+	drvproxy_delete_device(dev);
+	KUNIT_EXPECT_TRUE(test, dv_worker_gone());
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	drvproxy_stop_worker(f->worker);
+	f->worker = NULL;
+}
+
+static struct kunit_case dv_cases[] = {
+	KUNIT_CASE(deleted_device_fails_calls_of_open_files_with_enodev),
+	KUNIT_CASE(state_block_is_freed_after_the_last_close),
+	KUNIT_CASE(unused_device_is_freed_by_delete),
+	KUNIT_CASE(release_reaches_its_own_device_after_the_minor_is_reused),
+	KUNIT_CASE(device_is_invisible_until_added),
+	KUNIT_CASE(failed_open_keeps_no_reference),
+	KUNIT_CASE(is_driver_file_recognises_only_its_own_files),
+	KUNIT_CASE(unregister_stops_workers_before_deleting_devices),
+	KUNIT_CASE(delete_stops_workers_waiting_on_the_device),
+	{}
+};
+
+static struct kunit_suite dv_suite = {
+	.name = "drvproxy_device",
+	.init = dv_init,
+	.exit = dv_exit,
+	.test_cases = dv_cases,
+};
+
+kunit_test_suite(dv_suite);
