@@ -44,6 +44,7 @@ struct demo_state {
 	wait_queue_head_t wq;		/* writers wait for room */
 	struct fasync_struct *fasync;
 	struct drvproxy_event tick;	/* kicks the worker on every write */
+	bool gone;			/* unplugged: blocked calls give up */
 	unsigned int head;
 	unsigned int len;
 	u32 transform;
@@ -153,12 +154,17 @@ static inline ssize_t demo_read_common(struct drvproxy_table *__dpx_call,
 
 	for (;;) {
 		mutex_lock(&st->lock);
+		if (st->gone) {
+			mutex_unlock(&st->lock);
+			return -ENODEV;
+		}
 		if (st->len || !count)
 			break;
 		mutex_unlock(&st->lock);
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
-		ret = drvproxy_wait_event_interruptible(st->rq, READ_ONCE(st->len) > 0);
+		ret = drvproxy_wait_event_interruptible(st->rq, READ_ONCE(st->len) > 0 ||
+							READ_ONCE(st->gone));
 		if (ret)
 			return ret;
 	}

@@ -72,13 +72,18 @@ DRVPROXY_ENDPOINT_GLOBAL(ssize_t, demo_write, struct file *, file, const char __
 
 	for (;;) {
 		mutex_lock(&st->lock);
+		if (st->gone) {
+			mutex_unlock(&st->lock);
+			return -ENODEV;
+		}
 		if (demo_room(st) || !count)
 			break;
 		mutex_unlock(&st->lock);
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
 		ret = drvproxy_wait_event_interruptible(st->wq,
-							READ_ONCE(st->len) < DEMO_FIFO_SIZE);
+							READ_ONCE(st->len) < DEMO_FIFO_SIZE ||
+							READ_ONCE(st->gone));
 		if (ret)
 			return ret;
 	}
