@@ -210,6 +210,9 @@ const char *drvproxy_transition_name(enum drvproxy_transition_state s);
 const char *drvproxy_mode_name(enum drvproxy_mode m);
 const char *drvproxy_op_name(enum drvproxy_op op);
 
+/* pin.c */
+ssize_t drvproxy_pins_show(char *buf);
+
 /* worker.c */
 void drvproxy_stop_workers(struct drvproxy_extension *ext);
 void drvproxy_halt_workers_in(struct drvproxy_extension *ext, const void *start,

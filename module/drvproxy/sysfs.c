@@ -47,12 +47,19 @@ static ssize_t generation_show(struct kobject *kobj, struct kobj_attribute *attr
 	return sysfs_emit(buf, "%llu\n", drvproxy_generation());
 }
 
+static ssize_t pins_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return drvproxy_pins_show(buf);
+}
+
 static struct kobj_attribute enabled_attr = __ATTR_RO(enabled);
 static struct kobj_attribute generation_attr = __ATTR_RO(generation);
+static struct kobj_attribute pins_attr = __ATTR_RO(pins);
 
 static struct attribute *root_attrs[] = {
 	&enabled_attr.attr,
 	&generation_attr.attr,
+	&pins_attr.attr,
 	NULL
 };
 

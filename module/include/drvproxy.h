@@ -67,8 +67,10 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/syscalls.h>
+#include <linux/timer.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 struct drvproxy_device;
 struct drvproxy_extension;
@@ -1344,6 +1346,51 @@ int drvproxy_create_worker(struct drvproxy_extension *ext,
 			   const struct drvproxy_worker_start *start,
 			   struct drvproxy_worker **out);
 void drvproxy_stop_worker(struct drvproxy_worker *worker);
+
+/* ------------------------------------------------------------------------ */
+/* Code that outlives a call (pin.c)                                         */
+/*
+ * A function handed out to be called later (timer, work, a stored callback)
+ * is either an endpoint of the host -- hand out the host's wrapper -- or
+ * pinned: its module cannot be removed while the pin is held.
+ */
+
+int __drvproxy_pin_code(const void *addr, const char *why, struct module *owner);
+void drvproxy_unpin_code(const void *addr);
+int __drvproxy_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *),
+			   unsigned int flags, struct module *owner);
+void drvproxy_timer_shutdown_sync(struct timer_list *timer);
+int __drvproxy_init_work(struct work_struct *work, work_func_t fn, struct module *owner);
+bool drvproxy_cancel_work_sync(struct work_struct *work);
+
+/**
+ * drvproxy_pin_code() - pin the calling module while @addr is handed out
+ * @addr: a function of the calling module
+ * @why: what holds it, for /sys/kernel/drvproxy/pins
+ *
+ * See __drvproxy_pin_code(); drop with drvproxy_unpin_code().
+ */
+#define drvproxy_pin_code(addr, why) __drvproxy_pin_code(addr, why, THIS_MODULE)
+
+/**
+ * drvproxy_timer_setup() - timer_setup() pinning the calling module
+ * @timer: the timer
+ * @fn: its callback, a function of the calling module
+ * @flags: TIMER_* flags
+ *
+ * See __drvproxy_timer_setup(); end with drvproxy_timer_shutdown_sync().
+ */
+#define drvproxy_timer_setup(timer, fn, flags) \
+	__drvproxy_timer_setup(timer, fn, flags, THIS_MODULE)
+
+/**
+ * drvproxy_init_work() - INIT_WORK() pinning the calling module
+ * @work: the work item
+ * @fn: its function, a function of the calling module
+ *
+ * See __drvproxy_init_work(); end with drvproxy_cancel_work_sync().
+ */
+#define drvproxy_init_work(work, fn) __drvproxy_init_work(work, fn, THIS_MODULE)
 
 /* ------------------------------------------------------------------------ */
 /* Observability                                                             */
