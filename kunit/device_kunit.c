@@ -177,8 +177,14 @@ static struct file *dv_open_path(struct kunit *test)
 	struct file *file = filp_open(DV_PATH, O_RDWR, 0);
 
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(file), "open %s: %ld", DV_PATH,
-			       PTR_ERR_OR_ZERO(file));
+			       PTR_ERR(file));
 	return file;
+}
+
+/* The error of a filp_open(), or 0. */
+static long dv_errno(struct file *file)
+{
+	return IS_ERR(file) ? PTR_ERR(file) : 0;
 }
 
 /* One byte read from @file: the device id, or a negative errno. */
@@ -290,7 +296,7 @@ static void device_is_invisible_until_added(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
 	f->dev[0] = dev;
 	file = filp_open(DV_PATH, O_RDWR, 0);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(file), (long)-ENOENT);
+	KUNIT_EXPECT_EQ(test, dv_errno(file), (long)-ENOENT);
 	if (!IS_ERR(file))
 		fput(file);
 	KUNIT_ASSERT_EQ(test, drvproxy_device_add(dev), 0);
@@ -309,7 +315,7 @@ static void failed_open_keeps_no_reference(struct kunit *test)
 
 	WRITE_ONCE(dv_open_error, -EBUSY);
 	file = filp_open(DV_PATH, O_RDWR, 0);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(file), (long)-EBUSY);
+	KUNIT_EXPECT_EQ(test, dv_errno(file), (long)-EBUSY);
 	if (!IS_ERR(file))
 		fput(file);
 	drvproxy_delete_device(dev);
