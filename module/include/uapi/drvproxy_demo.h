@@ -74,5 +74,10 @@ struct drvproxy_demo_info {
 #define DRVPROXY_DEMO_RESET		_IO(DRVPROXY_DEMO_IOC_MAGIC, 2)
 /* Select the read transform (__u32); version 1 answers -ENOTTY. */
 #define DRVPROXY_DEMO_SET_TRANSFORM	_IOW(DRVPROXY_DEMO_IOC_MAGIC, 3, __u32)
+/*
+ * Start a heartbeat timer with this period in ms (__u32), or stop it (0);
+ * only drvproxy_demo_heartbeat.ko implements it, the others answer -ENOTTY.
+ */
+#define DRVPROXY_DEMO_HEARTBEAT		_IOW(DRVPROXY_DEMO_IOC_MAGIC, 4, __u32)
 
 #endif /* _UAPI_DRVPROXY_DEMO_H */

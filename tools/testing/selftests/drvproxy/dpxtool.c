@@ -13,6 +13,7 @@
  *   info [FIELD]           GET_INFO: all fields as "name value" lines, or one
  *   xform N                SET_TRANSFORM N
  *   reset                  RESET
+ *   heartbeat MS           HEARTBEAT MS (0 stops it)
  *   readn N [-t SEC]       read until N bytes arrived (blocking), print them
  *   poll                   poll() once without waiting for IN, OUT and PRI;
  *                          prints the ready ones, e.g. "IN OUT PRI"
@@ -151,6 +152,10 @@ static int cmd_ioctl(int argc, char **argv)
 
 	if (!strcmp(argv[1], "reset")) {
 		ret = ioctl(fd, DRVPROXY_DEMO_RESET, 0);
+	} else if (!strcmp(argv[1], "heartbeat")) {
+		uint32_t ms = argc > 2 ? strtoul(argv[2], NULL, 0) : 0;
+
+		ret = ioctl(fd, DRVPROXY_DEMO_HEARTBEAT, &ms);
 	} else {
 		uint32_t x = argc > 2 ? strtoul(argv[2], NULL, 0) : 0;
 
@@ -568,7 +573,8 @@ int main(int argc, char **argv)
 		return cmd_rmmod(argc, argv);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc, argv);
-	if (!strcmp(argv[1], "xform") || !strcmp(argv[1], "reset"))
+	if (!strcmp(argv[1], "xform") || !strcmp(argv[1], "reset") ||
+	    !strcmp(argv[1], "heartbeat"))
 		return cmd_ioctl(argc, argv);
 	if (!strcmp(argv[1], "poll"))
 		return cmd_poll();
@@ -579,6 +585,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "ui"))
 		return cmd_ui();
 usage:
-	fprintf(stderr, "usage: dpxtool insmod|info|xform|reset|readn|poll|stream|ui ...\n");
+	fprintf(stderr, "usage: dpxtool insmod|info|xform|reset|heartbeat|readn|poll|stream|ui ...\n");
 	return 2;
 }

@@ -132,7 +132,9 @@ unload_failing_mod() {
 
 # Unload everything drvproxy's tests may have loaded, companions first.
 cleanup_modules() {
-	for m in drvproxy_demo_v3 drvproxy_demo_v2 drvproxy_demo_badsig drvproxy_demo; do
+	# A running heartbeat pins its companion: stop it first.
+	is_loaded drvproxy_demo_heartbeat && "$TOOL" heartbeat 0 > /dev/null
+	for m in drvproxy_demo_heartbeat drvproxy_demo_v3 drvproxy_demo_v2 drvproxy_demo_badsig drvproxy_demo; do
 		is_loaded $m && "$TOOL" rmmod $m > /dev/null
 	done
 	true

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * demo_heartbeat.c - drvproxy_demo_heartbeat.ko: a companion whose code
+ * outlives its calls
+ *
+ * Its demo_ioctl adds DRVPROXY_DEMO_HEARTBEAT: a periodic timer with this
+ * module's own callback, which queues a work item with this module's own
+ * function.  Both are called long after the ioctl returned, from outside
+ * any endpoint, so no drain covers them: they are pinned instead
+ * (drvproxy_timer_setup(), drvproxy_init_work()), and rmmod of this module
+ * fails ("in use") while the heartbeat runs; /sys/kernel/drvproxy/pins
+ * names the timer and the work.  DRVPROXY_DEMO_HEARTBEAT 0 ends both and
+ * drops the pins.  Parameters beats and works count the calls.
+ *
+ * Copyright (C) 2026 The drvproxy developers
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/jiffies.h>
+#include <linux/module.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+
+#include "demo.h"
+
+static DEFINE_MUTEX(hb_lock);		/* hb_period_ms, and starting/stopping */
+static unsigned int hb_period_ms;	/* 0: stopped */
+static struct timer_list hb_timer;
+static struct work_struct hb_work;
+static unsigned int hb_beats;
+static unsigned int hb_works;
+module_param_named(beats, hb_beats, uint, 0444);
+MODULE_PARM_DESC(beats, "heartbeat timer calls (read-only)");
+module_param_named(works, hb_works, uint, 0444);
+MODULE_PARM_DESC(works, "heartbeat work calls (read-only)");
+
+static void hb_work_fn(struct work_struct *work)
+{
+	WRITE_ONCE(hb_works, hb_works + 1);
+}
+
+static void hb_timer_fn(struct timer_list *t)
+{
+	WRITE_ONCE(hb_beats, hb_beats + 1);
+	queue_work(system_wq, &hb_work);
+	/* A no-op once drvproxy_timer_shutdown_sync() has begun. */
+	mod_timer(&hb_timer, jiffies + msecs_to_jiffies(READ_ONCE(hb_period_ms)));
+}
+
+static long hb_start(unsigned int ms)
+{
+	int ret;
+
+	lockdep_assert_held(&hb_lock);
+	if (hb_period_ms) {
+		WRITE_ONCE(hb_period_ms, ms);
+		return 0;
+	}
+	ret = drvproxy_timer_setup(&hb_timer, hb_timer_fn, 0);
+	if (ret)
+		return ret;
+	ret = drvproxy_init_work(&hb_work, hb_work_fn);
+	if (ret) {
+		drvproxy_timer_shutdown_sync(&hb_timer);
+		return ret;
+	}
+	WRITE_ONCE(hb_period_ms, ms);
+	mod_timer(&hb_timer, jiffies + msecs_to_jiffies(ms));
+	return 0;
+}
+
+static void hb_stop(void)
+{
+	lockdep_assert_held(&hb_lock);
+	if (!hb_period_ms)
+		return;
+	/* The timer queues the work: end it first. */
+	drvproxy_timer_shutdown_sync(&hb_timer);
+	drvproxy_cancel_work_sync(&hb_work);
+	WRITE_ONCE(hb_period_ms, 0);
+}
+
+static long hb_ioctl(u32 __user *arg)
+{
+	u32 ms;
+	long ret = 0;
+
+	if (get_user(ms, arg))
+		return -EFAULT;
+	if (ms > 60 * MSEC_PER_SEC)
+		return -EINVAL;
+	mutex_lock(&hb_lock);
+	if (ms)
+		ret = hb_start(ms);
+	else
+		hb_stop();
+	mutex_unlock(&hb_lock);
+	return ret;
+}
+
+DRVPROXY_REPLACEMENT(long, demo_ioctl, demo_hb_ioctl, struct file *, file,
+		     unsigned int, cmd, unsigned long, arg)
+{
+	struct demo_state *st = demo_st(file);
+
+	switch (cmd) {
+	case DRVPROXY_DEMO_GET_INFO:
+		return demo_get_info(st, (void __user *)arg, 4, st->opens_now);
+	case DRVPROXY_DEMO_RESET:
+		return demo_reset(st, arg);
+	case DRVPROXY_DEMO_HEARTBEAT:
+		return hb_ioctl((u32 __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static struct drvproxy_layer demo_hb_layer = {
+	DRVPROXY_LAYER(DEMO_NAME, DRVPROXY_MODE_LIVE),
+};
+
+static int __init demo_hb_init(void)
+{
+	return drvproxy_layer_apply(&demo_hb_layer);
+}
+
+/* Runs only once the heartbeat has stopped: until then its pins hold us. */
+static void __exit demo_hb_exit(void)
+{
+	drvproxy_layer_revert(&demo_hb_layer);
+}
+
+module_init(demo_hb_init);
+module_exit(demo_hb_exit);
+
+MODULE_DESCRIPTION("drvproxy demo companion: a heartbeat timer and work that pin it");
+MODULE_AUTHOR("The drvproxy developers");
+MODULE_LICENSE("GPL");
