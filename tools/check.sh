@@ -49,6 +49,8 @@
 #   DRVPROXY_SKIP_BOOTSTRAP=1  do not run tools/bootstrap.sh first
 #   KUNIT_TIMEOUT           guest timeout for the KUnit run (default 900 s)
 #   SELFTESTS_TIMEOUT       guest timeout for the selftests run (default 1800 s)
+#   SELFTESTS               stage selftests runs only these scripts (names
+#                           such as "test-pin.sh test-unplug.sh"; default all)
 #   TORTURE_TIMEOUT         guest timeout for the torture run (default 900 s)
 #   KUNIT_VARIANTS          the KUnit-kernel configurations stages kunit and
 #                           torture run on, in order (default "default none rt":
@@ -545,6 +547,13 @@ stage_selftests() {
 	rm -rf "$data"
 	mkdir -p "$data/selftests"
 	rsync -a --exclude=bin/ "$src/" "$data/selftests/"
+	if [ -n "${SELFTESTS:-}" ]; then
+		local t
+		for t in "$data/selftests/"test-*.sh; do
+			case " $SELFTESTS " in *" ${t##*/} "*) ;; *) rm -f "$t" ;; esac
+		done
+		note "only $SELFTESTS (SELFTESTS)"
+	fi
 	if [ -f "$data/selftests/Makefile" ]; then
 		# Built in a copy; DRVPROXY_TOP tells the Makefile where the
 		# repo (module/include for the uapi header) is.
