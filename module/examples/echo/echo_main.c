@@ -75,13 +75,19 @@ static int __init echo_init(void)
 	ret = drvproxy_driver_register(echo_driver);
 	if (ret)
 		goto err_free;
-	ret = drvproxy_create_device(echo_driver, ECHO_NAME, sizeof(*st), &echo_device);
+	echo_device = drvproxy_device_alloc(echo_driver, ECHO_NAME, sizeof(*st));
+	ret = PTR_ERR_OR_ZERO(echo_device);
 	if (ret)
 		goto err_unregister;
 	st = echo_device->extension;
-	mutex_init(&st->lock);
+	mutex_init(&st->lock);		/* before the node appears */
+	ret = drvproxy_device_add(echo_device);
+	if (ret)
+		goto err_delete;
 	return 0;
 
+err_delete:
+	drvproxy_delete_device(echo_device);
 err_unregister:
 	drvproxy_driver_unregister(echo_driver);
 err_free:
