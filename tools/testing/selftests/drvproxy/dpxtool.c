@@ -585,6 +585,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "ui"))
 		return cmd_ui();
 usage:
-	fprintf(stderr, "usage: dpxtool insmod|info|xform|reset|heartbeat|readn|poll|stream|ui ...\n");
+	fprintf(stderr,
+		"usage: dpxtool insmod|info|xform|reset|heartbeat|readn|poll|stream|ui ...\n");
 	return 2;
 }
