@@ -597,10 +597,12 @@ stage_selftests() {
 	fi
 }
 
-# The scripts stage torture runs in the KUnit guest, and their settings
-# (test-churn.sh and test-fuzz.sh run in stage selftests; tools/torture.sh,
-# make torture, runs all of them at length in both kernels).
-TORTURE_SCRIPTS="test-torture.sh test-fault.sh"
+# The scripts stage torture runs in the KUnit guest (KASAN, kmemleak,
+# lockdep), and their settings (test-churn.sh and test-fuzz.sh run in stage
+# selftests; tools/torture.sh, make torture, runs all of them at length in
+# both kernels).  test-unplug.sh and test-pin.sh are there for KASAN: a
+# device's state used after its free, or a companion's code after rmmod.
+TORTURE_SCRIPTS="test-torture.sh test-fault.sh test-unplug.sh test-pin.sh"
 TORTURE_ENV="TORTURE_DURATION=10"
 
 stage_torture() {
@@ -627,7 +629,8 @@ torture_variant() {
 	data=$BUILD/$name-guest/data
 	rm -rf "$BUILD/$name-guest"
 	mkdir -p "$mods" "$data/selftests"
-	for f in drvproxy drvproxy_demo drvproxy_demo_v2 drvproxy_demo_v3 drvproxy_torture; do
+	for f in drvproxy drvproxy_demo drvproxy_demo_v2 drvproxy_demo_v3 \
+		 drvproxy_demo_heartbeat drvproxy_torture; do
 		find "$BUILD/$kname" -name "$f.ko" -exec cp {} "$mods/" \;
 	done
 	build_broken "$BUILD/$kname" "$kkdir" "$mods" ||
