@@ -77,6 +77,19 @@ static void pin_code_refuses_code_of_another_module_with_einval(struct kunit *te
 	KUNIT_EXPECT_EQ(test, pn_refs(), base);
 }
 
+/* A pin for a file is only for files of drvproxy devices. */
+static void pin_for_file_refuses_other_files_with_einval(struct kunit *test)
+{
+	struct file *null = filp_open("/dev/null", O_RDONLY, 0);
+	int base = pn_refs();
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(null));
+	KUNIT_EXPECT_EQ(test, drvproxy_pin_for_file(null, pn_callback, "test"), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drvproxy_pin_for_file(NULL, pn_callback, "test"), -EINVAL);
+	KUNIT_EXPECT_EQ(test, pn_refs(), base);
+	fput(null);
+}
+
 /* The contents of /sys/kernel/drvproxy/pins, NUL-terminated. */
 static char *pn_read_pins(struct kunit *test)
 {
@@ -140,6 +153,7 @@ static struct kunit_case pn_cases[] = {
 	KUNIT_CASE(pin_code_holds_a_module_reference_until_unpinned),
 	KUNIT_CASE(pins_on_one_address_nest),
 	KUNIT_CASE(pin_code_refuses_code_of_another_module_with_einval),
+	KUNIT_CASE(pin_for_file_refuses_other_files_with_einval),
 	KUNIT_CASE(pins_are_listed_in_sysfs),
 	KUNIT_CASE(timer_setup_pins_until_shutdown),
 	KUNIT_CASE(init_work_pins_until_cancelled),

@@ -12,11 +12,18 @@
  * names the timer and the work.  DRVPROXY_DEMO_HEARTBEAT 0 ends both and
  * drops the pins.  Parameters beats and works count the calls.
  *
+ * Its demo_mmap adds mappings with this module's own vm_operations, called
+ * until the mapping goes, long after mmap returned (and after the file
+ * descriptor was closed: a mapping holds its file).  They are pinned until
+ * the file is released (drvproxy_pin_for_file()); parameter maps counts
+ * the mappings alive.
+ *
  * Copyright (C) 2026 The drvproxy developers
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/jiffies.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/timer.h>
 #include <linux/workqueue.h>
@@ -96,6 +103,44 @@ static long hb_ioctl(u32 __user *arg)
 		hb_stop();
 	mutex_unlock(&hb_lock);
 	return ret;
+}
+
+static unsigned int hb_maps;
+module_param_named(maps, hb_maps, uint, 0444);
+MODULE_PARM_DESC(maps, "mappings alive with this module's vm_operations (read-only)");
+
+static void hb_vm_open(struct vm_area_struct *vma)
+{
+	WRITE_ONCE(hb_maps, hb_maps + 1);
+}
+
+static void hb_vm_close(struct vm_area_struct *vma)
+{
+	WRITE_ONCE(hb_maps, hb_maps - 1);
+}
+
+/* Nothing is backed: the mapping exists to be unmapped later. */
+static vm_fault_t hb_vm_fault(struct vm_fault *vmf)
+{
+	return VM_FAULT_SIGBUS;
+}
+
+static const struct vm_operations_struct hb_vm_ops = {
+	.open = hb_vm_open,
+	.close = hb_vm_close,
+	.fault = hb_vm_fault,
+};
+
+DRVPROXY_REPLACEMENT(int, demo_mmap, demo_hb_mmap, struct file *, file,
+		     struct vm_area_struct *, vma)
+{
+	int ret = drvproxy_pin_for_file(file, &hb_vm_ops, "vm_operations");
+
+	if (ret)
+		return ret;
+	vma->vm_ops = &hb_vm_ops;
+	hb_vm_open(vma);
+	return 0;
 }
 
 DRVPROXY_REPLACEMENT(long, demo_ioctl, demo_hb_ioctl, struct file *, file,

@@ -56,6 +56,7 @@ static void demo_set_major_functions(struct drvproxy_driver *drv)
 	drvproxy_set_major_function(drv, FASYNC, demo_fasync);
 	drvproxy_set_major_function(drv, DEVICE_CONTROL, demo_ioctl);
 	drvproxy_set_major_function(drv, DEVICE_CONTROL_COMPAT, demo_compat_ioctl);
+	drvproxy_set_major_function(drv, MMAP, demo_mmap);
 }
 
 static int demo_start_worker(struct drvproxy_extension *ext, struct demo_state *st)

@@ -153,3 +153,12 @@ DRVPROXY_ENDPOINT_GLOBAL(bool, demo_worker, void *, context, long, status)
 	demo_worker_tick(context, 1);
 	return true;
 }
+
+/*
+ * Version 1 maps nothing, as the device did before it had an mmap method;
+ * a companion may add mappings (drvproxy_demo_heartbeat.ko).
+ */
+DRVPROXY_ENDPOINT_GLOBAL(int, demo_mmap, struct file *, file, struct vm_area_struct *, vma)
+{
+	return -ENODEV;
+}

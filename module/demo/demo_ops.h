@@ -20,5 +20,6 @@ int demo_fasync(int fd, struct file *file, int on);
 long demo_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 long demo_compat_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 bool demo_worker(void *context, long status);
+int demo_mmap(struct file *file, struct vm_area_struct *vma);
 
 #endif /* _DRVPROXY_DEMO_OPS_H */

@@ -156,8 +156,16 @@ static int proxy_release(struct inode *inode, struct file *file)
 	if (release)
 		ret = release(inode, file);
 	atomic_dec(&dev->opens);
+	/* Nothing of the driver's can be called through the file now. */
+	drvproxy_unpin_file(file);
 	file_leaves_device(file, dev);
 	return ret;
+}
+
+/* Whether @file is open on a drvproxy device (its f_op is a device's copy). */
+bool drvproxy_file_is_proxied(const struct file *file)
+{
+	return file && file->f_op && file->f_op->open == proxy_open;
 }
 
 /**
@@ -175,7 +183,7 @@ static int proxy_release(struct inode *inode, struct file *file)
  */
 bool drvproxy_is_driver_file(const struct file *file, const struct drvproxy_driver *drv)
 {
-	return file && drv && file->f_op && file->f_op->open == proxy_open &&
+	return drv && drvproxy_file_is_proxied(file) &&
 	       drvproxy_file_device(file)->driver == drv;
 }
 EXPORT_SYMBOL_GPL(drvproxy_is_driver_file);

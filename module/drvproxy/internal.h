@@ -212,6 +212,10 @@ const char *drvproxy_op_name(enum drvproxy_op op);
 
 /* pin.c */
 ssize_t drvproxy_pins_show(char *buf);
+void drvproxy_unpin_file(const struct file *file);
+
+/* driver.c */
+bool drvproxy_file_is_proxied(const struct file *file);
 
 /* worker.c */
 void drvproxy_stop_workers(struct drvproxy_extension *ext);

@@ -41,10 +41,11 @@
 
 #include "internal.h"
 
-/* What pinned a module: one record per code address. */
+/* What pinned a module: one record per address (and file). */
 struct dpx_pin {
 	struct list_head node;
 	const void *addr;
+	const struct file *file;	/* dropped at its release, or NULL */
 	struct module *mod;
 	const char *why;
 	unsigned int count;
@@ -53,15 +54,50 @@ struct dpx_pin {
 static DEFINE_MUTEX(pin_lock);
 static LIST_HEAD(pins);		/* under pin_lock */
 
-static struct dpx_pin *pin_find(const void *addr)
+static struct dpx_pin *pin_find(const void *addr, const struct file *file)
 {
 	struct dpx_pin *p;
 
 	lockdep_assert_held(&pin_lock);
 	list_for_each_entry(p, &pins, node)
-		if (p->addr == addr)
+		if (p->addr == addr && p->file == file)
 			return p;
 	return NULL;
+}
+
+/* Take a reference on @owner for @addr (and @file); see the callers. */
+static int pin_add(const void *addr, const struct file *file, const char *why,
+		   struct module *owner)
+{
+	struct dpx_pin *p, *fresh;
+
+	if (!addr || !owner || !within_module((unsigned long)addr, owner)) {
+		pr_err("pin_code: %ps is not in the calling module %s\n", addr,
+		       owner ? owner->name : "(built in)");
+		return -EINVAL;
+	}
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	if (!fresh)
+		return -ENOMEM;
+	if (!try_module_get(owner)) {
+		kfree(fresh);
+		return -ENODEV;
+	}
+	mutex_lock(&pin_lock);
+	p = pin_find(addr, file);
+	if (!p) {
+		p = fresh;
+		fresh = NULL;
+		p->addr = addr;
+		p->file = file;
+		p->mod = owner;
+		p->why = why ?: "callback";
+		list_add_tail(&p->node, &pins);
+	}
+	p->count++;
+	mutex_unlock(&pin_lock);
+	kfree(fresh);
+	return 0;
 }
 
 /**
@@ -75,39 +111,12 @@ static struct dpx_pin *pin_find(const void *addr)
  * drvproxy_unpin_code(@addr) drops it.  Pins on one address nest.
  *
  * Context: process context, may sleep.
- * Return: 0; -EINVAL (NULL, or @addr outside @owner); -ENODEV if @owner is
- * being removed; -ENOMEM.
+ * Return: 0; -EINVAL (NULL, or @addr outside @owner's code and data);
+ * -ENODEV if @owner is being removed; -ENOMEM.
  */
 int __drvproxy_pin_code(const void *addr, const char *why, struct module *owner)
 {
-	struct dpx_pin *p, *fresh;
-
-	if (!addr || !owner || !within_module((unsigned long)addr, owner)) {
-		pr_err("pin_code: %ps is not code of the calling module %s\n", addr,
-		       owner ? owner->name : "(built in)");
-		return -EINVAL;
-	}
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
-	if (!fresh)
-		return -ENOMEM;
-	if (!try_module_get(owner)) {
-		kfree(fresh);
-		return -ENODEV;
-	}
-	mutex_lock(&pin_lock);
-	p = pin_find(addr);
-	if (!p) {
-		p = fresh;
-		fresh = NULL;
-		p->addr = addr;
-		p->mod = owner;
-		p->why = why ?: "callback";
-		list_add_tail(&p->node, &pins);
-	}
-	p->count++;
-	mutex_unlock(&pin_lock);
-	kfree(fresh);
-	return 0;
+	return pin_add(addr, NULL, why, owner);
 }
 EXPORT_SYMBOL_GPL(__drvproxy_pin_code);
 
@@ -127,7 +136,7 @@ void drvproxy_unpin_code(const void *addr)
 	struct dpx_pin *p;
 
 	mutex_lock(&pin_lock);
-	p = pin_find(addr);
+	p = pin_find(addr, NULL);
 	if (p) {
 		mod = p->mod;
 		if (!--p->count) {
@@ -140,6 +149,53 @@ void drvproxy_unpin_code(const void *addr)
 		module_put(mod);
 }
 EXPORT_SYMBOL_GPL(drvproxy_unpin_code);
+
+/**
+ * __drvproxy_pin_for_file() - keep a module until a file is closed; use the
+ *	drvproxy_pin_for_file() macro
+ * @file: a file open on a drvproxy device
+ * @addr: code or data of @owner that the file's objects point to (the
+ *	vm_operations an mmap implementation installs, a callback)
+ * @why: what holds it, for /sys/kernel/drvproxy/pins (a string literal)
+ * @owner: the calling module
+ *
+ * The pin is dropped by drvproxy after the file's release has run, from
+ * drvproxy's text.  Right for what lives no longer than the open file: a
+ * mapping holds its file, so the file's release comes after the last
+ * vm_operations call of every mapping made through it.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL (not a drvproxy file, NULL, or @addr outside @owner);
+ * -ENODEV if @owner is being removed; -ENOMEM.
+ */
+int __drvproxy_pin_for_file(struct file *file, const void *addr, const char *why,
+			    struct module *owner)
+{
+	if (!drvproxy_file_is_proxied(file)) {
+		pr_err("pin_for_file: not a file of a drvproxy device\n");
+		return -EINVAL;
+	}
+	return pin_add(addr, file, why, owner);
+}
+EXPORT_SYMBOL_GPL(__drvproxy_pin_for_file);
+
+/* @file has been released: drop every pin taken for it. */
+void drvproxy_unpin_file(const struct file *file)
+{
+	struct dpx_pin *p, *n;
+	LIST_HEAD(gone);
+
+	mutex_lock(&pin_lock);
+	list_for_each_entry_safe(p, n, &pins, node)
+		if (p->file == file)
+			list_move(&p->node, &gone);
+	mutex_unlock(&pin_lock);
+	list_for_each_entry_safe(p, n, &gone, node) {
+		while (p->count--)
+			module_put(p->mod);
+		kfree(p);
+	}
+}
 
 /**
  * __drvproxy_timer_setup() - timer_setup() that pins the callback's module;

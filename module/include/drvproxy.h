@@ -1357,6 +1357,8 @@ void drvproxy_stop_worker(struct drvproxy_worker *worker);
 
 int __drvproxy_pin_code(const void *addr, const char *why, struct module *owner);
 void drvproxy_unpin_code(const void *addr);
+int __drvproxy_pin_for_file(struct file *file, const void *addr, const char *why,
+			    struct module *owner);
 int __drvproxy_timer_setup(struct timer_list *timer, void (*fn)(struct timer_list *),
 			   unsigned int flags, struct module *owner);
 void drvproxy_timer_shutdown_sync(struct timer_list *timer);
@@ -1371,6 +1373,17 @@ bool drvproxy_cancel_work_sync(struct work_struct *work);
  * See __drvproxy_pin_code(); drop with drvproxy_unpin_code().
  */
 #define drvproxy_pin_code(addr, why) __drvproxy_pin_code(addr, why, THIS_MODULE)
+
+/**
+ * drvproxy_pin_for_file() - pin the calling module until @file is closed
+ * @file: a file open on a drvproxy device
+ * @addr: code or data of the calling module (e.g. its vm_operations)
+ * @why: what holds it, for /sys/kernel/drvproxy/pins
+ *
+ * See __drvproxy_pin_for_file(); drvproxy drops it after the release.
+ */
+#define drvproxy_pin_for_file(file, addr, why) \
+	__drvproxy_pin_for_file(file, addr, why, THIS_MODULE)
 
 /**
  * drvproxy_timer_setup() - timer_setup() pinning the calling module

@@ -14,6 +14,8 @@
  *   xform N                SET_TRANSFORM N
  *   reset                  RESET
  *   heartbeat MS           HEARTBEAT MS (0 stops it)
+ *   maphold                map one page of the device, close the descriptor,
+ *                          print "mapped" and keep the mapping until killed
  *   readn N [-t SEC]       read until N bytes arrived (blocking), print them
  *   poll                   poll() once without waiting for IN, OUT and PRI;
  *                          prints the ready ones, e.g. "IN OUT PRI"
@@ -190,6 +192,23 @@ static int cmd_readn(int argc, char **argv)
 	fwrite(buf, 1, got, stdout);
 	putchar('\n');
 	return 0;
+}
+
+static int cmd_maphold(void)
+{
+	int fd = open_dev(O_RDWR);
+	void *p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED) {
+		printf("mmap: %s\n", strerrorname_np(errno) ?: strerror(errno));
+		return 1;
+	}
+	/* The mapping alone keeps the file open now. */
+	close(fd);
+	printf("mapped\n");
+	fflush(stdout);
+	for (;;)
+		pause();
 }
 
 static int cmd_poll(void)
@@ -578,6 +597,8 @@ int main(int argc, char **argv)
 		return cmd_ioctl(argc, argv);
 	if (!strcmp(argv[1], "poll"))
 		return cmd_poll();
+	if (!strcmp(argv[1], "maphold"))
+		return cmd_maphold();
 	if (!strcmp(argv[1], "readn"))
 		return cmd_readn(argc, argv);
 	if (!strcmp(argv[1], "stream"))
@@ -586,6 +607,6 @@ int main(int argc, char **argv)
 		return cmd_ui();
 usage:
 	fprintf(stderr,
-		"usage: dpxtool insmod|info|xform|reset|heartbeat|readn|poll|stream|ui ...\n");
+		"usage: dpxtool insmod|info|xform|reset|heartbeat|readn|poll|maphold|stream|ui ...\n");
 	return 2;
 }

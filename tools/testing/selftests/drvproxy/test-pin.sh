@@ -7,7 +7,10 @@
 # use" (EAGAIN), and /sys/kernel/drvproxy/pins names both; the timer and
 # the work keep running (a companion unloaded under them would crash the kernel the
 # next time the timer fires, in interrupt context).  Stopping the heartbeat
-# drops the pins, and rmmod succeeds.
+# drops the pins, and rmmod succeeds.  The same for a mapping whose
+# vm_operations are the companion's: pinned until the file the mapping
+# holds is released, after munmap, although its descriptor was closed at
+# once.
 . "$(dirname "$0")/functions.sh"
 
 HB=/sys/module/drvproxy_demo_heartbeat/parameters
@@ -29,7 +32,7 @@ pins_list() {
 }
 
 setup
-ktap_header 8
+ktap_header 12
 load_mod drvproxy_demo
 load_mod drvproxy_demo_heartbeat
 ktap_result "no pin before the heartbeat starts" eval "[ -z \"\$(cat $PINS)\" ]"
@@ -42,6 +45,20 @@ ktap_result "rmmod of the companion is refused while they live (EAGAIN)" \
 ktap_result "the timer still runs after the refused rmmod" grows $HB/beats
 "$TOOL" heartbeat 0 || die "HEARTBEAT 0 failed"
 ktap_result "stopping the heartbeat drops the pins" eval "[ -z \"\$(cat $PINS)\" ]"
+
+# A mapping with the companion's vm_operations, its descriptor closed.
+"$TOOL" maphold > /tmp/pin.map &
+m=$!
+loop_until 'grep -q mapped /tmp/pin.map' || die "maphold did not map: $(cat /tmp/pin.map)"
+ktap_result "the mapping runs the companion's vm_operations" check_sysfs_value $HB/maps 1
+ktap_result "pins name the companion's vm_operations" \
+	eval "grep -qx 'drvproxy_demo_heartbeat hb_vm_ops 1 vm_operations' $PINS || { echo \"# pins: \$(cat $PINS)\"; false; }"
+ktap_result "rmmod of the companion is refused while the mapping lives (EAGAIN)" \
+	eval "[ \"\$(\"$TOOL\" rmmod drvproxy_demo_heartbeat)\" = 'rmmod: drvproxy_demo_heartbeat: EAGAIN' ]"
+kill $m
+wait $m 2> /dev/null
+ktap_result "munmap and the file's release drop the pin" \
+	eval "loop_until '[ -z \"\$(cat $PINS)\" ]' && [ \"\$(cat $HB/maps)\" = 0 ]"
 ktap_result "then rmmod of the companion succeeds" \
 	eval "\"$TOOL\" rmmod drvproxy_demo_heartbeat && loop_until '! is_loaded drvproxy_demo_heartbeat'"
 unload_mod drvproxy_demo
