@@ -403,6 +403,66 @@ static void delete_stops_workers_waiting_on_the_device(struct kunit *test)
 	f->worker = NULL;
 }
 
+/* A stand-in for any method: only its address is compared. */
+static void dv_marker(void)
+{
+}
+
+/*
+ * Every major-function code a driver sets becomes its file_operations
+ * member in the device's fops, none dropped; open and release are
+ * drvproxy's own, and the value member fop_flags is copied.
+ */
+static void every_major_function_reaches_its_fops_member(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_driver *drv = drvproxy_driver_alloc(DV_DRV2);
+	const struct file_operations *fops;
+	drvproxy_fn_t m = dv_marker;
+	unsigned int code;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drv);
+	for (code = 0; code < DRVPROXY_MJ_MAX; code++)
+		drv->major_function[code] = m;
+	dpx_host_init_drv(test, &f->host2, drv, false);
+	f->dev[0] = dv_create(test, &f->host2, 1);
+	fops = &f->dev[0]->fops;
+#define DV_HAS(code) KUNIT_EXPECT_PTR_EQ_MSG(test, (void *)fops->__DPX_MJ_MEMBER_##code, \
+					     (void *)m, "code " #code)
+	DV_HAS(READ);
+	DV_HAS(READ_ITER);
+	DV_HAS(WRITE);
+	DV_HAS(WRITE_ITER);
+	DV_HAS(LLSEEK);
+	DV_HAS(DEVICE_CONTROL);
+	DV_HAS(DEVICE_CONTROL_COMPAT);
+	DV_HAS(POLL);
+	DV_HAS(MMAP);
+	DV_HAS(FLUSH_BUFFERS);
+	DV_HAS(CLEANUP);
+	DV_HAS(FASYNC);
+	DV_HAS(IOPOLL);
+	DV_HAS(LOCK);
+	DV_HAS(GET_UNMAPPED_AREA);
+	DV_HAS(CHECK_FLAGS);
+	DV_HAS(FLOCK);
+	DV_HAS(SPLICE_WRITE);
+	DV_HAS(SPLICE_READ);
+	DV_HAS(SPLICE_EOF);
+	DV_HAS(SETLEASE);
+	DV_HAS(FALLOCATE);
+	DV_HAS(SHOW_FDINFO);
+	DV_HAS(COPY_FILE_RANGE);
+	DV_HAS(REMAP_FILE_RANGE);
+	DV_HAS(FADVISE);
+	DV_HAS(URING_CMD);
+	DV_HAS(URING_CMD_IOPOLL);
+#undef DV_HAS
+	KUNIT_EXPECT_PTR_NE(test, (void *)fops->open, (void *)m);
+	KUNIT_EXPECT_PTR_NE(test, (void *)fops->release, (void *)m);
+	KUNIT_EXPECT_EQ(test, DRVPROXY_MJ_MAX, DRVPROXY_MJ_URING_CMD_IOPOLL + 1);
+}
+
 static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(deleted_device_fails_calls_of_open_files_with_enodev),
 	KUNIT_CASE(state_block_is_freed_after_the_last_close),
@@ -413,6 +473,7 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(is_driver_file_recognises_only_its_own_files),
 	KUNIT_CASE(unregister_stops_workers_before_deleting_devices),
 	KUNIT_CASE(delete_stops_workers_waiting_on_the_device),
+	KUNIT_CASE(every_major_function_reaches_its_fops_member),
 	{}
 };
 

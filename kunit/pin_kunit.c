@@ -69,7 +69,7 @@ static void pin_code_refuses_code_of_another_module_with_einval(struct kunit *te
 {
 	int base = pn_refs();
 
-	KUNIT_EXPECT_EQ(test, drvproxy_pin_code(_printk, "test"), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drvproxy_pin_code(kfree, "test"), -EINVAL);
 	KUNIT_EXPECT_EQ(test, drvproxy_pin_code(NULL, "test"), -EINVAL);
 	KUNIT_EXPECT_EQ(test, __drvproxy_pin_code(pn_callback, "test", NULL), -EINVAL);
 	KUNIT_EXPECT_EQ(test, pn_refs(), base);

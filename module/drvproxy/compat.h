@@ -27,6 +27,18 @@
 #define dpx_assign_str(dst, src)	__assign_str(dst, src)
 #endif
 
+/*
+ * 6.11 gave file_operations its fop_flags (FOP_* values); before, a
+ * driver has none to set.
+ */
+#ifdef DPX_HAVE_FOP_FLAGS
+#define dpx_have_fop_flags()		true
+#define dpx_set_fop_flags(f, flags)	((f)->fop_flags = (__force fop_flags_t)(flags))
+#else
+#define dpx_have_fop_flags()		false
+#define dpx_set_fop_flags(f, flags)	((void)(f), (void)(flags))
+#endif
+
 /* 6.4 split a module's memory into mem[]; before, core_layout held the text. */
 static inline void dpx_module_text(struct module *mod, void **start,
 				   unsigned long *size)

@@ -191,7 +191,11 @@ EXPORT_SYMBOL_GPL(drvproxy_is_driver_file);
 /*
  * The methods of a deleted device's files: what a hot-unplugged device
  * answers.  flush, fasync and release stay: the VFS calls them on close,
- * and they tear down what open set up (a fasync entry, per-file state).
+ * and they tear down what open set up (a fasync entry, per-file state);
+ * so do the methods that finish or describe what is already under way
+ * (iopoll, uring_cmd_iopoll, splice_eof, show_fdinfo), check_flags,
+ * get_unmapped_area (mmap itself fails) and setlease (its prototype
+ * differs between kernels; a lease on a gone device breaks nothing).
  */
 static ssize_t dead_read(struct file *file, char __user *buf, size_t n, loff_t *pos)
 {
@@ -233,6 +237,50 @@ static int dead_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 	return -ENODEV;
 }
 
+static ssize_t dead_splice_read(struct file *file, loff_t *pos, struct pipe_inode_info *pipe,
+				size_t len, unsigned int flags)
+{
+	return -ENODEV;
+}
+
+static ssize_t dead_splice_write(struct pipe_inode_info *pipe, struct file *file, loff_t *pos,
+				 size_t len, unsigned int flags)
+{
+	return -ENODEV;
+}
+
+static long dead_fallocate(struct file *file, int mode, loff_t offset, loff_t len)
+{
+	return -ENODEV;
+}
+
+static ssize_t dead_copy_file_range(struct file *in, loff_t pos_in, struct file *out,
+				    loff_t pos_out, size_t len, unsigned int flags)
+{
+	return -ENODEV;
+}
+
+static loff_t dead_remap_file_range(struct file *in, loff_t pos_in, struct file *out,
+				    loff_t pos_out, loff_t len, unsigned int flags)
+{
+	return -ENODEV;
+}
+
+static int dead_lock(struct file *file, int cmd, struct file_lock *fl)
+{
+	return -ENODEV;
+}
+
+static int dead_fadvise(struct file *file, loff_t offset, loff_t len, int advice)
+{
+	return -ENODEV;
+}
+
+static int dead_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	return -ENODEV;
+}
+
 /*
  * Only a method the device has is replaced, never a NULL one: the VFS
  * tests a method and then calls it with two separate loads (vfs_read():
@@ -265,6 +313,24 @@ static void device_revoke_methods(struct drvproxy_device *dev)
 		WRITE_ONCE(f->mmap, dead_mmap);
 	if (f->fsync)
 		WRITE_ONCE(f->fsync, dead_fsync);
+	if (f->splice_read)
+		WRITE_ONCE(f->splice_read, dead_splice_read);
+	if (f->splice_write)
+		WRITE_ONCE(f->splice_write, dead_splice_write);
+	if (f->fallocate)
+		WRITE_ONCE(f->fallocate, dead_fallocate);
+	if (f->copy_file_range)
+		WRITE_ONCE(f->copy_file_range, dead_copy_file_range);
+	if (f->remap_file_range)
+		WRITE_ONCE(f->remap_file_range, dead_remap_file_range);
+	if (f->lock)
+		WRITE_ONCE(f->lock, dead_lock);
+	if (f->flock)
+		WRITE_ONCE(f->flock, dead_lock);
+	if (f->fadvise)
+		WRITE_ONCE(f->fadvise, dead_fadvise);
+	if (f->uring_cmd)
+		WRITE_ONCE(f->uring_cmd, dead_uring_cmd);
 }
 
 /*
@@ -275,26 +341,60 @@ static void device_revoke_methods(struct drvproxy_device *dev)
 static const struct file_operations *build_fops(struct drvproxy_driver *drv)
 {
 	drvproxy_fn_t *mj = drv->major_function;
+	struct file_operations *f;	/* not const until built */
 
 	if (drvproxy_fail_alloc())
 		return NULL;
-	return kmemdup(&(const struct file_operations) {
-		.owner = drv->owner,
-		.open = proxy_open,
-		.release = proxy_release,
-		.read = (void *)mj[DRVPROXY_MJ_READ],
-		.read_iter = (void *)mj[DRVPROXY_MJ_READ_ITER],
-		.write = (void *)mj[DRVPROXY_MJ_WRITE],
-		.write_iter = (void *)mj[DRVPROXY_MJ_WRITE_ITER],
-		.llseek = (void *)mj[DRVPROXY_MJ_LLSEEK],
-		.unlocked_ioctl = (void *)mj[DRVPROXY_MJ_DEVICE_CONTROL],
-		.compat_ioctl = (void *)mj[DRVPROXY_MJ_DEVICE_CONTROL_COMPAT],
-		.poll = (void *)mj[DRVPROXY_MJ_POLL],
-		.mmap = (void *)mj[DRVPROXY_MJ_MMAP],
-		.fsync = (void *)mj[DRVPROXY_MJ_FLUSH_BUFFERS],
-		.flush = (void *)mj[DRVPROXY_MJ_CLEANUP],
-		.fasync = (void *)mj[DRVPROXY_MJ_FASYNC],
-	}, sizeof(*drv->fops), GFP_KERNEL);
+	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (!f)
+		return NULL;
+	f->owner = drv->owner;
+	f->open = proxy_open;
+	f->release = proxy_release;
+	/* Each other member is the endpoint (or plain function) the driver set. */
+#define DPX_FOP(code) (f->__DPX_MJ_MEMBER_##code = (void *)mj[DRVPROXY_MJ_##code])
+	DPX_FOP(READ);
+	DPX_FOP(READ_ITER);
+	DPX_FOP(WRITE);
+	DPX_FOP(WRITE_ITER);
+	DPX_FOP(LLSEEK);
+	DPX_FOP(DEVICE_CONTROL);
+	DPX_FOP(DEVICE_CONTROL_COMPAT);
+	DPX_FOP(POLL);
+	DPX_FOP(MMAP);
+	DPX_FOP(FLUSH_BUFFERS);
+	DPX_FOP(CLEANUP);
+	DPX_FOP(FASYNC);
+	DPX_FOP(IOPOLL);
+	DPX_FOP(LOCK);
+	DPX_FOP(GET_UNMAPPED_AREA);
+	DPX_FOP(CHECK_FLAGS);
+	DPX_FOP(FLOCK);
+	DPX_FOP(SPLICE_WRITE);
+	DPX_FOP(SPLICE_READ);
+	DPX_FOP(SPLICE_EOF);
+	DPX_FOP(SETLEASE);
+	DPX_FOP(FALLOCATE);
+	DPX_FOP(SHOW_FDINFO);
+	DPX_FOP(COPY_FILE_RANGE);
+	DPX_FOP(REMAP_FILE_RANGE);
+	DPX_FOP(FADVISE);
+	DPX_FOP(URING_CMD);
+	DPX_FOP(URING_CMD_IOPOLL);
+#undef DPX_FOP
+	dpx_set_fop_flags(f, drv->fop_flags);
+	return f;
+}
+
+/* A value member this kernel's file_operations lacks: refused, not dropped. */
+static int check_fop_values(struct drvproxy_driver *drv)
+{
+	if (drv->fop_flags && !dpx_have_fop_flags()) {
+		pr_err("%s: fop_flags set, but this kernel's file_operations has none\n",
+		       drv->name);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /**
@@ -306,9 +406,10 @@ static const struct file_operations *build_fops(struct drvproxy_driver *drv)
  * /sys/kernel/drvproxy/drivers/<name>/ and makes it a target for companions.
  *
  * Context: process context, may sleep.
- * Return: 0; -EINVAL (NULL or registered before); -EEXIST (a driver of that
- * name exists); -ENOMEM; or the error of @drv->driver_init.  On error the
- * driver is not registered and may be freed with drvproxy_driver_free().
+ * Return: 0; -EINVAL (NULL, registered before, or @drv->fop_flags set on a
+ * kernel without them); -EEXIST (a driver of that name exists); -ENOMEM;
+ * or the error of @drv->driver_init.  On error the driver is not
+ * registered and may be freed with drvproxy_driver_free().
  */
 int drvproxy_driver_register(struct drvproxy_driver *drv)
 {
@@ -318,6 +419,9 @@ int drvproxy_driver_register(struct drvproxy_driver *drv)
 		pr_err("driver_register: NULL driver, or registered before\n");
 		return -EINVAL;
 	}
+	ret = check_fop_values(drv);
+	if (ret)
+		return ret;
 	if (drv->driver_init) {
 		ret = drv->driver_init(drv);
 		if (ret) {
@@ -661,7 +765,8 @@ static void device_stop_workers(struct drvproxy_device *dev)
  *
  * /dev/<name> disappears and no new open reaches the driver.  Files still
  * open keep the device and its state block: their next calls fail with
- * -ENODEV (poll reports EPOLLERR | EPOLLHUP) without entering the driver;
+ * -ENODEV (poll reports EPOLLERR | EPOLLHUP) without entering the driver
+ * (see device_revoke_methods() for the few that still reach it);
  * calls already inside the driver finish (a driver wakes its blocked calls
  * first, see drvproxy_device_removed()); flush, fasync and release still
  * reach the driver, release exactly once per file.  The state block is

@@ -100,12 +100,31 @@ typedef void (*drvproxy_fn_t)(void);
  * @DRVPROXY_MJ_CLEANUP: IRP_MJ_CLEANUP (last handle of a file object closed)
  *	-> .flush (called on every close(2) of a descriptor)
  * @DRVPROXY_MJ_FASYNC: (Linux only) .fasync
+ * @DRVPROXY_MJ_IOPOLL: (Linux only) .iopoll, polled completion of an async
+ *	read or write (io_uring, O_DIRECT)
+ * @DRVPROXY_MJ_LOCK: (Linux only) .lock, POSIX record locks (fcntl F_SETLK)
+ * @DRVPROXY_MJ_GET_UNMAPPED_AREA: (Linux only) .get_unmapped_area, where mmap places a mapping
+ * @DRVPROXY_MJ_CHECK_FLAGS: (Linux only) .check_flags, accepts or refuses fcntl(F_SETFL) flags
+ * @DRVPROXY_MJ_FLOCK: (Linux only) .flock, flock(2)
+ * @DRVPROXY_MJ_SPLICE_WRITE: (Linux only) .splice_write, splice(2) from a pipe
+ * @DRVPROXY_MJ_SPLICE_READ: (Linux only) .splice_read, splice(2) to a pipe
+ * @DRVPROXY_MJ_SPLICE_EOF: (Linux only) .splice_eof, the end of a splice
+ * @DRVPROXY_MJ_SETLEASE: (Linux only) .setlease, file leases (fcntl F_SETLEASE)
+ * @DRVPROXY_MJ_FALLOCATE: (Linux only) .fallocate, fallocate(2)
+ * @DRVPROXY_MJ_SHOW_FDINFO: (Linux only) .show_fdinfo, lines of /proc/<pid>/fdinfo/<fd>
+ * @DRVPROXY_MJ_COPY_FILE_RANGE: (Linux only) .copy_file_range, copy_file_range(2)
+ * @DRVPROXY_MJ_REMAP_FILE_RANGE: (Linux only) .remap_file_range, FICLONE, FIDEDUPERANGE
+ * @DRVPROXY_MJ_FADVISE: (Linux only) .fadvise, posix_fadvise(2)
+ * @DRVPROXY_MJ_URING_CMD: (Linux only) .uring_cmd, io_uring IORING_OP_URING_CMD
+ * @DRVPROXY_MJ_URING_CMD_IOPOLL: (Linux only) .uring_cmd_iopoll, polled completion of a uring_cmd
  * @DRVPROXY_MJ_MAX: number of codes; never a valid index
  *
  * A code left unset gets the VFS's conventional default, exactly as for a
  * file_operations member left NULL: read/write -EINVAL, llseek -ESPIPE,
  * ioctl -ENOTTY, poll DEFAULT_POLLMASK, mmap -ENODEV, fsync -EINVAL, and
- * flush/fasync do nothing.  Release is never refused.
+ * flush/fasync do nothing.  Release is never refused.  Every method of
+ * file_operations has a code; its value members have fields of their own
+ * (&drvproxy_driver.fop_flags).
  */
 enum drvproxy_major_function {
 	DRVPROXY_MJ_CREATE,
@@ -122,6 +141,22 @@ enum drvproxy_major_function {
 	DRVPROXY_MJ_FLUSH_BUFFERS,
 	DRVPROXY_MJ_CLEANUP,
 	DRVPROXY_MJ_FASYNC,
+	DRVPROXY_MJ_IOPOLL,
+	DRVPROXY_MJ_LOCK,
+	DRVPROXY_MJ_GET_UNMAPPED_AREA,
+	DRVPROXY_MJ_CHECK_FLAGS,
+	DRVPROXY_MJ_FLOCK,
+	DRVPROXY_MJ_SPLICE_WRITE,
+	DRVPROXY_MJ_SPLICE_READ,
+	DRVPROXY_MJ_SPLICE_EOF,
+	DRVPROXY_MJ_SETLEASE,
+	DRVPROXY_MJ_FALLOCATE,
+	DRVPROXY_MJ_SHOW_FDINFO,
+	DRVPROXY_MJ_COPY_FILE_RANGE,
+	DRVPROXY_MJ_REMAP_FILE_RANGE,
+	DRVPROXY_MJ_FADVISE,
+	DRVPROXY_MJ_URING_CMD,
+	DRVPROXY_MJ_URING_CMD_IOPOLL,
 	DRVPROXY_MJ_MAX
 };
 
@@ -140,6 +175,22 @@ enum drvproxy_major_function {
 #define __DPX_MJ_MEMBER_FLUSH_BUFFERS		fsync
 #define __DPX_MJ_MEMBER_CLEANUP			flush
 #define __DPX_MJ_MEMBER_FASYNC			fasync
+#define __DPX_MJ_MEMBER_IOPOLL			iopoll
+#define __DPX_MJ_MEMBER_LOCK			lock
+#define __DPX_MJ_MEMBER_GET_UNMAPPED_AREA	get_unmapped_area
+#define __DPX_MJ_MEMBER_CHECK_FLAGS		check_flags
+#define __DPX_MJ_MEMBER_FLOCK			flock
+#define __DPX_MJ_MEMBER_SPLICE_WRITE		splice_write
+#define __DPX_MJ_MEMBER_SPLICE_READ		splice_read
+#define __DPX_MJ_MEMBER_SPLICE_EOF		splice_eof
+#define __DPX_MJ_MEMBER_SETLEASE		setlease
+#define __DPX_MJ_MEMBER_FALLOCATE		fallocate
+#define __DPX_MJ_MEMBER_SHOW_FDINFO		show_fdinfo
+#define __DPX_MJ_MEMBER_COPY_FILE_RANGE		copy_file_range
+#define __DPX_MJ_MEMBER_REMAP_FILE_RANGE	remap_file_range
+#define __DPX_MJ_MEMBER_FADVISE			fadvise
+#define __DPX_MJ_MEMBER_URING_CMD		uring_cmd
+#define __DPX_MJ_MEMBER_URING_CMD_IOPOLL	uring_cmd_iopoll
 
 /**
  * drvproxy_set_major_function() - set one major-function entry, type-checked
@@ -195,6 +246,9 @@ union drvproxy_feature_flags {
  * @driver_unload: DriverUnload analogue; called by drvproxy_driver_unregister()
  *	after the devices are gone and before the extension is freed
  * @driver_start_io: DriverStartIo analogue; called by drvproxy_start_io()
+ * @fop_flags: FOP_* flags for the devices' file_operations (kernels that
+ *	have &file_operations.fop_flags; elsewhere registering with any set
+ *	fails with -EINVAL)
  * @device_release: called once for each device, when its last reference
  *	is gone (drvproxy_delete_device() with no file open, or the close of
  *	the last file opened before it), just before drvproxy frees the
@@ -225,6 +279,7 @@ struct drvproxy_driver {
 	int (*driver_init)(struct drvproxy_driver *drv);
 	void (*driver_unload)(struct drvproxy_driver *drv);
 	void (*driver_start_io)(struct drvproxy_driver *drv, void *request);
+	unsigned int fop_flags;
 	void (*device_release)(struct drvproxy_device *dev);
 	struct list_head devices;
 	struct mutex lock;		/* protects @devices */
