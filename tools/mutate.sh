@@ -115,10 +115,11 @@ kernel_kdir() {
 	echo "${KKDIRS[$1]}"
 }
 
-# prepare_tree PATCH: the sources, with PATCH applied unless it is empty,
-# in $WORK/src (rsync by content, so an unchanged file keeps its objects).
+# prepare_tree PATCH: the sources as they were when this run started
+# ($WORK/base), with PATCH applied unless it is empty, in $WORK/src (rsync
+# by content, so an unchanged file keeps its objects).
 prepare_tree() {
-	sync_sources "$REPO" "$WORK/src" || return 1
+	sync_sources "$WORK/base" "$WORK/src" || return 1
 	[ -n "$1" ] || return 0
 	patch -s -p1 -d "$WORK/src" --no-backup-if-mismatch -r - < "$1"
 }
@@ -144,8 +145,8 @@ helpers() {
 	HELPERS=$WORK/helpers
 	rm -rf "$HELPERS"
 	mkdir -p "$HELPERS"
-	rsync -a --exclude=bin/ "$REPO/tools/testing/selftests/drvproxy/" "$HELPERS/"
-	nice -n 15 make -C "$HELPERS" DRVPROXY_TOP="$REPO" > "$LOGDIR/helpers.log" 2>&1
+	rsync -a --exclude=bin/ "$WORK/base/tools/testing/selftests/drvproxy/" "$HELPERS/"
+	nice -n 15 make -C "$HELPERS" DRVPROXY_TOP="$WORK/base" > "$LOGDIR/helpers.log" 2>&1
 }
 
 # -------------------------------------------------------------- checks ---
@@ -190,7 +191,7 @@ check_kunit() {
 	rm -rf "$WORK/guest-$name"
 	mkdir -p "$mods" "$data"
 	cp "$WORK/$variant"/module/drvproxy/drvproxy.ko "$WORK/$variant"/kunit/*.ko "$mods/"
-	cp "$REPO/tools/guest/kunit-guest.sh" "$data/"
+	cp "$WORK/base/tools/guest/kunit-guest.sh" "$data/"
 	run_guest "$name" "$kdir/arch/x86/boot/bzImage" "$mods" "$data" \
 		"${MUTATE_KUNIT_TIMEOUT:-240}" 'sh ./kunit-guest.sh'
 	res=$LOGDIR/$name.ktap
@@ -219,8 +220,8 @@ check_scripts() {
 	mkdir -p "$mods" "$data/selftests"
 	find "$WORK/$kernel" -name '*.ko' -exec cp {} "$mods/" \;
 	rsync -a --exclude='test-*.sh' "$HELPERS/" "$data/selftests/"
-	cp "$REPO/tools/testing/selftests/drvproxy/$script" "$data/selftests/"
-	cp "$REPO/tools/guest/selftests-guest.sh" "$data/"
+	cp "$WORK/base/tools/testing/selftests/drvproxy/$script" "$data/selftests/"
+	cp "$WORK/base/tools/guest/selftests-guest.sh" "$data/"
 	run_guest "$name" "$image" "$mods" "$data" "${6:-400}" "$env sh ./selftests-guest.sh"
 	split_selftests "$LOGDIR/$name.console.log" "$LOGDIR/$name"
 	out=$LOGDIR/$name/$script.out
@@ -286,6 +287,9 @@ for p in "${PATCHES[@]}"; do
 done
 
 T0=$(date +%s)
+# One snapshot for the whole run: a file edited meanwhile (a test being
+# written for a survivor) must not change the tree under later mutants.
+sync_sources "$REPO" "$WORK/base"
 
 # build_all LABEL: build $WORK/src for every kernel in $KERNELS; false
 # (with the reason on stdout) when one does not build.
