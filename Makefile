@@ -95,6 +95,14 @@ bench:
 torture:
 	@tools/torture.sh -d $(or $(DURATION),600)
 
+# Mutation testing (tools/mutate.sh, Documentation/reliability.rst): every
+# deliberate bug in tools/mutate/mutants/ must make its checks fail.  Long
+# (one build and guest per mutant), so not part of check; MUTANTS='03 12'
+# picks some.
+.PHONY: mutate
+mutate:
+	@tools/mutate.sh $(foreach m,$(MUTANTS),-m $(m))
+
 help:
 	@echo "drvproxy make targets:"
 	@echo "  all              modules and tools"
@@ -113,5 +121,7 @@ help:
 	@echo "  bench            bootstrap, build and run the benchmarks in QEMU (about 15 min);"
 	@echo "                   tables, Documentation/performance.rst, raw data in ~/.cache/drvproxy/build/bench"
 	@echo "  torture          long torture/churn/fuzz/fault-injection runs in QEMU, both kernels (DURATION=600 s)"
+	@echo "  mutate           mutation testing: build each deliberate bug of tools/mutate/mutants/,"
+	@echo "                   run the checks it names; kill rate and survivors (MUTANTS='03 12' picks some)"
 	@echo "  help             this text"
 	@echo "KDIR=$(KDIR)"

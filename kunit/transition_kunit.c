@@ -6,8 +6,12 @@
  *                      calls left in older tables, nested calls, killed
  *                      waiters, endpoints declared atomic
  *   drvproxy_restart   re-dispatch only for return types that carry an errno
- *   drvproxy_replace   an atomic replace takes migrated state back through
+ *   drvproxy_replace   state migration: a failed one changes nothing, a
+ *                      migrated layer stays under the layers built on it,
+ *                      an atomic replace takes migrated state back through
  *                      the layers it drops
+ *   drvproxy_retire    a superseded table outlives every call that may
+ *                      still enter it
  *   drvproxy_depth     the stack of layers is bounded, so sysfs shows it whole
  *   drvproxy_context   the documented contexts of the statistics and events
  *
@@ -34,6 +38,7 @@
 #define TR_TINY		104
 #define TR_VALUE	105
 #define TR_IOCTL	106
+#define TR_RELEASE	107
 
 struct tr_fixture {
 	struct dpx_host host;
@@ -54,12 +59,19 @@ struct tr_fixture {
 	bool killed_slept;
 	bool killed_done;
 	long killed_result;
+	bool release_when_stalled;
+	bool release_done_in_stall;
+	atomic_t release_runs;
 	bool atomic_when_stalled;
 	int atomic_result;
 	int atomic_orig_stalled;
 	/* state migration */
 	long state;
 	unsigned int migrations;
+	bool fail_migrate;
+	/* drvproxy_retire */
+	struct completion apply_go;
+	struct drvproxy_layer *apply_layer;
 };
 
 static struct tr_fixture *tr_cur;	/* for the endpoint bodies */
@@ -105,6 +117,13 @@ DRVPROXY_REPLACEMENT_MANUAL(long, dpx_tr_ioctl, dpx_tr_ioctl_l1, struct file *, 
 {
 	atomic_inc(&tr_cur->inner_repl);
 	return 51;
+}
+
+/* The driver's release: always delivered, even to a killed caller. */
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_release, struct inode *, inode, struct file *, file)
+{
+	atomic_inc(&tr_cur->release_runs);
+	return 60;
 }
 
 DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_block, int, wait)
@@ -197,17 +216,21 @@ static int tr_init(struct kunit *test)
 		{ .id = TR_TINY, .endpoint = DRVPROXY_DESC(dpx_tr_tiny) },
 		{ .id = TR_VALUE, .endpoint = DRVPROXY_DESC(dpx_tr_value) },
 		{ .id = TR_IOCTL, .endpoint = DRVPROXY_DESC(dpx_tr_ioctl) },
+		{ .id = TR_RELEASE, .endpoint = DRVPROXY_DESC(dpx_tr_release) },
 	};
 	struct drvproxy_driver *drv;
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	test->priv = f;
 	init_completion(&f->gate);
+	init_completion(&f->apply_go);
 	tr_cur = f;
-	/* dpx_tr_ioctl() is the driver's unlocked_ioctl. */
+	/* dpx_tr_ioctl() is the driver's unlocked_ioctl, dpx_tr_release() its release. */
 	drv = drvproxy_driver_alloc(TR_DRV);
-	if (!IS_ERR_OR_NULL(drv))
+	if (!IS_ERR_OR_NULL(drv)) {
 		drvproxy_set_major_function(drv, DEVICE_CONTROL, dpx_tr_ioctl);
+		drvproxy_set_major_function(drv, CLOSE, dpx_tr_release);
+	}
 	dpx_host_init_drv(test, &f->host, drv, true);
 	KUNIT_ASSERT_EQ(test, drvproxy_register_endpoints(f->host.ext, info, ARRAY_SIZE(info),
 							  NULL, NULL), 0);
@@ -254,6 +277,18 @@ static long tr_call_killable(void *arg)
 	allow_signal(SIGKILL);
 	ret = dpx_tr_ioctl(NULL, 0, 0);
 	/* The thread stays until dpx_thread_stop(): let it sleep again. */
+	disallow_signal(SIGKILL);
+	flush_signals(current);
+	return ret;
+}
+
+/* The same for release(), which a killed caller must still run. */
+static long tr_call_killable_release(void *arg)
+{
+	long ret;
+
+	allow_signal(SIGKILL);
+	ret = dpx_tr_release(NULL, NULL);
 	disallow_signal(SIGKILL);
 	flush_signals(current);
 	return ret;
@@ -354,6 +389,13 @@ static int tr_stalled_cb(enum drvproxy_phase phase, void *context)
 		f->killed_done = dpx_thread_wait(&f->killed, 5000);
 		f->killed_result = f->killed.result;
 	}
+	if (f->release_when_stalled &&
+	    !dpx_thread_start(&f->killed, tr_call_killable_release, f, "dpx-tr-release")) {
+		f->killed_slept = dpx_thread_sleeps(&f->killed, TASK_UNINTERRUPTIBLE, 5000);
+		send_sig(SIGKILL, f->killed.task, 1);
+		/* It must go on waiting for the transition, not give up. */
+		f->release_done_in_stall = dpx_thread_wait(&f->killed, 200);
+	}
 	if (f->atomic_when_stalled) {
 		f->atomic_result = tr_call_atomic_from_hardirq();
 		f->atomic_orig_stalled = atomic_read(&f->atomic_orig);
@@ -382,6 +424,29 @@ static void killed_stalled_caller_fails_with_eintr(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->inner_repl), 0);
 	KUNIT_EXPECT_EQ(test, dpx_in_flight(f->host.ext, TR_IOCTL), 0ULL);
 	KUNIT_EXPECT_EQ(test, dpx_tr_ioctl(NULL, 0, 0), 51L);
+}
+
+/*
+ * A file's release() is always delivered: a caller held back by a stalled
+ * transition and killed meanwhile still waits for the transition, then
+ * runs release() (its file is going away whatever happens), where a
+ * killed ioctl() caller would fail with -EINTR.
+ */
+static void killed_stalled_release_still_runs_after_transition(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_ioctl1);
+
+	l->callback = tr_stalled_cb;
+	l->context = f;
+	f->release_when_stalled = true;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_TRUE(test, f->killed_slept);
+	KUNIT_EXPECT_FALSE(test, f->release_done_in_stall);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->killed, 5000));
+	KUNIT_EXPECT_EQ(test, f->killed.result, 60L);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->release_runs), 1);
+	KUNIT_EXPECT_EQ(test, dpx_in_flight(f->host.ext, TR_RELEASE), 0ULL);
 }
 
 /*
@@ -416,6 +481,7 @@ static struct kunit_case drvproxy_stall_cases[] = {
 	KUNIT_CASE(stalled_apply_waits_for_calls_in_older_tables),
 	KUNIT_CASE(stalled_apply_completes_across_nested_call),
 	KUNIT_CASE(killed_stalled_caller_fails_with_eintr),
+	KUNIT_CASE(killed_stalled_release_still_runs_after_transition),
 	KUNIT_CASE(stalled_transition_never_changes_atomic_endpoint),
 	{}
 };
@@ -468,6 +534,8 @@ static int tr_migrate(struct drvproxy_driver *drv, u32 from, u32 to, void *conte
 
 	if (from != 1 || to != 2)
 		return -EINVAL;
+	if (f->fail_migrate)
+		return -EIO;
 	f->state *= 1000;
 	f->migrations++;
 	return 0;
@@ -545,7 +613,58 @@ static void atomic_replace_migrates_from_layout_below_dropped_layers(struct kuni
 	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
 }
 
+/*
+ * A failing migration fails the apply: the state, its layout and the
+ * implementations stay as they were, and the generation does not move.
+ */
+static void failed_state_migration_fails_apply_and_changes_nothing(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	u64 gen = drvproxy_extension_generation(f->host.ext);
+
+	f->host.drv->state_layout = 1;
+	f->state = 7;
+	f->fail_migrate = true;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(mig), -EIO);
+	KUNIT_EXPECT_EQ(test, f->state, 7L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
+	KUNIT_EXPECT_EQ(test, dpx_tr_value(0), 7L);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->value_repl), 0);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(mig), -ENOENT);
+}
+
+/*
+ * A layer applied on top of one that migrated the state was built for the
+ * new layout: the migrated layer cannot be reverted from under it (that
+ * would migrate the state back beneath it), only after it.
+ */
+static void migrated_layer_under_another_refuses_revert_with_ebusy(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	struct drvproxy_layer *top = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+
+	f->host.drv->state_layout = 1;
+	f->state = 7;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(mig), 0);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(top), 0);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(mig), -EBUSY);
+	KUNIT_EXPECT_EQ(test, f->state, 7000L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 2U);
+	KUNIT_EXPECT_EQ(test, dpx_tr_value(0), 7L);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 11);
+
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(top), 0);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(mig), 0);
+	KUNIT_EXPECT_EQ(test, f->state, 7L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
+}
+
 static struct kunit_case drvproxy_replace_cases[] = {
+	KUNIT_CASE(failed_state_migration_fails_apply_and_changes_nothing),
+	KUNIT_CASE(migrated_layer_under_another_refuses_revert_with_ebusy),
 	KUNIT_CASE(atomic_replace_unmigrates_dropped_layer),
 	KUNIT_CASE(atomic_replace_migrates_from_layout_below_dropped_layers),
 	{}
@@ -716,5 +835,78 @@ static struct kunit_suite drvproxy_context_suite = {
 	.test_cases = drvproxy_context_cases,
 };
 
+/* ---- drvproxy_retire ---- */
+
+static long tr_apply_when_told(void *arg)
+{
+	struct tr_fixture *f = arg;
+
+	wait_for_completion(&f->apply_go);
+	return drvproxy_layer_apply(f->apply_layer);
+}
+
+/*
+ * A call loads the active table and counts its entry in one
+ * preempt-disabled section (drvproxy_call_enter()), so a superseded table
+ * whose counters say "empty" may still be entered by a call that loaded it
+ * before the publish: the retire worker must let a grace period pass
+ * before it believes the counters.  Done here by hand: load the table,
+ * let another thread apply a layer and the worker run, all with
+ * preemption off, then count the entry.  The table must still be there,
+ * with that call inside it, until the call leaves.
+ */
+static void superseded_table_outlives_call_that_loaded_it_before_publish(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_domain *dom = (struct drvproxy_domain *)f->host.ext;
+	unsigned int i = DRVPROXY_DESC(dpx_tr_inner)->index;
+	struct drvproxy_table *t;
+	bool published;
+	int ms;
+
+	f->apply_layer = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_apply_when_told, f,
+					       "dpx-tr-apply"), 0);
+	KUNIT_ASSERT_EQ(test, dpx_in_flight(f->host.ext, TR_INNER), 0ULL);
+
+	preempt_disable();
+	/* As drvproxy_call_enter() loads it: acquire, pairs with the publish. */
+	t = (struct drvproxy_table __force *)smp_load_acquire(&dom->active);
+	complete(&f->apply_go);
+	/* The apply, then time for the retire worker: it polls every few jiffies. */
+	for (ms = 0; ms < 2000 && !drvproxy_call_stale(t); ms++)
+		mdelay(1);
+	published = drvproxy_call_stale(t);
+	if (published)
+		mdelay(100);
+	this_cpu_inc(t->slot[i].count->enter);
+	preempt_enable();
+
+	KUNIT_ASSERT_TRUE(test, published);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	KUNIT_EXPECT_EQ(test, f->caller.result, 0L);
+	/* Grace periods and worker passes enough to free an empty table. */
+	msleep(300);
+	if (dpx_in_flight(f->host.ext, TR_INNER) != 1) {
+		/* Freed under the call: do not touch it again. */
+		KUNIT_FAIL(test, "the superseded table was freed with a call inside it");
+		return;
+	}
+	this_cpu_inc(t->slot[i].count->exit);
+	KUNIT_EXPECT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_INNER) == 0, 5000));
+}
+
+static struct kunit_case drvproxy_retire_cases[] = {
+	KUNIT_CASE(superseded_table_outlives_call_that_loaded_it_before_publish),
+	{}
+};
+
+static struct kunit_suite drvproxy_retire_suite = {
+	.name = "drvproxy_retire",
+	.init = tr_init,
+	.exit = tr_exit,
+	.test_cases = drvproxy_retire_cases,
+};
+
 kunit_test_suites(&drvproxy_stall_suite, &drvproxy_restart_suite, &drvproxy_replace_suite,
-		  &drvproxy_depth_suite, &drvproxy_context_suite);
+		  &drvproxy_depth_suite, &drvproxy_context_suite, &drvproxy_retire_suite);

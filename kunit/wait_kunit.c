@@ -37,6 +37,9 @@ struct wt_fixture {
 	int last_ret[WT_NR];
 	struct dpx_thread sleeper;
 	bool fail_stalled;
+	/* The original lingers after a wait ended by a swap, until released. */
+	bool linger;
+	struct completion lingered;
 };
 
 static struct wt_fixture *wt_cur;	/* for the endpoint bodies */
@@ -50,6 +53,10 @@ DRVPROXY_ENDPOINT_MANUAL(int, dpx_wt_ep, int, unused)
 	ret = drvproxy_wait_event_interruptible(f->wq, READ_ONCE(f->cond));
 	f->last_ret[WT_ORIG] = ret;
 	atomic_inc(&f->left[WT_ORIG]);
+	if (ret == DRVPROXY_ERESTART && f->linger) {
+		f->linger = false;
+		wait_for_completion(&f->lingered);
+	}
 	return ret ? ret : 1;
 }
 
@@ -76,6 +83,7 @@ static int wt_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	test->priv = f;
 	init_waitqueue_head(&f->wq);
+	init_completion(&f->lingered);
 	wt_cur = f;
 	dpx_host_init(test, &f->host, WT_DRV, true);
 	KUNIT_ASSERT_EQ(test, dpx_register_one(f->host.ext, WT_ID, DRVPROXY_DESC(dpx_wt_ep)), 0);
@@ -93,6 +101,7 @@ static void wt_exit(struct kunit *test)
 	struct wt_fixture *f = test->priv;
 
 	wt_release(f);
+	complete_all(&f->lingered);
 	dpx_thread_stop(&f->sleeper);
 	dpx_host_exit(&f->host);
 	wt_cur = NULL;
@@ -250,6 +259,30 @@ static void failed_stalled_apply_returns_sleeping_call_to_original(struct kunit 
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->entered[WT_REPL]), 0);
 }
 
+/*
+ * The stall ends the sleeper's wait, but the original takes its time to
+ * return DRVPROXY_ERESTART; the drain times out meanwhile.  The rollback
+ * publishes a copy of the old table, never the old table itself, so the
+ * call still finds its table superseded and is re-dispatched into the
+ * original: DRVPROXY_ERESTART never reaches its caller.
+ */
+static void call_leaving_wait_when_stalled_apply_fails_is_redispatched(struct kunit *test)
+{
+	struct wt_fixture *f = test->priv;
+	struct drvproxy_layer *l = dpx_layer_new(&f->host, DRVPROXY_MODE_STALLED, wt_repls,
+						 ARRAY_SIZE(wt_repls));
+
+	l->drain_timeout_ms = 200;
+	f->linger = true;
+	wt_start_sleeper(test, f, WT_ORIG);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), -ETIMEDOUT);
+	KUNIT_EXPECT_FALSE(test, dpx_thread_done(&f->sleeper));
+	complete_all(&f->lingered);
+	wt_expect_moved(test, f, WT_ORIG, WT_ORIG, 2);
+	wt_finish(test, f, 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->entered[WT_REPL]), 0);
+}
+
 static struct kunit_case drvproxy_wait_cases[] = {
 	KUNIT_CASE(wait_without_swap_completes_in_same_implementation),
 	KUNIT_CASE(live_apply_redispatches_sleeping_call_to_new_implementation),
@@ -257,6 +290,7 @@ static struct kunit_case drvproxy_wait_cases[] = {
 	KUNIT_CASE(revert_redispatches_sleeping_call_to_original),
 	KUNIT_CASE(sleeping_call_follows_apply_and_revert),
 	KUNIT_CASE(failed_stalled_apply_returns_sleeping_call_to_original),
+	KUNIT_CASE(call_leaving_wait_when_stalled_apply_fails_is_redispatched),
 	{}
 };
 
