@@ -403,6 +403,29 @@ static void delete_stops_workers_waiting_on_the_device(struct kunit *test)
 	f->worker = NULL;
 }
 
+/*
+ * A driver object unregistered and freed while a file is still open on its
+ * deleted device: the device keeps the driver object, and the file's close
+ * still runs the release and frees the state, touching nothing freed.
+ */
+static void driver_freed_with_a_file_open_releases_safely(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev;
+	struct file *file;
+
+	dpx_host_init_drv(test, &f->host2, dv_driver(test, DV_DRV2), false);
+	dev = dv_create(test, &f->host2, 9);
+	file = dv_open_path(test);
+	drvproxy_delete_device(dev);
+	dpx_host_exit(&f->host2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 0);
+	fput(file);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_releases, 1);
+}
+
 /* A stand-in for any method: only its address is compared. */
 static void dv_marker(void)
 {
@@ -474,6 +497,7 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(unregister_stops_workers_before_deleting_devices),
 	KUNIT_CASE(delete_stops_workers_waiting_on_the_device),
 	KUNIT_CASE(every_major_function_reaches_its_fops_member),
+	KUNIT_CASE(driver_freed_with_a_file_open_releases_safely),
 	{}
 };
 

@@ -57,15 +57,22 @@ struct drvproxy_driver *drvproxy_find_driver_locked(const char *name)
  *	drvproxy_driver_alloc() macro
  * @name: driver name: 1 to 55 characters, no '/', no white space
  * @owner: the host module
+ * @owner_fops: file_operations in @owner's own memory with only .owner set;
+ *	what a file leaving its device points at (see file_leaves_device())
  *
  * Context: process context, may sleep.
  * Return: the driver object, ERR_PTR(-EINVAL) or ERR_PTR(-ENOMEM).
  */
-struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner)
+struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner,
+					       const struct file_operations *owner_fops)
 {
 	struct drvproxy_driver *drv;
 	size_t len = name ? strlen(name) : 0;
 
+	if (!owner_fops || owner_fops->owner != owner) {
+		pr_err("driver_alloc: use the drvproxy_driver_alloc() macro\n");
+		return ERR_PTR(-EINVAL);
+	}
 	if (!len || len >= sizeof(drv->name) || strpbrk(name, "/ \t\n")) {
 		pr_err("driver name \"%s\" is empty, too long or has '/' or blanks\n",
 		       name ?: "(null)");
@@ -78,6 +85,7 @@ struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module 
 		return ERR_PTR(-ENOMEM);
 	strscpy(drv->name, name, sizeof(drv->name));
 	drv->owner = owner;
+	drv->owner_fops = owner_fops;
 	dpx_module_text(owner, &drv->driver_start, &drv->driver_size);
 	INIT_LIST_HEAD(&drv->devices);
 	INIT_LIST_HEAD(&drv->node);
@@ -110,13 +118,15 @@ static void device_put(struct drvproxy_device *dev)
  * @file no longer uses @dev: drop its reference.  After a failed open,
  * do_dentry_open(), and after release, __fput(), still read
  * file->f_op->owner for fops_put(), and the put may have freed @dev with its
- * fops: point the file at the driver's own proxy fops first, which have the
- * same owner and live as long as the driver object, which the host's
- * module reference (dropped by that very fops_put()) keeps.
+ * fops, and with the device's reference the driver object too (unregistered
+ * and freed while the file was open).  So point the file first at the
+ * owner-only fops that drvproxy_driver_alloc() placed in the host module's
+ * own memory: same owner, and the host cannot go before that fops_put()
+ * drops the file's reference on it.
  */
 static void file_leaves_device(struct file *file, struct drvproxy_device *dev)
 {
-	file->f_op = dev->driver->fops;
+	file->f_op = dev->driver->owner_fops;
 	device_put(dev);
 }
 

@@ -286,6 +286,7 @@ struct drvproxy_driver {
 	struct drvproxy_extension *extension;
 	const struct file_operations *fops;
 	/* private: */
+	const struct file_operations *owner_fops;
 	struct list_head node;
 	struct kobject kobj;
 	struct kobject *devices_kobj;
@@ -334,7 +335,8 @@ struct drvproxy_device {
 	unsigned long flags;
 };
 
-struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner);
+struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner,
+					       const struct file_operations *owner_fops);
 /**
  * drvproxy_driver_alloc() - allocate a driver object owned by the calling module
  * @name: driver name (copied)
@@ -343,7 +345,13 @@ struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module 
  * Return: the driver object, or ERR_PTR(-EINVAL) for a bad name,
  * ERR_PTR(-ENOMEM).
  */
-#define drvproxy_driver_alloc(name) __drvproxy_driver_alloc(name, THIS_MODULE)
+#define drvproxy_driver_alloc(name)						\
+({										\
+	static const struct file_operations __dpx_owner_fops = {		\
+		.owner = THIS_MODULE,						\
+	};									\
+	__drvproxy_driver_alloc(name, THIS_MODULE, &__dpx_owner_fops);		\
+})
 
 int drvproxy_driver_register(struct drvproxy_driver *drv);
 void drvproxy_driver_unregister(struct drvproxy_driver *drv);
