@@ -64,7 +64,7 @@ struct drvproxy_driver *drvproxy_find_driver_locked(const char *name)
  * Return: the driver object, ERR_PTR(-EINVAL) or ERR_PTR(-ENOMEM).
  */
 struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner,
-					       const struct file_operations *owner_fops)
+						const struct file_operations *owner_fops)
 {
 	struct drvproxy_driver *drv;
 	size_t len = name ? strlen(name) : 0;

@@ -336,7 +336,7 @@ struct drvproxy_device {
 };
 
 struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner,
-					       const struct file_operations *owner_fops);
+						const struct file_operations *owner_fops);
 /**
  * drvproxy_driver_alloc() - allocate a driver object owned by the calling module
  * @name: driver name (copied)

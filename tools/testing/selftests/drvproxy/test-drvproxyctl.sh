@@ -237,7 +237,7 @@ ktap_result "status --json: valid JSON with the state's key values" eval 'expect
 	"0.drivers.0.endpoints.6.in_flight=0" \
 	"0.drivers.0.endpoints.6.signature=ssize_t(struct file *, char *, size_t, loff_t *)" \
 	"0.drivers.0.endpoints.9.name=demo_write" "0.drivers.0.endpoints.9.swapped=false" &&
-	[ $(grep -c "^0\.drivers\.0\.endpoints\.[0-9]*\.name=" $T.flat) = 10 ]'
+	[ $(grep -c "^0\.drivers\.0\.endpoints\.[0-9]*\.name=" $T.flat) = 11 ]'
 
 # The checker must be able to fail: truncated or damaged output is rejected.
 ktap_result "json.awk rejects malformed JSON" eval '$CTL --json | head -c 300 > $T.bad &&

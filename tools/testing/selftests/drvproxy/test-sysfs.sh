@@ -71,9 +71,9 @@ ktap_result "endpoint values before a swap" eval 'check_sysfs_value $EP/current 
 	check_sysfs_value $EP/original "demo_read [drvproxy_demo]" &&
 	check_sysfs_value $EP/signature "ssize_t(struct file *, char *, size_t, loff_t *)" &&
 	check_sysfs_value $EP/swaps 0 && check_sysfs_value $EP/in_flight 0'
-ktap_result "ten endpoints, ids in name order" eval '[ $(ls $DRV/endpoints | wc -l) = 10 ] &&
+ktap_result "eleven endpoints, ids in name order" eval '[ $(ls $DRV/endpoints | wc -l) = 11 ] &&
 	check_sysfs_value $DRV/endpoints/demo_compat_ioctl/id 0 &&
-	check_sysfs_value $DRV/endpoints/demo_write/id 9'
+	check_sysfs_value $DRV/endpoints/demo_write/id 10'
 
 calls=$(cat $EP/calls)
 printf hi > $DEV
