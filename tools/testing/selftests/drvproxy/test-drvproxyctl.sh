@@ -191,6 +191,7 @@ drvproxy_demo  demo_compat_ioctl  demo_compat_ioctl  drvproxy_demo      0       
 drvproxy_demo  demo_fasync        demo_fasync        drvproxy_demo      0          0      0
 drvproxy_demo  demo_ioctl         demo_ioctl         drvproxy_demo      0          0      0
 drvproxy_demo  demo_llseek        demo_llseek        drvproxy_demo      0          0      0
+drvproxy_demo  demo_mmap          demo_mmap          drvproxy_demo      0          0      0
 drvproxy_demo  demo_open          demo_open          drvproxy_demo      2          0      0
 drvproxy_demo  demo_poll          demo_poll          drvproxy_demo      0          0      0
 drvproxy_demo  demo_read          demo_read          drvproxy_demo      1          0      0
@@ -213,6 +214,7 @@ drvproxy_demo  demo_compat_ioctl  demo_compat_ioctl  drvproxy_demo         0    
 drvproxy_demo  demo_fasync        demo_fasync        drvproxy_demo         0          0      0
 drvproxy_demo  demo_ioctl         demo_v2_ioctl      drvproxy_demo_v2      0          0      1  *
 drvproxy_demo  demo_llseek        demo_llseek        drvproxy_demo         0          0      0
+drvproxy_demo  demo_mmap          demo_mmap          drvproxy_demo         0          0      0
 drvproxy_demo  demo_open          demo_open          drvproxy_demo         2          0      0
 drvproxy_demo  demo_poll          demo_poll          drvproxy_demo         0          0      0
 drvproxy_demo  demo_read          demo_v2_read       drvproxy_demo_v2      1          0      1  *
@@ -229,14 +231,14 @@ ktap_result "status --json: valid JSON with the state's key values" eval 'expect
 	"0.drivers.0.devices.0=drvproxy_demo" "0.drivers.0.opens=0" \
 	"0.drivers.0.stack.0=drvproxy_demo_v2" "0.drivers.0.layers.0.module=drvproxy_demo_v2" \
 	"0.drivers.0.layers.0.mode=live" "0.drivers.0.layers.0.nr_endpoints=3" \
-	"0.drivers.0.layers.0.enabled=true" "0.drivers.0.endpoints.6.name=demo_read" \
-	"0.drivers.0.endpoints.6.current=demo_v2_read" \
-	"0.drivers.0.endpoints.6.current_module=drvproxy_demo_v2" \
-	"0.drivers.0.endpoints.6.original=demo_read" "0.drivers.0.endpoints.6.swapped=true" \
-	"0.drivers.0.endpoints.6.calls=1" "0.drivers.0.endpoints.6.swaps=1" \
-	"0.drivers.0.endpoints.6.in_flight=0" \
-	"0.drivers.0.endpoints.6.signature=ssize_t(struct file *, char *, size_t, loff_t *)" \
-	"0.drivers.0.endpoints.9.name=demo_write" "0.drivers.0.endpoints.9.swapped=false" &&
+	"0.drivers.0.layers.0.enabled=true" "0.drivers.0.endpoints.7.name=demo_read" \
+	"0.drivers.0.endpoints.7.current=demo_v2_read" \
+	"0.drivers.0.endpoints.7.current_module=drvproxy_demo_v2" \
+	"0.drivers.0.endpoints.7.original=demo_read" "0.drivers.0.endpoints.7.swapped=true" \
+	"0.drivers.0.endpoints.7.calls=1" "0.drivers.0.endpoints.7.swaps=1" \
+	"0.drivers.0.endpoints.7.in_flight=0" \
+	"0.drivers.0.endpoints.7.signature=ssize_t(struct file *, char *, size_t, loff_t *)" \
+	"0.drivers.0.endpoints.10.name=demo_write" "0.drivers.0.endpoints.10.swapped=false" &&
 	[ $(grep -c "^0\.drivers\.0\.endpoints\.[0-9]*\.name=" $T.flat) = 11 ]'
 
 # The checker must be able to fail: truncated or damaged output is rejected.

@@ -23,7 +23,7 @@ CYCLES=${CYCLES:-5}
 # What demo-1.1.patch touches, compiled: demo_compat_ioctl calls demo_ioctl,
 # which an image calls directly, so it differs too.
 EXPECT_CHANGED="demo_compat_ioctl demo_ioctl demo_poll demo_read demo_write"
-EXPECT_UNCHANGED="demo_fasync demo_llseek demo_open demo_release demo_worker"
+EXPECT_UNCHANGED="demo_fasync demo_llseek demo_mmap demo_open demo_release demo_worker"
 
 setup
 if [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -f "$MODDIR/$NOMIG.ko" ] || [ ! -f "$REPORTS/$IMG.tsv" ]; then
@@ -120,7 +120,7 @@ start_test "1.1 applies stalled, migrating the state to layout 2"
 load_mod $IMG
 check_result "% insmod $IMG.ko
 drvproxy: drvproxy_demo: $IMG applied (stalled, 5 endpoints, generation $((gen + 1)))
-drvproxy: drvproxy_demo: $IMG: not installed: 5 endpoints unchanged, 0 unknown to the driver
+drvproxy: drvproxy_demo: $IMG: not installed: 6 endpoints unchanged, 0 unknown to the driver
 drvproxy: drvproxy_demo: state migrated from layout 1 to 2"
 ktap_result "1.1: layout 2, on the stack, 5 endpoints installed" \
 	eval 'check_sysfs_value $DRV/state_layout 2 && check_sysfs_value $DRV/stack $IMG &&
