@@ -9,6 +9,8 @@ ifeq ($(origin KDIR),undefined)
 KDIR := $(wildcard /lib/modules/$(shell uname -r)/build)
 ifeq ($(KDIR),)
 KDIR := $(lastword $(shell ls -d /usr/src/linux-headers-6.12.*-amd64 2>/dev/null | sort -V))
+# Modules built for other headers than the running kernel's do not load here.
+KDIR_NOT_RUNNING := $(if $(KDIR),1)
 endif
 endif
 
@@ -31,6 +33,9 @@ check-kdir:
 		echo "drvproxy: no kernel build tree found (KDIR='$(KDIR)')." >&2; \
 		echo "drvproxy: run 'make bootstrap' (or tools/bootstrap.sh as root) to install the Debian 6.12 headers, or pass KDIR=<dir>." >&2; \
 		exit 1; \
+	fi
+	@if [ -n "$(KDIR_NOT_RUNNING)" ]; then \
+		echo "drvproxy: note: no headers for the running kernel $$(uname -r); building for $(KDIR), whose modules load only in that kernel (insmod here says \"Invalid module format\"); install linux-headers-$$(uname -r) or pass KDIR=<dir>" >&2; \
 	fi
 
 modules: check-kdir
