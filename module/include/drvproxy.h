@@ -249,10 +249,11 @@ union drvproxy_feature_flags {
  * @fop_flags: FOP_* flags for the devices' file_operations (kernels that
  *	have &file_operations.fop_flags; elsewhere registering with any set
  *	fails with -EINVAL)
- * @device_release: called once for each device, when its last reference
- *	is gone (drvproxy_delete_device() with no file open, or the close of
- *	the last file opened before it), just before drvproxy frees the
- *	state block: free what the state block holds here.  Optional; may
+ * @device_release: called once for each device that was added
+ *	(drvproxy_device_add()), when its last reference is gone
+ *	(drvproxy_delete_device() with no file open, or the close of the
+ *	last file opened before it), just before drvproxy frees the state
+ *	block: free what the state block holds here.  Optional; may
  *	sleep; runs in the host module, which the file being closed pins.
  * @devices: the devices created through this driver (DeviceObject list),
  *	protected by @lock
