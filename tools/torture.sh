@@ -3,12 +3,19 @@
 #
 # torture.sh - the long versions of drvproxy's reliability tests (make torture)
 #
-# Usage: tools/torture.sh [-d SECONDS] [-k debian|kunit|both] [-c CHURN_OPS]
+# Usage: tools/torture.sh [-d SECONDS] [-k KERNELS] [-c CHURN_OPS]
 #                         [-f FUZZ_OPS] [-R] [-s SCRIPTS]
 #
 #   -d SECONDS    drvproxy_torture.ko's duration in each kernel (default 600)
-#   -k KERNELS    the Debian 6.12 kernel, the KUnit kernel (KASAN, lockdep,
-#                 PROVE_RCU, fault injection, kmemleak) or both (default)
+#   -k KERNELS    which kernels, one guest each, comma-separated:
+#                   debian       Debian's 6.12 kernel
+#                   kunit        the KUnit kernel (KASAN, lockdep, PROVE_RCU,
+#                                fault injection, kmemleak; PREEMPT_DYNAMIC)
+#                   kunit-none   the same with PREEMPT_NONE, no PREEMPT_COUNT
+#                   kunit-rt     the same with PREEMPT_RT
+#                                (tools/kunit-kernel.sh VARIANT)
+#                   both         debian,kunit (default)
+#                   all          debian,kunit,kunit-none,kunit-rt
 #   -c CHURN_OPS  loads and unloads of the demo's companions (default 5000)
 #   -f FUZZ_OPS   fuzzer operations (default 1000000)
 #   -R            no FAST calls inside rcu_read_lock() (TORTURE_RCU=0)
@@ -48,11 +55,16 @@ while getopts "d:k:c:f:Rs:h" opt; do
 done
 case $DURATION$CHURN_OPS$FUZZ_OPS in *[!0-9]*) echo "torture.sh: -d, -c and -f take numbers" >&2; exit 2 ;; esac
 case $KERNELS in
-debian) KERNELS="debian" ;;
-kunit) KERNELS="kunit" ;;
 both) KERNELS="debian kunit" ;;
-*) echo "torture.sh: -k debian|kunit|both" >&2; exit 2 ;;
+all) KERNELS="debian kunit kunit-none kunit-rt" ;;
+*) KERNELS=${KERNELS//,/ } ;;
 esac
+for k in $KERNELS; do
+	case $k in
+	debian|kunit|kunit-none|kunit-rt) ;;
+	*) echo "torture.sh: -k takes debian, kunit, kunit-none, kunit-rt, both or all, not '$k'" >&2; exit 2 ;;
+	esac
+done
 
 SRC=$REPO/tools/testing/selftests/drvproxy
 SCRIPTS="test-torture.sh test-churn.sh test-fuzz.sh"
@@ -144,9 +156,10 @@ for k in $KERNELS; do
 	case $k in
 	debian)
 		run_kernel debian "$(debian_kdir)" "$(debian_kernel)" "${ONLY:-$SCRIPTS}" ;;
-	kunit)
-		kk=$("$REPO/tools/kunit-kernel.sh" | tail -n 1)
-		run_kernel kunit "$kk" "$kk/arch/x86/boot/bzImage" "${ONLY:-$SCRIPTS test-fault.sh}" ;;
+	kunit*)
+		variant=${k#kunit}
+		kk=$("$REPO/tools/kunit-kernel.sh" ${variant:+"${variant#-}"} | tail -n 1)
+		run_kernel "$k" "$kk" "$kk/arch/x86/boot/bzImage" "${ONLY:-$SCRIPTS test-fault.sh}" ;;
 	esac
 done
 if [ "$SKIPPED" -gt 0 ]; then
