@@ -24,6 +24,7 @@
 
 #include <linux/atomic.h>
 #include <linux/bits.h>
+#include <linux/fs.h>
 #include <linux/percpu.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -39,6 +40,8 @@ enum tort_ep {
 	TORT_EP_WAIT,		/* drvproxy_wait_event_interruptible() on the feed */
 	TORT_EP_NOTE,		/* returns void */
 	TORT_EP_WORKER,		/* the hot-swappable worker's routine */
+	TORT_EP_IOCTL,		/* a file method (unlocked_ioctl): its stalled
+				 * callers are killable */
 	TORT_NR_EP
 };
 
@@ -48,6 +51,9 @@ enum tort_ep {
 /* The SLEEP argument that makes a call stay TORT_LINGER_MS inside. */
 #define TORT_X_LINGER		0x6c696e6765720000ULL
 #define TORT_LINGER_MS		100
+/* The SLEEP argument TORT_X_BLOCK | ms makes a call stay ms milliseconds. */
+#define TORT_X_BLOCK		0x626c6f636b000000ULL
+#define TORT_X_BLOCK_MASK	GENMASK_ULL(15, 0)
 
 /* Implementation ids: 0 is the original, k + 1 the replacement of kind k. */
 #define TORT_NR_IMPL		(TORT_MAX_KINDS + 1)
@@ -143,8 +149,15 @@ struct tort_inst {
  * @completions: implementations that completed the call (must be 1)
  * @restart_gen: generation of the table a re-dispatched call left, or 0
  * @feed_seen: the feed sequence the wait endpoint waits to change
+ * @entered: implementations the call entered (0 for a killed waiter)
+ * @ioctl_x: the argument of an IOCTL call (its own are a file method's)
+ * @nested: the context of calls nested in this one's SLEEP implementation
+ *	(NULL: no nesting)
+ * @killable: its thread may be killed while it waits at a stall
  * @calls: completed calls per endpoint
  * @redispatched: calls that a swap-aware wait sent to a newer table
+ * @nests: calls nested in a SLEEP call of this context
+ * @killed: calls that ended with -EINTR: killed while they waited at a stall
  */
 struct tort_ctx {
 	const char *name;
@@ -158,8 +171,14 @@ struct tort_ctx {
 	unsigned int completions;
 	u64 restart_gen;
 	unsigned long feed_seen;
+	unsigned int entered;
+	u64 ioctl_x;
+	struct tort_ctx *nested;
+	bool killable;
 	u64 calls[TORT_NR_EP];
 	u64 redispatched;
+	u64 nests;
+	u64 killed;
 };
 
 /* Completed implementation runs, per CPU. */
@@ -192,6 +211,7 @@ __printf(2, 3) void tort_fail(const char *who, const char *fmt, ...);
 __printf(2, 3) void tort_fail_apply(const char *who, const char *fmt, ...);
 void tort_snapshot(struct tort_ctx *c);
 void tort_note_lingering(void);
+void tort_nest(struct tort_ctx *c, u64 x);
 
 /* Encodings the implementations return and the callers verify. */
 static inline u64 tort_encode(unsigned int impl, u64 gen)
@@ -210,5 +230,6 @@ u64 tort_sleep(struct tort_ctx *c, u64 x);
 long tort_wait(struct tort_ctx *c, u64 x);
 void tort_call_note(struct tort_ctx *c, u64 x);
 bool tort_worker(void *context, long status);
+long tort_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 #endif /* _DRVPROXY_TORTURE_H */

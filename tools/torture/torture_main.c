@@ -111,6 +111,7 @@
 #include <linux/prandom.h>
 #include <linux/random.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -200,11 +201,11 @@ unsigned int tort_sleep_us;
 /* Endpoints each kind replaces, by kind number modulo 6. */
 static const unsigned long tort_masks[6] = {
 	BIT(TORT_EP_FAST) | BIT(TORT_EP_SLEEP) | BIT(TORT_EP_WAIT) |
-		BIT(TORT_EP_NOTE) | BIT(TORT_EP_WORKER),
+		BIT(TORT_EP_NOTE) | BIT(TORT_EP_WORKER) | BIT(TORT_EP_IOCTL),
 	BIT(TORT_EP_FAST) | BIT(TORT_EP_WAIT) | BIT(TORT_EP_WORKER),
-	BIT(TORT_EP_SLEEP) | BIT(TORT_EP_NOTE),
+	BIT(TORT_EP_SLEEP) | BIT(TORT_EP_NOTE) | BIT(TORT_EP_IOCTL),
 	BIT(TORT_EP_FAST) | BIT(TORT_EP_SLEEP) | BIT(TORT_EP_NOTE),
-	BIT(TORT_EP_WAIT) | BIT(TORT_EP_NOTE) | BIT(TORT_EP_WORKER),
+	BIT(TORT_EP_WAIT) | BIT(TORT_EP_NOTE) | BIT(TORT_EP_WORKER) | BIT(TORT_EP_IOCTL),
 	BIT(TORT_EP_FAST) | BIT(TORT_EP_WORKER),
 };
 
@@ -229,6 +230,8 @@ struct tort_swapper {
 
 struct tort_caller {
 	struct tort_ctx ctx;
+	struct tort_ctx nested;		/* calls nested in ctx's SLEEP calls */
+	char nested_name[32];
 	struct task_struct *task;
 	spinlock_t lock;		/* only to call FAST with a spinlock held */
 	char name[24];
@@ -274,6 +277,16 @@ static struct tort_ctx tort_linger_ctx = { .name = "lingerer" };
 static atomic_t tort_linger_req;
 static bool tort_lingering;
 static DECLARE_WAIT_QUEUE_HEAD(tort_linger_wq);
+/* Long SLEEP calls that stay in their table across many swaps. */
+static struct task_struct *tort_blocker_task;
+static struct tort_ctx tort_blocker_ctx = { .name = "blocker" };
+/* IOCTL calls of a thread that is killed while stalled transitions run. */
+static struct task_struct *tort_victim_task;
+static struct tort_ctx tort_victim_ctx = { .name = "victim", .killable = true };
+static struct task_struct *tort_killer_task;
+static atomic_t tort_stalling;		/* stalled applies and reverts running */
+static DECLARE_WAIT_QUEUE_HEAD(tort_kill_wq);
+static unsigned long tort_kills;
 
 static void tort_vfail(const char *who, const char *fmt, va_list *args)
 {
@@ -406,6 +419,22 @@ static void tort_validate(struct tort_ctx *c, enum tort_ep ep, u64 x, u64 ret,
 	c->calls[ep]++;
 }
 
+/*
+ * A call that returned -EINTR, which no implementation returns: only a
+ * killable caller, killed while it waited at wrapper entry for a stalled
+ * transition, may get it, and then no implementation may have run.
+ */
+static bool tort_killed_waiter(struct tort_ctx *c)
+{
+	if (!c->killable || !fatal_signal_pending(current))
+		return false;
+	if (c->entered || c->completions)
+		tort_fail(c->name, "ioctl: killed caller got -EINTR after %u implementations ran",
+			  c->entered);
+	c->killed++;
+	return true;
+}
+
 /* One call of @ep; @how picks the context FAST runs in. */
 static void tort_do_call(struct tort_ctx *c, spinlock_t *lock, enum tort_ep ep, u64 x,
 			 u32 how)
@@ -417,6 +446,7 @@ static void tort_do_call(struct tort_ctx *c, spinlock_t *lock, enum tort_ep ep, 
 
 	tort_snapshot(c);
 	c->completions = 0;
+	c->entered = 0;
 	c->impl = TORT_NR_IMPL;
 	c->restart_gen = 0;
 	switch (ep) {
@@ -472,17 +502,49 @@ static void tort_do_call(struct tort_ctx *c, spinlock_t *lock, enum tort_ep ep, 
 		tort_call_note(c, x);
 		has_ret = false;
 		break;
+	case TORT_EP_IOCTL:
+		c->ioctl_x = x;
+		lret = tort_ioctl(NULL, 0, (unsigned long)c);
+		if (lret == -EINTR && tort_killed_waiter(c))
+			return;
+		if (lret < 0) {
+			tort_fail(c->name, "ioctl: returned %ld", lret);
+			return;
+		}
+		ret = (u64)lret;
+		break;
 	default:
 		return;
 	}
 	tort_validate(c, ep, x, ret, has_ret, drvproxy_extension_generation(tort_ext));
 }
 
-/* What the callers call: FAST most, then SLEEP and NOTE, then WAIT. */
+/* What the callers call: FAST most, then SLEEP, then WAIT, NOTE and IOCTL. */
 static const enum tort_ep tort_pick[8] = {
 	TORT_EP_FAST, TORT_EP_FAST, TORT_EP_FAST, TORT_EP_SLEEP,
-	TORT_EP_SLEEP, TORT_EP_WAIT, TORT_EP_NOTE, TORT_EP_NOTE,
+	TORT_EP_SLEEP, TORT_EP_WAIT, TORT_EP_NOTE, TORT_EP_IOCTL,
 };
+
+/* What a call nested in a SLEEP call calls; see tort_sleep_body(). */
+static const enum tort_ep tort_nest_pick[5] = {
+	TORT_EP_FAST, TORT_EP_SLEEP, TORT_EP_WAIT, TORT_EP_NOTE, TORT_EP_IOCTL,
+};
+
+/*
+ * Called from inside a SLEEP implementation of @c's call: one call of
+ * another endpoint, in @c->nested (which does not nest any further).  It
+ * is checked like any call; a stalled transition that begins meanwhile
+ * must let it run (in the superseded implementation) rather than wait for
+ * it while its drain waits for the outer call.
+ */
+void tort_nest(struct tort_ctx *c, u64 x)
+{
+	u64 y = get_random_u64();
+
+	tort_do_call(c->nested, NULL, tort_nest_pick[(x >> 48) % ARRAY_SIZE(tort_nest_pick)],
+		     y, (u32)(y >> 8));
+	c->nests++;
+}
 
 static int tort_caller_fn(void *arg)
 {
@@ -511,6 +573,79 @@ static int tort_feeder_fn(void *arg)
 		atomic_long_inc(&tort_feed_seq);
 		wake_up_all(&tort_feed_wq);
 		usleep_range(500, 1000);
+	}
+	tort_thread_done();
+	return 0;
+}
+
+/*
+ * The blocker: SLEEP calls of 20 to 250 ms, each in flight across many
+ * swaps, so that stalled transitions start while a call is still running in
+ * a table that earlier live swaps and timed-out stalls superseded.  The
+ * STALLED rule (torture_impl.c) fails if a stalled drain does not wait for
+ * it too.
+ */
+static int tort_blocker_fn(void *arg)
+{
+	struct tort_ctx *c = arg;
+
+	while (!READ_ONCE(tort_callers_stop)) {
+		u32 ms = 20 + get_random_u32_below(231);
+
+		tort_do_call(c, NULL, TORT_EP_SLEEP, TORT_X_BLOCK | ms, 0);
+		usleep_range(1000, 20000);
+	}
+	tort_thread_done();
+	return 0;
+}
+
+/*
+ * The victim calls IOCTL, a file method, over and over; the killer sends it
+ * SIGKILL while stalled transitions run.  A call killed while it waits at
+ * wrapper entry must return -EINTR at once without running anything
+ * (tort_killed_waiter()); any other call completes as usual.  A kthread
+ * takes SIGKILL only if it allows it, and must flush it itself.
+ */
+static int tort_victim_fn(void *arg)
+{
+	struct tort_ctx *c = arg;
+
+	allow_signal(SIGKILL);
+	while (!READ_ONCE(tort_callers_stop)) {
+		u32 r = get_random_u32();
+
+		tort_do_call(c, NULL, TORT_EP_IOCTL, (u64)get_random_u32() << 32 | r, r >> 8);
+		if (signal_pending(current))
+			flush_signals(current);
+		cond_resched();
+	}
+	/* Ignore and drop a last kill: it would keep the wait for stop awake. */
+	disallow_signal(SIGKILL);
+	tort_thread_done();
+	return 0;
+}
+
+static void tort_stalling_mark(int delta)
+{
+	atomic_add(delta, &tort_stalling);
+	if (delta > 0)
+		wake_up(&tort_kill_wq);
+}
+
+static int tort_killer_fn(void *arg)
+{
+	while (!READ_ONCE(tort_callers_stop)) {
+		wait_event_timeout(tort_kill_wq, atomic_read(&tort_stalling) ||
+				   READ_ONCE(tort_callers_stop), HZ / 10);
+		if (!atomic_read(&tort_stalling))
+			continue;
+		/* Give the victim time to reach the stall and wait there. */
+		usleep_range(100, 2000);
+		if (atomic_read(&tort_stalling)) {
+			send_sig(SIGKILL, tort_victim_task, 1);
+			WRITE_ONCE(tort_kills, tort_kills + 1);
+		}
+		usleep_range(1000, 5000);
 	}
 	tort_thread_done();
 	return 0;
@@ -689,7 +824,11 @@ static void tort_apply(struct tort_swapper *sw, unsigned int slot)
 	WRITE_ONCE(kd->start_ticket, start);
 	tort_set_word(kd, start, TORT_APPLYING);
 	inst->last_phase = -1;
+	if (stalled)
+		tort_stalling_mark(1);
 	ret = drvproxy_layer_apply(l);
+	if (stalled)
+		tort_stalling_mark(-1);
 	if (l->replace)
 		tort_replace_mark(-1, !ret, start);
 	if (!ret && stalled && (kd->covers & BIT(TORT_EP_FAST)))
@@ -741,13 +880,18 @@ static bool tort_revert(struct tort_swapper *sw, unsigned int slot)
 	unsigned int k = sw->kind[slot];
 	struct tort_kind *kd = &tort_kinds[k];
 	unsigned int fail = inst->revert_fail_phase;
+	bool stalled = inst->layer.mode == DRVPROXY_MODE_STALLED;
 	int ret;
 
 	inst->seen = 0;
 	inst->last_phase = -1;
 	inst->reverting = true;
 	tort_set_word(kd, tort_tick(), TORT_REVERTING);
+	if (stalled)
+		tort_stalling_mark(1);
 	ret = drvproxy_layer_revert(&inst->layer);
+	if (stalled)
+		tort_stalling_mark(-1);
 	if (!ret || ret == -ENOENT) {
 		tort_set_word(kd, tort_tick(), TORT_IDLE);
 		sw->cur[slot] = NULL;
@@ -838,11 +982,13 @@ static int tort_swapper_fn(void *arg)
 
 static u64 tort_sum_calls(enum tort_ep ep)
 {
-	u64 sum = tort_worker_ctx.calls[ep] + tort_linger_ctx.calls[ep];
+	u64 sum = tort_worker_ctx.calls[ep] + tort_linger_ctx.calls[ep] +
+		  tort_blocker_ctx.calls[ep] + tort_victim_ctx.calls[ep];
 	int i;
 
 	for (i = 0; i < tort_ncallers; i++)
-		sum += READ_ONCE(tort_callers[i].ctx.calls[ep]);
+		sum += READ_ONCE(tort_callers[i].ctx.calls[ep]) +
+		       READ_ONCE(tort_callers[i].nested.calls[ep]);
 	for (i = 0; i < tort_nswappers; i++)
 		sum += READ_ONCE(tort_swappers[i].cbctx.calls[ep]);
 	return sum;
@@ -855,7 +1001,7 @@ static u64 tort_sum_calls(enum tort_ep ep)
  */
 static DEFINE_MUTEX(tort_status_lock);
 static const char *tort_result = "running";
-static char tort_stats[512];
+static char tort_stats[640];
 
 static ssize_t result_show(DPX_MODULE_ATTR_CONST struct module_attribute *attr,
 			   struct module_kobject *mk, char *buf)
@@ -887,15 +1033,18 @@ static void tort_print_stats(const char *tag)
 	unsigned long st[7] = {}, redisp = 0;
 	size_t sz = sizeof(tort_stats), n;
 	char *b = tort_stats;
-	u64 calls[TORT_NR_EP], total = 0;
+	u64 calls[TORT_NR_EP], total = 0, nests = 0;
 	int i, e;
 
 	for (e = 0; e < TORT_NR_EP; e++) {
 		calls[e] = tort_sum_calls(e);
 		total += calls[e];
 	}
-	for (i = 0; i < tort_ncallers; i++)
-		redisp += READ_ONCE(tort_callers[i].ctx.redispatched);
+	for (i = 0; i < tort_ncallers; i++) {
+		redisp += READ_ONCE(tort_callers[i].ctx.redispatched) +
+			  READ_ONCE(tort_callers[i].nested.redispatched);
+		nests += READ_ONCE(tort_callers[i].ctx.nests);
+	}
 	for (i = 0; i < tort_nswappers; i++) {
 		struct tort_swapper *sw = &tort_swappers[i];
 
@@ -908,11 +1057,15 @@ static void tort_print_stats(const char *tag)
 		st[6] += READ_ONCE(sw->dropped);
 	}
 	mutex_lock(&tort_status_lock);
-	n = scnprintf(b, sz, "Calls: %llu (fast %llu sleep %llu wait %llu note %llu worker %llu)",
+	n = scnprintf(b, sz, "Calls: %llu (fast %llu sleep %llu wait %llu note %llu worker %llu ioctl %llu)",
 		      total, calls[TORT_EP_FAST], calls[TORT_EP_SLEEP], calls[TORT_EP_WAIT],
-		      calls[TORT_EP_NOTE], calls[TORT_EP_WORKER]);
-	n += scnprintf(b + n, sz - n, " redispatched %lu  Swaps: %lu (applies %lu reverts %lu",
-		       redisp, st[0] + st[1] + st[6], st[0], st[1]);
+		      calls[TORT_EP_NOTE], calls[TORT_EP_WORKER], calls[TORT_EP_IOCTL]);
+	n += scnprintf(b + n, sz - n,
+		       " redispatched %lu nested %llu blocked %llu kills %lu killed %llu",
+		       redisp, nests, READ_ONCE(tort_blocker_ctx.calls[TORT_EP_SLEEP]),
+		       READ_ONCE(tort_kills), READ_ONCE(tort_victim_ctx.killed));
+	n += scnprintf(b + n, sz - n, "  Swaps: %lu (applies %lu reverts %lu",
+		       st[0] + st[1] + st[6], st[0], st[1]);
 	n += scnprintf(b + n, sz - n,
 		       " replaces %lu stalled %lu timeouts %lu callback-errors %lu dropped %lu)",
 		       st[2], st[3], st[4], st[5], st[6]);
@@ -1099,6 +1252,9 @@ static void tort_reap_all(void)
 	for (i = 0; i < tort_ncallers; i++)
 		tort_reap(&tort_callers[i].task);
 	tort_reap(&tort_lingerer_task);
+	tort_reap(&tort_blocker_task);
+	tort_reap(&tort_victim_task);
+	tort_reap(&tort_killer_task);
 	tort_reap(&tort_feeder_task);
 }
 
@@ -1107,7 +1263,8 @@ static void tort_finish(void)
 {
 	tort_end_threads(&tort_swappers_stop, tort_nswappers);
 	tort_quiesce(true);
-	tort_end_threads(&tort_callers_stop, tort_ncallers + 1);
+	/* The callers, the lingerer, the blocker, the victim and the killer. */
+	tort_end_threads(&tort_callers_stop, tort_ncallers + 4);
 	tort_end_threads(&tort_feeder_stop, 1);
 	tort_reap_all();
 	drvproxy_stop_worker(tort_wk);
@@ -1226,7 +1383,10 @@ static int tort_start_threads(void)
 		struct tort_caller *tc = &tort_callers[i];
 
 		snprintf(tc->name, sizeof(tc->name), "caller%d", i);
+		snprintf(tc->nested_name, sizeof(tc->nested_name), "caller%d/nested", i);
 		tc->ctx.name = tc->name;
+		tc->nested.name = tc->nested_name;
+		tc->ctx.nested = &tc->nested;
 		spin_lock_init(&tc->lock);
 		atomic_inc(&tort_running);
 		tc->task = kthread_run(tort_caller_fn, tc, "dpxt_caller/%d", i);
@@ -1236,6 +1396,18 @@ static int tort_start_threads(void)
 	atomic_inc(&tort_running);
 	tort_lingerer_task = kthread_run(tort_lingerer_fn, &tort_linger_ctx, "dpxt_lingerer");
 	if (IS_ERR(tort_lingerer_task))
+		goto err;
+	atomic_inc(&tort_running);
+	tort_blocker_task = kthread_run(tort_blocker_fn, &tort_blocker_ctx, "dpxt_blocker");
+	if (IS_ERR(tort_blocker_task))
+		goto err;
+	atomic_inc(&tort_running);
+	tort_victim_task = kthread_run(tort_victim_fn, &tort_victim_ctx, "dpxt_victim");
+	if (IS_ERR(tort_victim_task))
+		goto err;
+	atomic_inc(&tort_running);
+	tort_killer_task = kthread_run(tort_killer_fn, NULL, "dpxt_killer");
+	if (IS_ERR(tort_killer_task))
 		goto err;
 	for (i = 0; i < tort_nswappers; i++) {
 		struct tort_swapper *sw = &tort_swappers[i];
@@ -1296,6 +1468,8 @@ static int __init tort_init(void)
 	tort_drv = drvproxy_driver_alloc(TORT_NAME);
 	if (IS_ERR(tort_drv))
 		return PTR_ERR(tort_drv);
+	/* A file method, so its stalled callers are killable (no device). */
+	drvproxy_set_major_function(tort_drv, DEVICE_CONTROL, tort_ioctl);
 	ret = drvproxy_create_extension(tort_drv, 0, &tort_ext);
 	if (ret)
 		goto err_free;
