@@ -9,11 +9,9 @@
  * hard IRQ included, in time independent of the number of endpoints and
  * drivers.
  *
- * Binding an endpoint publishes a table that covers its slot first and then
- * stores the extension into its descriptor with smp_store_release(); the
- * call path's smp_load_acquire() of that pointer therefore always finds a
- * table large enough.  Unbinding stores NULL and waits a grace period before
- * the extension's tables drain.
+ * Binding and unbinding endpoints, and every publish, are the swap
+ * protocol's (transition.c): a table that covers an endpoint's slot is
+ * published before the endpoint is bound.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -254,13 +252,6 @@ static void ep_free(struct drvproxy_endpoint *ep)
 		kfree(ep);
 }
 
-static void bind_desc(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
-{
-	ep->desc->index = ep->index;
-	/* Pairs with smp_load_acquire() in drvproxy_call_enter(). */
-	smp_store_release(&ep->desc->ext, ext);
-}
-
 static int cmp_desc_name(const void *a, const void *b)
 {
 	const struct drvproxy_endpoint_desc *x = *(const struct drvproxy_endpoint_desc **)a;
@@ -355,10 +346,7 @@ static int ext_populate(struct drvproxy_extension *ext,
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		t->slot[i].fn = ext->eps[i]->base;
-	t->generation = ++ext->generation;
-	drvproxy_table_mark_atomic(ext, t);
-	list_add_tail(&t->all_node, &ext->tables);
-	rcu_assign_pointer(ext->domain.active, t);
+	drvproxy_first_publish(ext, t);
 	return 0;
 }
 
@@ -452,7 +440,7 @@ int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
 	/* Counted only now that nothing can fail any more. */
 	drvproxy_next_generation();
 	for (i = 0; i < ext->nr_eps; i++)
-		bind_desc(ext, ext->eps[i]);
+		drvproxy_bind_endpoint(ext, ext->eps[i]);
 	mutex_lock(&drvproxy_lock);
 	list_add_tail(&ext->node_all, &drvproxy_extensions);
 	mutex_unlock(&drvproxy_lock);
@@ -476,7 +464,6 @@ EXPORT_SYMBOL_GPL(__drvproxy_create_extension);
  */
 void drvproxy_extension_release(struct drvproxy_extension *ext)
 {
-	struct drvproxy_table *t;
 	unsigned int i;
 
 	mutex_lock(&drvproxy_lock);
@@ -501,16 +488,7 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 		drvproxy_layer_revert_locked(ext, l, true);
 	}
 	WRITE_ONCE(ext->lock_owner, NULL);
-	for (i = 0; i < ext->nr_eps; i++)
-		WRITE_ONCE(ext->eps[i]->desc->ext, NULL);
-	t = drvproxy_active(ext);
-	mutex_unlock(&ext->lock);
-
-	/* Calls that saw the binding have now counted themselves in @t. */
-	synchronize_rcu();
-	drvproxy_retire(ext, t);
-	drvproxy_retire_flush(ext);
-	cancel_delayed_work_sync(&ext->retire_work);
+	drvproxy_unbind(ext);
 
 	drvproxy_sysfs_del_extension(ext);
 	for (i = 0; i < ext->nr_v1_pins; i++)
@@ -777,7 +755,7 @@ static void v1_commit(struct drvproxy_extension *ext,
 	ext->nr_v1_pins = b->nr_pins;
 	b->pins = NULL;
 	for (k = 0; k < b->nr_new; k++)
-		bind_desc(ext, b->new_eps[k]);
+		drvproxy_bind_endpoint(ext, b->new_eps[k]);
 }
 
 /* The new endpoints' directories, before the publish: all or none. */

@@ -20,10 +20,11 @@
  *
  * The call path takes none of them: see drvproxy_call_enter().  Its slow
  * path (a call that meets a stall, wait.c) takes retire_lock to read the
- * tables.
+ * tables.  transition.c lists every barrier and grace period of the swap
+ * protocol with the access of the call path it pairs with.
  *
  * Lifetime:
- *   - A table is freed by the retire worker (table.c) after a grace period,
+ *   - A table is freed by the retire worker (transition.c) after a grace period,
  *     zero calls in flight, and a second grace period.
  *   - A layer's module is pinned from the moment its layer leaves the stack
  *     until the last table that references it is freed, except when the
@@ -172,7 +173,7 @@ struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *
 						     drvproxy_fn_t fn);
 struct list_head *drvproxy_extension_list(void);
 
-/* table.c */
+/* table.c: the tables as data */
 struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
 					    unsigned int nr);
 void drvproxy_table_free(struct drvproxy_table *t);
@@ -184,22 +185,32 @@ void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 			unsigned long *enter, unsigned long *exit);
 bool drvproxy_table_drained(struct drvproxy_table *t);
 void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_table *t);
-bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_table *stall);
 u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i);
 bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l);
+u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i);
+u64 drvproxy_calls(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep);
+
+/* transition.c: the swap protocol */
+void drvproxy_first_publish(struct drvproxy_extension *ext, struct drvproxy_table *t);
+void drvproxy_bind_endpoint(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep);
+void drvproxy_unbind(struct drvproxy_extension *ext);
 struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext);
 void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t);
 void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_table *t);
 void drvproxy_retire_work(struct work_struct *work);
 bool drvproxy_layer_draining(struct drvproxy_extension *ext, struct drvproxy_layer *l);
 void drvproxy_retire_flush(struct drvproxy_extension *ext);
-u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i);
-u64 drvproxy_calls(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep);
-
-/* swap.c */
+bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_table *stall);
 int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *next,
 			enum drvproxy_mode mode, drvproxy_callback_t cb, void *ctx,
 			unsigned int timeout_ms);
+
+/* wait.c: which stalled callers wait, and how */
+bool drvproxy_may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc);
+bool drvproxy_stall_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc,
+			 unsigned long seq);
+
+/* layer.c: layers, their stack and their history */
 void drvproxy_history_add(struct drvproxy_extension *ext, enum drvproxy_op op,
 			  enum drvproxy_mode mode, const char *who, int result,
 			  u64 start_ns);

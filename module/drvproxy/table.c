@@ -1,29 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * table.c - implementation tables: build, publish, drain and retire
+ * table.c - implementation tables as data: allocate, build from the layer
+ * stack, copy, count, free
  *
- * An extension's calls always go through exactly one table, published with
- * one pointer store (rcu_assign_pointer()), so a change of many endpoints is
- * all-or-nothing.  Each table counts the calls that entered it per CPU and
- * per endpoint (enter and exit counters, see drvproxy_call_enter()).
+ * An extension's calls always go through exactly one table, so a change of
+ * many endpoints is all-or-nothing.  A table holds, per endpoint, the
+ * implementation its calls run and the per-CPU enter and exit counters its
+ * calls count themselves in (drvproxy_call_enter(), drvproxy_call_leave()),
+ * allocated in chunks of DRVPROXY_COUNT_CHUNK endpoints.  Which table is
+ * active, when it changes, and when a superseded one may be freed is the
+ * swap protocol's, in transition.c; nothing here publishes, waits or frees
+ * a table that was ever published.
  *
- * A superseded table is freed in three steps by a per-extension delayed work
- * item, never by the call path:
- *   1. a grace period: every call that loaded the table did so inside a
- *      preempt-disabled region, so afterwards no call can newly enter it and
- *      its enter counters are final;
- *   2. zero calls in flight: the sum of the exit counters, which only grow,
- *      reaches the sum of the enter counters;
- *   3. a second grace period: synchronize_rcu() implies a full memory
- *      barrier on every CPU, so every access a call made before counting its
- *      exit is complete before the table and the modules it pins go away.
- * The grace periods are polled (start_poll_synchronize_rcu()), so a busy
- * endpoint never blocks the worker.
- *
- * Locking: tables are built and published under ext->lock; the retiring
- * list is under ext->retire_lock; the worker takes ext->lock only with
- * mutex_trylock() and retries, so a long stalled transition never waits for
- * it.
+ * Locking: tables are built under ext->lock; the statistics readers at the
+ * end walk ext->tables under ext->retire_lock.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -36,8 +26,6 @@
 
 #include "internal.h"
 #include "trace.h"
-
-enum { RETIRE_GP1, RETIRE_DRAIN, RETIRE_GP2 };
 
 /* A table has at least one slot, so that a table of no endpoints is valid. */
 static unsigned int table_slots(unsigned int nr)
@@ -249,35 +237,6 @@ bool drvproxy_table_drained(struct drvproxy_table *t)
 	return true;
 }
 
-/*
- * Has every call that a stalled transition must wait for left the
- * extension's code?  Every published table still allocated must be empty
- * -- not only the one being superseded: a call may still run in a table an
- * earlier live swap, or a stalled swap that timed out, left behind -- and
- * so must the stall table @stall, but for its atomic endpoints, whose calls
- * keep arriving (they never wait) and run an implementation the transition
- * does not change.  Caller holds ext->lock, so no table is freed meanwhile.
- */
-bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_table *stall)
-{
-	unsigned long in, out;
-	struct drvproxy_table *t;
-	unsigned int i;
-
-	lockdep_assert_held(&ext->lock);
-	list_for_each_entry(t, &ext->tables, all_node) {
-		for (i = 0; i < t->nr; i++) {
-			if (t == stall && i < ext->nr_eps &&
-			    (ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC))
-				continue;
-			drvproxy_table_sum(t, i, &in, &out);
-			if (in != out)
-				return false;
-		}
-	}
-	return true;
-}
-
 bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l)
 {
 	unsigned int i;
@@ -286,12 +245,6 @@ bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *
 		if (t->src[i] == l)
 			return true;
 	return false;
-}
-
-struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext)
-{
-	return rcu_dereference_protected(ext->domain.active,
-					 lockdep_is_held(&ext->lock) || ext->dying);
 }
 
 /*
@@ -305,169 +258,6 @@ void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_
 
 	for (i = 0; i < t->nr && i < ext->nr_eps; i++)
 		assign_bit(i, t->atomic, ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC);
-}
-
-/*
- * Make @t the table every new call enters.  Caller holds ext->lock.  Wakes
- * the calls in swap-aware waits (they re-dispatch when their table is no
- * longer active) and the callers waiting out a stall.
- */
-void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t)
-{
-	drvproxy_table_mark_atomic(ext, t);
-	spin_lock_bh(&ext->retire_lock);
-	if (list_empty(&t->all_node))
-		list_add_tail(&t->all_node, &ext->tables);
-	spin_unlock_bh(&ext->retire_lock);
-	rcu_assign_pointer(ext->domain.active, t);
-	/* Order the table before the count; pairs with drvproxy_call_stalled(). */
-	smp_wmb();
-	WRITE_ONCE(ext->publish_seq, ext->publish_seq + 1);
-	trace_drvproxy_publish(ext->drv ? ext->drv->name : "", t->generation, t->stall);
-	wake_up_all(&ext->swap_wq);
-	wake_up_all(&ext->stall_wq);
-}
-
-static void retire_kick(struct drvproxy_extension *ext, unsigned long delay)
-{
-	mod_delayed_work(system_unbound_wq, &ext->retire_work, delay);
-}
-
-/* Hand a table that is no longer active to the retire worker. */
-void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_table *t)
-{
-	t->retire_stage = RETIRE_GP1;
-	t->retire_gp = start_poll_synchronize_rcu();
-	spin_lock_bh(&ext->retire_lock);
-	list_add_tail(&t->retire_node, &ext->retiring);
-	ext->retire_backoff = 1;
-	spin_unlock_bh(&ext->retire_lock);
-	retire_kick(ext, 1);
-}
-
-/* Advance one retiring table; true when it may be freed.  Under retire_lock. */
-static bool retire_step(struct drvproxy_table *t)
-{
-	if (t->retire_stage == RETIRE_GP1) {
-		if (!poll_state_synchronize_rcu(t->retire_gp))
-			return false;
-		t->retire_stage = RETIRE_DRAIN;
-	}
-	if (t->retire_stage == RETIRE_DRAIN) {
-		if (!drvproxy_table_drained(t))
-			return false;
-		t->retire_stage = RETIRE_GP2;
-		t->retire_gp = start_poll_synchronize_rcu();
-	}
-	return poll_state_synchronize_rcu(t->retire_gp);
-}
-
-/* A drained table leaves the extension's lists; its calls stay counted. */
-static void retire_unlink(struct drvproxy_extension *ext, struct drvproxy_table *t)
-{
-	unsigned int i;
-
-	lockdep_assert_held(&ext->retire_lock);
-	for (i = 0; i < t->nr && i < ext->nr_eps; i++)
-		ext->eps[i]->calls_retired += drvproxy_table_calls(t, i);
-	list_del_init(&t->all_node);
-}
-
-static void retire_free(struct drvproxy_extension *ext, struct drvproxy_table *t)
-{
-	trace_drvproxy_drain_done(ext->drv ? ext->drv->name : "", t->generation);
-	drvproxy_table_free(t);
-}
-
-/* Unpin the modules of reverted layers whose code no table references. */
-static void retire_unpin_layers(struct drvproxy_extension *ext)
-{
-	struct drvproxy_layer *l, *n;
-
-	list_for_each_entry_safe(l, n, &ext->draining_layers, node) {
-		if (drvproxy_layer_draining(ext, l))
-			continue;
-		list_del_init(&l->node);
-		pr_debug("%s: layer of %s drained\n", ext->drv ? ext->drv->name : "",
-			 drvproxy_module_name(l->owner));
-		/* Gone from this extension for good: its exit finds nothing to do. */
-		WRITE_ONCE(l->ext, NULL);
-		module_put(l->owner);
-	}
-}
-
-void drvproxy_retire_work(struct work_struct *work)
-{
-	struct drvproxy_extension *ext =
-		container_of(to_delayed_work(work), struct drvproxy_extension, retire_work);
-	struct drvproxy_table *t, *n;
-	LIST_HEAD(done);
-	bool more;
-
-	if (!mutex_trylock(&ext->lock)) {
-		retire_kick(ext, 1);
-		return;
-	}
-	spin_lock_bh(&ext->retire_lock);
-	list_for_each_entry_safe(t, n, &ext->retiring, retire_node) {
-		if (retire_step(t)) {
-			retire_unlink(ext, t);
-			list_move_tail(&t->retire_node, &done);
-		}
-	}
-	more = !list_empty(&ext->retiring);
-	if (more)
-		ext->retire_backoff = min(ext->retire_backoff * 2, HZ / 10 + 1);
-	spin_unlock_bh(&ext->retire_lock);
-
-	list_for_each_entry_safe(t, n, &done, retire_node)
-		retire_free(ext, t);
-	retire_unpin_layers(ext);
-	mutex_unlock(&ext->lock);
-
-	wake_up_all(&ext->retire_wq);
-	if (more)
-		retire_kick(ext, ext->retire_backoff);
-}
-
-/* True while a table that is still draining references @l's code. */
-bool drvproxy_layer_draining(struct drvproxy_extension *ext, struct drvproxy_layer *l)
-{
-	struct drvproxy_table *t;
-	bool busy = false;
-
-	spin_lock_bh(&ext->retire_lock);
-	list_for_each_entry(t, &ext->retiring, retire_node)
-		if (drvproxy_table_uses_layer(t, l)) {
-			busy = true;
-			break;
-		}
-	spin_unlock_bh(&ext->retire_lock);
-	return busy;
-}
-
-static bool retire_idle(struct drvproxy_extension *ext)
-{
-	bool idle;
-
-	spin_lock_bh(&ext->retire_lock);
-	idle = list_empty(&ext->retiring);
-	spin_unlock_bh(&ext->retire_lock);
-	return idle;
-}
-
-/*
- * Wait until every retiring table is freed.  Caller does not hold ext->lock.
- * A call blocked forever in old code (outside a swap-aware wait) blocks this
- * forever: freeing its code would crash it, so say so every 10 s.
- */
-void drvproxy_retire_flush(struct drvproxy_extension *ext)
-{
-	retire_kick(ext, 0);
-	while (!wait_event_timeout(ext->retire_wq, retire_idle(ext), 10 * HZ))
-		pr_warn("%s: still waiting for calls in superseded implementations to return\n",
-			ext->drv ? ext->drv->name : "(no driver)");
-	flush_delayed_work(&ext->retire_work);
 }
 
 /* Calls inside endpoint @i now, in any table.  Not from hard IRQ. */

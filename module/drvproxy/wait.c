@@ -1,27 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * wait.c - the slow paths of a call: stalled entry and swap-aware waits
+ * wait.c - which callers wait out a stall and how, and the swap-aware waits
  *
  * A call that enters a stall table (all implementations NULL) waits on
- * ext->stall_wq until another table is published, then enters that one.
- * Three kinds of call run the superseded implementation instead, counted in
- * the stall table: calls of endpoints declared atomic (a stalled transition
- * never changes those, see swap.c), calls the transition's own callbacks
+ * ext->stall_wq until another table is published, then enters that one
+ * (drvproxy_call_stalled(), transition.c).  Three kinds of call run the
+ * superseded implementation instead, counted in the stall table
+ * (drvproxy_may_wait()): calls of endpoints declared atomic (a stalled
+ * transition never changes those), calls the transition's own callbacks
  * make, and calls nested inside a call of the same driver that is still in
  * flight.  The stalled drain waits for every call in the stall table except
  * the atomic ones, so none of them is still running when the STALLED
- * callback starts, except calls that callback makes itself.
+ * callback starts, except calls that callback makes itself.  A waiter of a
+ * file method that is killed returns -EINTR (drvproxy_stall_wait()).
  *
  * A swap-aware wait puts the task on ext->swap_wq besides the caller's own
  * wait queue.  Every publish wakes swap_wq; a waiter whose call entered a
  * table that is no longer active ends its wait and returns
  * DRVPROXY_ERESTART, which the endpoint returns, so the old implementation
- * is left and the wrapper calls the current one with the same arguments.
+ * is left and the wrapper calls the current one with the same arguments
+ * (drvproxy_call_redispatch(), transition.c).
  *
- * Neither path takes ext->lock; both run only while a transition is in
+ * Nothing here takes ext->lock; it runs only while a transition is in
  * progress or a call sleeps.  The nesting check reads the tables under
- * ext->retire_lock.  The table a call entered
- * stays allocated until the call counts its exit, so these may read it.
+ * ext->retire_lock.  The table a call entered stays allocated until the
+ * call counts its exit, so these may read it.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -141,7 +144,7 @@ static bool drvproxy_called_inside(struct drvproxy_extension *ext,
  * it sees it, the call is not put to sleep (that would crash) but runs the
  * superseded implementation, with a warning that names the endpoint.
  */
-static bool may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc)
+bool drvproxy_may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc)
 {
 	if (desc->flags & DRVPROXY_EP_ATOMIC)
 		return false;
@@ -191,8 +194,8 @@ static bool killable_method(struct drvproxy_extension *ext, struct drvproxy_endp
  * transition; TASK_IDLE keeps it off the hung-task detector, as
  * TASK_KILLABLE does for the others: both end when the transition does.
  */
-static bool stall_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc,
-		       unsigned long seq)
+bool drvproxy_stall_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_desc *desc,
+			 unsigned long seq)
 {
 	if (!killable_method(ext, desc)) {
 		wait_event_idle(ext->stall_wq, READ_ONCE(ext->publish_seq) != seq);
@@ -200,106 +203,6 @@ static bool stall_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_
 	}
 	return !wait_event_killable(ext->stall_wq, READ_ONCE(ext->publish_seq) != seq);
 }
-
-/**
- * drvproxy_call_stalled() - a call entered a stall table
- * @desc: the endpoint called
- * @t: the stall table the call is counted in
- *
- * Used by drvproxy_call_enter(); not for drivers.
- *
- * Context: any context; sleeps only for endpoints that may (may_wait()).
- * Return: the implementation to call and the table the call is counted in;
- * both NULL when the caller was killed while it waited.
- */
-struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
-					    struct drvproxy_table *t)
-{
-	struct drvproxy_extension *ext = t->ext;
-	unsigned int i = desc->index;
-	struct drvproxy_entry e;
-	unsigned long seq;
-
-	for (;;) {
-		if (!may_wait(ext, desc)) {
-			e.fn = t->held[i];
-			e.table = t;
-			return e;
-		}
-		/*
-		 * Leave the stall table, wait for the next publish, enter the
-		 * table it published.  The wait watches the publish count, not
-		 * the table's address, which a later table may reuse.
-		 */
-		seq = READ_ONCE(ext->publish_seq);
-		/*
-		 * Pairs with the smp_wmb() in drvproxy_publish(): if the
-		 * table that follows the stall was published before @seq was
-		 * read, the test below sees it and the call does not wait for
-		 * a publish that already happened (it could be the last).
-		 */
-		smp_rmb();
-		/*
-		 * Mark the entry as not a new call before counting the exit:
-		 * once the exit is counted the table may be retired and freed.
-		 * @t's address is only compared below, never dereferenced.
-		 */
-		atomic_long_inc(&t->again[i]);
-		this_cpu_inc(t->slot[i].count->exit);
-		if (rcu_access_pointer(ext->domain.active) == t &&
-		    !stall_wait(ext, desc, seq)) {
-			e.fn = NULL;
-			e.table = NULL;
-			return e;
-		}
-		preempt_disable();
-		/* Acquire, as in drvproxy_call_enter(): see the STALLED writes. */
-		t = (struct drvproxy_table __force *)smp_load_acquire(&ext->domain.active);
-		this_cpu_inc(t->slot[i].count->enter);
-		e.fn = t->slot[i].fn;
-		preempt_enable();
-		if (e.fn) {
-			e.table = t;
-			return e;
-		}
-	}
-}
-EXPORT_SYMBOL_GPL(drvproxy_call_stalled);
-
-/**
- * drvproxy_call_stale() - has the table of a call been superseded
- * @call: the table the call entered (``__dpx_call`` in an endpoint body), or
- *	NULL
- *
- * Context: any context, while the call has not counted its exit.
- * Return: true when a swap or revert published another table since the call
- * entered, so the implementation running it may be old code.
- */
-bool drvproxy_call_stale(struct drvproxy_table *call)
-{
-	return call && rcu_access_pointer(call->ext->domain.active) != call;
-}
-EXPORT_SYMBOL_GPL(drvproxy_call_stale);
-
-/**
- * drvproxy_call_redispatch() - should a call that returned DRVPROXY_ERESTART
- *	be dispatched again (used by the generated wrappers)
- * @desc: the endpoint
- * @t: the table the call entered; still counted, so still allocated
- *
- * Context: any context.
- * Return: true when @t is no longer active; the entry this call made is then
- * marked as not a new call.
- */
-bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
-			      struct drvproxy_table *t)
-{
-	if (!drvproxy_call_stale(t))
-		return false;
-	atomic_long_inc(&t->again[desc->index]);
-	return true;
-}
-EXPORT_SYMBOL_GPL(drvproxy_call_redispatch);
 
 /**
  * drvproxy_swap_wait_begin() - start watching for swaps during a wait

@@ -1,29 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * swap.c - transitions: applying and reverting companion layers
+ * layer.c - companion layers: apply, revert, atomic replace, state-layout
+ * migration, and the history of every operation
  *
- * A transition replaces an extension's active table by a prebuilt one:
+ * A layer is a set of replacements from one module.  Layers stack per
+ * extension, bottom first; applying one builds a table with it on top,
+ * reverting one builds a table from the others, so a layer in the middle
+ * can go at any time.  Either way the new table goes live through
+ * drvproxy_transition() (transition.c), live or stalled as the layer says,
+ * and everything that can fail is prepared before it, so a failure changes
+ * nothing.  ext->lock is held throughout; callbacks that re-enter the
+ * extension get -EDEADLK.
  *
- *   PRE callback
- *   [stalled] publish a stall table: new calls wait at wrapper entry, calls
- *             in swap-aware waits re-dispatch into that wait; drain the old
- *             table with a timeout; STALLED callback
- *   publish the new table (one pointer store), release the waiters
- *   POST callback
- *   the old table drains in the background (table.c)
- *
- * Everything that can fail is allocated before the first publish, so a
- * failure in any phase restores the previous implementations and leaves
- * nothing changed.  They come back in a copy of the previous table: a
- * table once superseded is never active again, which is what tells a call
- * that left a swap-aware wait to re-dispatch.  ext->lock is held
- * throughout; callbacks that re-enter the extension get -EDEADLK.
- *
- * Layers stack per extension, bottom first.  Reverting a layer publishes a
- * table built from the others, so a layer in the middle can go at any time.
  * A layer pins the host module while applied; its own module is pinned
- * while superseded code of it drains (table.c), except when the revert comes
- * from that module's exit, which waits for the drain itself.
+ * while superseded code of it drains (transition.c), except when the
+ * revert comes from that module's exit, which waits for the drain itself.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -89,212 +80,6 @@ void drvproxy_history_add(struct drvproxy_extension *ext, enum drvproxy_op op,
 	if (ext->history_count < DRVPROXY_HISTORY_LEN)
 		ext->history_count++;
 	trace_drvproxy_swap_end(ext_name(ext), who, op, result, h->duration_ns);
-}
-
-static int run_callback(struct drvproxy_extension *ext, drvproxy_callback_t cb,
-			void *ctx, enum drvproxy_phase phase)
-{
-	int ret;
-
-	if (!cb)
-		return 0;
-	ret = cb(phase, ctx);
-	trace_drvproxy_swap_phase(ext_name(ext), phase, ret);
-	if (ret)
-		pr_warn("%s: callback failed in phase %s: %d; rolling back\n", ext_name(ext),
-			phase == DRVPROXY_PHASE_PRE ? "PRE" :
-			phase == DRVPROXY_PHASE_STALLED ? "STALLED" : "POST", ret);
-	return ret;
-}
-
-/*
- * Wait until no call that the STALLED guarantee covers is inside the
- * extension's code (drvproxy_stall_drained()).  Polls: the call path never
- * wakes anybody.
- */
-static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *stall,
-		       unsigned int timeout_ms)
-{
-	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
-	unsigned int sleep_us = 20;
-
-#ifdef DRVPROXY_BROKEN_SKIP_STALL_DRAIN
-	/* A build broken on purpose, for the torture to prove it fails. */
-	return 0;
-#endif
-	/*
-	 * Every call that loaded an earlier table is counted in it after
-	 * this.  New calls wait meanwhile, so do not make them wait a whole
-	 * normal grace period.
-	 */
-	synchronize_rcu_expedited();
-	while (!drvproxy_stall_drained(ext, stall)) {
-		if (time_after(jiffies, deadline)) {
-			pr_warn("%s: in-flight calls did not drain within %u ms; nothing changed\n",
-				ext_name(ext), timeout_ms);
-			return -ETIMEDOUT;
-		}
-		if (signal_pending(current)) {
-			pr_warn("%s: interrupted while draining; nothing changed\n",
-				ext_name(ext));
-			return -EINTR;
-		}
-		usleep_range(sleep_us, sleep_us * 2);
-		sleep_us = min(sleep_us * 2, 2000U);
-	}
-	/*
-	 * A call counts its exit with a plain per-CPU increment
-	 * (drvproxy_call_leave()), which orders nothing on a weakly ordered
-	 * CPU: its last accesses to the driver's state may still be in
-	 * flight when we see the count.  The expedited grace period makes
-	 * every CPU execute a full barrier, pairing with that increment, so
-	 * whatever the drained calls did is visible to the STALLED callback
-	 * and a migration.
-	 */
-	synchronize_rcu_expedited();
-	return 0;
-}
-
-/*
- * A stalled transition holds back the callers that may sleep; atomic
- * endpoints keep running (they cannot wait), so it must not change their
- * implementation, or they would run superseded code while STALLED runs.
- */
-static int stall_check_atomic(struct drvproxy_extension *ext, struct drvproxy_table *old,
-			      struct drvproxy_table *next)
-{
-	unsigned int i;
-
-	for (i = 0; i < next->nr && i < old->nr && i < ext->nr_eps; i++) {
-		if (!(ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC) ||
-		    next->slot[i].fn == old->slot[i].fn)
-			continue;
-		pr_err("%s: endpoint %s may be called in atomic context and cannot be stalled; change it with a live transition\n",
-		       ext_name(ext), ext->eps[i]->desc->name);
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
-/*
- * Wait, without a timeout, until no call is inside @t, which is no longer
- * active; calls in swap-aware waits were woken by the publish and leave.
- */
-static void drain_sync(struct drvproxy_extension *ext, struct drvproxy_table *t)
-{
-	unsigned long warn = jiffies + 10 * HZ;
-
-	synchronize_rcu();
-	while (!drvproxy_table_drained(t)) {
-		if (time_after(jiffies, warn)) {
-			pr_warn("%s: waiting for calls to leave a rolled-back table\n",
-				ext_name(ext));
-			warn = jiffies + 10 * HZ;
-		}
-		usleep_range(500, 1000);
-	}
-	/* As after any drain: their accesses are complete on every CPU. */
-	synchronize_rcu();
-}
-
-static void set_generation(struct drvproxy_extension *ext, struct drvproxy_table *t)
-{
-	t->generation = ++ext->generation;
-	drvproxy_next_generation();
-}
-
-/*
- * Replace the active table by @next (consumed: published, or freed on
- * failure).  Caller holds ext->lock.  Return: 0, or an errno with the
- * previous table still active.
- */
-int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *next,
-			enum drvproxy_mode mode, drvproxy_callback_t cb, void *ctx,
-			unsigned int timeout_ms)
-{
-	struct drvproxy_table *old = drvproxy_active(ext);
-	struct drvproxy_table *stall = NULL, *rollback = NULL;
-	int ret = -ENOMEM;
-
-	lockdep_assert_held(&ext->lock);
-	if (mode == DRVPROXY_MODE_STALLED) {
-		ret = stall_check_atomic(ext, old, next);
-		if (ret)
-			goto err_free;
-	}
-	ret = -ENOMEM;
-	rollback = drvproxy_table_copy(old, false);
-	if (!rollback)
-		goto err_free;
-	if (mode == DRVPROXY_MODE_STALLED) {
-		stall = drvproxy_table_copy(old, true);
-		if (!stall)
-			goto err_free;
-	}
-
-	ext->transition = DRVPROXY_TR_PRE;
-	ret = run_callback(ext, cb, ctx, DRVPROXY_PHASE_PRE);
-	if (ret)
-		goto err_free;
-
-	if (stall) {
-		ext->transition = DRVPROXY_TR_STALLING;
-		drvproxy_publish(ext, stall);
-		ret = stall_drain(ext, stall, timeout_ms ?: drvproxy_drain_timeout_ms);
-		if (!ret) {
-			ext->transition = DRVPROXY_TR_STALLED;
-			ret = run_callback(ext, cb, ctx, DRVPROXY_PHASE_STALLED);
-		}
-		if (ret) {
-			/*
-			 * Back to @old's implementations in a copy: a table
-			 * once superseded is never active again.  A call that
-			 * left @old's swap-aware wait because of the stall
-			 * finds @old stale and is re-dispatched; republishing
-			 * @old would hand it DRVPROXY_ERESTART instead.  The
-			 * state is @old's, and so is the generation.
-			 */
-			rollback->generation = old->generation;
-			drvproxy_publish(ext, rollback);
-			drvproxy_retire(ext, stall);
-			drvproxy_retire(ext, old);
-			stall = NULL;
-			rollback = NULL;
-			goto err_free;
-		}
-	}
-
-	set_generation(ext, next);
-	drvproxy_publish(ext, next);
-	if (stall)
-		drvproxy_retire(ext, stall);
-	drvproxy_retire(ext, old);
-
-	ext->transition = DRVPROXY_TR_POST;
-	ret = run_callback(ext, cb, ctx, DRVPROXY_PHASE_POST);
-	if (ret) {
-		/* Everything was preallocated: going back cannot fail. */
-		set_generation(ext, rollback);
-		drvproxy_publish(ext, rollback);
-		/*
-		 * Calls ran in @next's code; a failed apply's module goes away
-		 * as soon as we return, so they must have left it by then.
-		 */
-		drain_sync(ext, next);
-		drvproxy_retire(ext, next);
-		ext->transition = DRVPROXY_TR_IDLE;
-		return ret;
-	}
-	drvproxy_table_free(rollback);
-	ext->transition = DRVPROXY_TR_IDLE;
-	return 0;
-
-err_free:
-	ext->transition = DRVPROXY_TR_IDLE;
-	drvproxy_table_free(stall);
-	drvproxy_table_free(rollback);
-	drvproxy_table_free(next);
-	return ret;
 }
 
 /* ---- layers ---- */
