@@ -287,9 +287,16 @@ for p in "${PATCHES[@]}"; do
 done
 
 T0=$(date +%s)
-# One snapshot for the whole run: a file edited meanwhile (a test being
-# written for a survivor) must not change the tree under later mutants.
+# One snapshot for the whole run, the mutants included: a file edited
+# meanwhile (a test being written for a survivor, a mutant refreshed for
+# code that moved) must not change what later mutants run on.
 sync_sources "$REPO" "$WORK/base"
+rm -rf "$WORK/patches"
+mkdir -p "$WORK/patches"
+for i in "${!PATCHES[@]}"; do
+	cp "${PATCHES[$i]}" "$WORK/patches/"
+	PATCHES[$i]=$WORK/patches/$(basename "${PATCHES[$i]}")
+done
 
 # build_all LABEL: build $WORK/src for every kernel in $KERNELS; false
 # (with the reason on stdout) when one does not build.
