@@ -76,12 +76,13 @@ ktap_result "torture: $(nproc) CPUs x 4 callers against live and stalled swaps: 
 # Every kind of operation happened: at least 100 swaps, and each field > 0.
 all_ran() {
 	[ "$(tstat Swaps:)" -ge 100 ] || return 1
-	for f in replaces stalled dropped callback-errors redispatched worker Quiesces:; do
+	for f in replaces stalled dropped callback-errors redispatched worker ioctl nested blocked \
+		 killed Quiesces:; do
 		[ "$(tstat $f)" -gt 0 ] || { echo "# no $f"; return 1; }
 	done
 }
 echo "# $(tstat Calls:) calls, $(tstat Swaps:) swaps/reverts in $DURATION s"
-ktap_result "torture: every kind of swap ran (applies, reverts, replaces, stalled, drops, callback errors)" \
+ktap_result "torture: every kind of swap and caller ran (replaces, stalled, drops, callback errors, nested, blocked, killed)" \
 	all_ran
 
 # Only failing POST callbacks: the window in which drvproxy published the
