@@ -319,7 +319,7 @@ static int check_features(struct drvproxy_driver *drv)
 static int ext_populate(struct drvproxy_extension *ext,
 			struct drvproxy_endpoint_desc **descs, unsigned int n)
 {
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	unsigned int i;
 	int ret = -ENOMEM;
 
@@ -345,7 +345,7 @@ static int ext_populate(struct drvproxy_extension *ext,
 	if (!t)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
-		t->slot[i].fn = ext->eps[i]->base;
+		t->table.slot[i].fn = ext->eps[i]->base;
 	drvproxy_first_publish(ext, t);
 	return 0;
 }
@@ -359,7 +359,7 @@ static void ext_free_unused(struct drvproxy_extension *ext)
 		ep_unindex(ext, ext->eps[i]);
 		ep_free(ext->eps[i]);
 	}
-	drvproxy_table_free(rcu_dereference_protected(ext->domain.active, true));
+	drvproxy_table_free(drvproxy_gen(rcu_dereference_protected(ext->domain.active, true)));
 	kfree(ext->eps);
 	rhashtable_destroy(&ext->by_wrapper);
 	xa_destroy(&ext->ids);
@@ -691,14 +691,14 @@ static void v1_unwind(struct drvproxy_extension *ext, struct v1_batch *b,
 }
 
 /* The next table: base implementations with the batch applied, layers on top. */
-static struct drvproxy_table *v1_table(struct drvproxy_extension *ext,
-				       const struct drvproxy_endpoint_info *info,
-				       unsigned int count, struct v1_batch *b)
+static struct drvproxy_generation *v1_table(struct drvproxy_extension *ext,
+					    const struct drvproxy_endpoint_info *info,
+					    unsigned int count, struct v1_batch *b)
 {
 	struct drvproxy_endpoint **saved = ext->eps;
 	unsigned int saved_nr = ext->nr_eps, i;
 	drvproxy_fn_t *bases;
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 
 	if (drvproxy_fail_alloc())
 		return NULL;
@@ -807,7 +807,7 @@ int drvproxy_register_endpoints(struct drvproxy_extension *ext,
 				void *context)
 {
 	struct v1_batch b = {};
-	struct drvproxy_table *next = NULL;
+	struct drvproxy_generation *next = NULL;
 	unsigned int k, indexed = 0;
 	u64 start = ktime_get_ns();
 	bool replaces;
@@ -939,7 +939,7 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext)
 
 	preempt_disable();
 	t = rcu_dereference_sched(ext->domain.active);
-	gen = t ? t->generation : 0;
+	gen = t ? drvproxy_gen(t)->generation : 0;
 	preempt_enable();
 	return gen;
 }

@@ -72,6 +72,45 @@ enum drvproxy_op {
 	DRVPROXY_OP_MAX
 };
 
+/*
+ * struct drvproxy_generation - a table and the engine's bookkeeping of it
+ * @chunks: the per-CPU counters, DRVPROXY_COUNT_CHUNK slots each
+ * @again: per slot, entries that were not new calls (a stalled call
+ *	entering the next table, a re-dispatched call): slow paths only
+ * @ext: the extension
+ * @generation: its number; a rolled-back table keeps the one it copies
+ * @held: in a stall table, the implementations held back
+ * @atomic: slots of atomic endpoints (the stall slow path reads it)
+ * @all_node: on ext->tables from its publish until it is freed
+ * @retire_node: on ext->retiring once superseded
+ * @retire_gp: the grace period its retirement waits for
+ * @retire_stage: where its retirement is (transition.c)
+ * @stall: a stall table
+ * @src: per slot, the layer whose replacement fills it (NULL: the base)
+ * @table: what calls see; last, since it ends in the slots
+ */
+struct drvproxy_generation {
+	struct drvproxy_count __percpu **chunks;
+	atomic_long_t *again;
+	struct drvproxy_extension *ext;
+	u64 generation;
+	drvproxy_fn_t *held;
+	unsigned long *atomic;
+	struct list_head all_node;
+	struct list_head retire_node;
+	unsigned long retire_gp;
+	u8 retire_stage;
+	bool stall;
+	struct drvproxy_layer **src;
+	struct drvproxy_table table;
+};
+
+/* The generation of a table that calls see. */
+static inline struct drvproxy_generation *drvproxy_gen(struct drvproxy_table *t)
+{
+	return container_of(t, struct drvproxy_generation, table);
+}
+
 /* The runtime state of one endpoint of an extension. */
 struct drvproxy_endpoint {
 	struct drvproxy_endpoint_desc *desc;
@@ -174,34 +213,34 @@ struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *
 struct list_head *drvproxy_extension_list(void);
 
 /* table.c: the tables as data */
-struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
-					    unsigned int nr);
-void drvproxy_table_free(struct drvproxy_table *t);
-struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
-					    struct drvproxy_layer *add,
-					    struct drvproxy_layer *drop);
-struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall);
-void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
+struct drvproxy_generation *drvproxy_table_alloc(struct drvproxy_extension *ext,
+						 unsigned int nr);
+void drvproxy_table_free(struct drvproxy_generation *t);
+struct drvproxy_generation *drvproxy_table_build(struct drvproxy_extension *ext,
+						 struct drvproxy_layer *add,
+						 struct drvproxy_layer *drop);
+struct drvproxy_generation *drvproxy_table_copy(struct drvproxy_generation *t, bool stall);
+void drvproxy_table_sum(struct drvproxy_generation *t, unsigned int i,
 			unsigned long *enter, unsigned long *exit);
-bool drvproxy_table_drained(struct drvproxy_table *t);
-void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_table *t);
-u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i);
-bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l);
+bool drvproxy_table_drained(struct drvproxy_generation *t);
+void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_generation *t);
+u64 drvproxy_table_calls(struct drvproxy_generation *t, unsigned int i);
+bool drvproxy_table_uses_layer(struct drvproxy_generation *t, struct drvproxy_layer *l);
 u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i);
 u64 drvproxy_calls(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep);
 
 /* transition.c: the swap protocol */
-void drvproxy_first_publish(struct drvproxy_extension *ext, struct drvproxy_table *t);
+void drvproxy_first_publish(struct drvproxy_extension *ext, struct drvproxy_generation *t);
 void drvproxy_bind_endpoint(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep);
 void drvproxy_unbind(struct drvproxy_extension *ext);
-struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext);
-void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t);
-void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_table *t);
+struct drvproxy_generation *drvproxy_active(struct drvproxy_extension *ext);
+void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_generation *t);
+void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_generation *t);
 void drvproxy_retire_work(struct work_struct *work);
 bool drvproxy_layer_draining(struct drvproxy_extension *ext, struct drvproxy_layer *l);
 void drvproxy_retire_flush(struct drvproxy_extension *ext);
-bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_table *stall);
-int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *next,
+bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_generation *stall);
+int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_generation *next,
 			enum drvproxy_mode mode, drvproxy_callback_t cb, void *ctx,
 			unsigned int timeout_ms);
 

@@ -202,13 +202,13 @@ static void layer_unresolve(struct drvproxy_layer *l)
 	l->nr = 0;
 }
 
-static void count_swaps(struct drvproxy_extension *ext, struct drvproxy_table *old,
-			struct drvproxy_table *cur)
+static void count_swaps(struct drvproxy_extension *ext, struct drvproxy_generation *old,
+			struct drvproxy_generation *cur)
 {
 	unsigned int i;
 
-	for (i = 0; i < cur->nr && i < old->nr; i++)
-		if (cur->slot[i].fn != old->slot[i].fn)
+	for (i = 0; i < cur->table.nr && i < old->table.nr; i++)
+		if (cur->table.slot[i].fn != old->table.slot[i].fn)
 			ext->eps[i]->swaps++;
 }
 
@@ -505,7 +505,7 @@ static void pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_l
 int drvproxy_layer_apply(struct drvproxy_layer *layer)
 {
 	struct drvproxy_extension *ext = NULL;
-	struct drvproxy_table *old, *next;
+	struct drvproxy_generation *old, *next;
 	struct migration m = { .layer = layer };
 	bool migrates = false, stalled;
 	const char *who;
@@ -620,7 +620,7 @@ int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 		.fn = layer->unmigrate, .from = layer->state_layout,
 		.to = layer->prev_layout,
 	};
-	struct drvproxy_table *old, *next;
+	struct drvproxy_generation *old, *next;
 	unsigned int tries = 0;
 	u64 start = ktime_get_ns();
 	int ret;

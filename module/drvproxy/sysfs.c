@@ -268,13 +268,13 @@ static ssize_t current_impl_show(struct kobject *kobj, struct kobj_attribute *at
 				 char *buf)
 {
 	struct drvproxy_endpoint *ep = to_ep(kobj);
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	drvproxy_fn_t fn = NULL;
 
 	preempt_disable();
-	t = rcu_dereference_sched(ep->ext->domain.active);
-	if (ep->index < t->nr)
-		fn = t->stall ? t->held[ep->index] : t->slot[ep->index].fn;
+	t = drvproxy_gen(rcu_dereference_sched(ep->ext->domain.active));
+	if (ep->index < t->table.nr)
+		fn = t->stall ? t->held[ep->index] : t->table.slot[ep->index].fn;
 	preempt_enable();
 	return fn ? emit_fn(buf, fn) : sysfs_emit(buf, "\n");
 }

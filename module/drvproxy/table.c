@@ -39,9 +39,9 @@ static unsigned int table_chunks(unsigned int nr)
 }
 
 /* Per-CPU counters for the slots, allocated in chunks of DRVPROXY_COUNT_CHUNK. */
-static int table_alloc_counts(struct drvproxy_table *t)
+static int table_alloc_counts(struct drvproxy_generation *t)
 {
-	unsigned int slots = table_slots(t->nr), chunks = table_chunks(t->nr), c, i;
+	unsigned int slots = table_slots(t->table.nr), chunks = table_chunks(t->table.nr), c, i;
 
 	if (drvproxy_fail_alloc())
 		return -ENOMEM;
@@ -58,23 +58,23 @@ static int table_alloc_counts(struct drvproxy_table *t)
 		if (!t->chunks[c])
 			return -ENOMEM;
 		for (i = 0; i < n; i++)
-			t->slot[c * DRVPROXY_COUNT_CHUNK + i].count = t->chunks[c] + i;
+			t->table.slot[c * DRVPROXY_COUNT_CHUNK + i].count = t->chunks[c] + i;
 	}
 	return 0;
 }
 
-struct drvproxy_table *drvproxy_table_alloc(struct drvproxy_extension *ext,
-					    unsigned int nr)
+struct drvproxy_generation *drvproxy_table_alloc(struct drvproxy_extension *ext,
+						 unsigned int nr)
 {
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	unsigned int slots = table_slots(nr);
 
 	if (drvproxy_fail_alloc())
 		return NULL;
-	t = kzalloc(struct_size(t, slot, slots), GFP_KERNEL);
+	t = kzalloc(struct_size(t, table.slot, slots), GFP_KERNEL);
 	if (!t)
 		return NULL;
-	t->nr = nr;
+	t->table.nr = nr;
 	if (drvproxy_fail_alloc())
 		goto err;
 	t->src = kcalloc(slots, sizeof(*t->src), GFP_KERNEL);
@@ -100,14 +100,14 @@ err:
 	return NULL;
 }
 
-void drvproxy_table_free(struct drvproxy_table *t)
+void drvproxy_table_free(struct drvproxy_generation *t)
 {
 	unsigned int c;
 
 	if (!t)
 		return;
 	if (t->chunks) {
-		for (c = 0; c < table_chunks(t->nr); c++)
+		for (c = 0; c < table_chunks(t->table.nr); c++)
 			free_percpu(t->chunks[c]);
 		kfree(t->chunks);
 	}
@@ -118,12 +118,12 @@ void drvproxy_table_free(struct drvproxy_table *t)
 	kfree(t);
 }
 
-static void table_overlay(struct drvproxy_table *t, struct drvproxy_layer *l)
+static void table_overlay(struct drvproxy_generation *t, struct drvproxy_layer *l)
 {
 	unsigned int k;
 
 	for (k = 0; k < l->nr; k++) {
-		t->slot[l->slots[k]].fn = l->fns[k];
+		t->table.slot[l->slots[k]].fn = l->fns[k];
 		t->src[l->slots[k]] = l;
 	}
 }
@@ -133,18 +133,18 @@ static void table_overlay(struct drvproxy_table *t, struct drvproxy_layer *l)
  * applied layer bottom to top except @drop, then @add on top (alone above
  * the base when it replaces the others).  Caller holds ext->lock.
  */
-struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
-					    struct drvproxy_layer *add,
-					    struct drvproxy_layer *drop)
+struct drvproxy_generation *drvproxy_table_build(struct drvproxy_extension *ext,
+						 struct drvproxy_layer *add,
+						 struct drvproxy_layer *drop)
 {
-	struct drvproxy_table *t = drvproxy_table_alloc(ext, ext->nr_eps);
+	struct drvproxy_generation *t = drvproxy_table_alloc(ext, ext->nr_eps);
 	struct drvproxy_layer *l;
 	unsigned int i;
 
 	if (!t)
 		return NULL;
 	for (i = 0; i < ext->nr_eps; i++)
-		t->slot[i].fn = ext->eps[i]->base;
+		t->table.slot[i].fn = ext->eps[i]->base;
 	if (!add || !add->replace) {
 		list_for_each_entry(l, &ext->layers, node)
 			if (l != drop)
@@ -161,27 +161,27 @@ struct drvproxy_table *drvproxy_table_build(struct drvproxy_extension *ext,
  * implementations for the calls that do not wait.  It holds a copy, not a
  * pointer to @t: @t may be freed while such a call still runs.
  */
-struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
+struct drvproxy_generation *drvproxy_table_copy(struct drvproxy_generation *t, bool stall)
 {
-	struct drvproxy_table *c = drvproxy_table_alloc(t->ext, t->nr);
+	struct drvproxy_generation *c = drvproxy_table_alloc(t->ext, t->table.nr);
 	unsigned int i;
 
 	if (!c)
 		return NULL;
-	memcpy(c->src, t->src, t->nr * sizeof(*t->src));
+	memcpy(c->src, t->src, t->table.nr * sizeof(*t->src));
 	if (!stall) {
-		for (i = 0; i < t->nr; i++)
-			c->slot[i].fn = t->slot[i].fn;
+		for (i = 0; i < t->table.nr; i++)
+			c->table.slot[i].fn = t->table.slot[i].fn;
 		return c;
 	}
 	c->held = drvproxy_fail_alloc() ? NULL :
-		  kcalloc(table_slots(t->nr), sizeof(*c->held), GFP_KERNEL);
+		  kcalloc(table_slots(t->table.nr), sizeof(*c->held), GFP_KERNEL);
 	if (!c->held) {
 		drvproxy_table_free(c);
 		return NULL;
 	}
-	for (i = 0; i < t->nr; i++)
-		c->held[i] = t->slot[i].fn;
+	for (i = 0; i < t->table.nr; i++)
+		c->held[i] = t->table.slot[i].fn;
 	c->stall = true;
 	c->generation = t->generation;
 	return c;
@@ -195,10 +195,10 @@ struct drvproxy_table *drvproxy_table_copy(struct drvproxy_table *t, bool stall)
  * enter sum is final (step 1), and exits only grow, so equal sums mean no
  * call is left inside.
  */
-void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
+void drvproxy_table_sum(struct drvproxy_generation *t, unsigned int i,
 			unsigned long *enter, unsigned long *exit)
 {
-	struct drvproxy_count __percpu *c = t->slot[i].count;
+	struct drvproxy_count __percpu *c = t->table.slot[i].count;
 	unsigned long in = 0, out = 0;
 	int cpu;
 
@@ -213,9 +213,9 @@ void drvproxy_table_sum(struct drvproxy_table *t, unsigned int i,
 }
 
 /* Calls that entered slot @i of @t: entries that were not re-entries. */
-u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i)
+u64 drvproxy_table_calls(struct drvproxy_generation *t, unsigned int i)
 {
-	struct drvproxy_count __percpu *c = t->slot[i].count;
+	struct drvproxy_count __percpu *c = t->table.slot[i].count;
 	unsigned long in = 0;
 	int cpu;
 
@@ -224,12 +224,12 @@ u64 drvproxy_table_calls(struct drvproxy_table *t, unsigned int i)
 	return in - atomic_long_read(&t->again[i]);
 }
 
-bool drvproxy_table_drained(struct drvproxy_table *t)
+bool drvproxy_table_drained(struct drvproxy_generation *t)
 {
 	unsigned long in, out;
 	unsigned int i;
 
-	for (i = 0; i < t->nr; i++) {
+	for (i = 0; i < t->table.nr; i++) {
 		drvproxy_table_sum(t, i, &in, &out);
 		if (in != out)
 			return false;
@@ -237,11 +237,11 @@ bool drvproxy_table_drained(struct drvproxy_table *t)
 	return true;
 }
 
-bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *l)
+bool drvproxy_table_uses_layer(struct drvproxy_generation *t, struct drvproxy_layer *l)
 {
 	unsigned int i;
 
-	for (i = 0; i < t->nr; i++)
+	for (i = 0; i < t->table.nr; i++)
 		if (t->src[i] == l)
 			return true;
 	return false;
@@ -252,24 +252,24 @@ bool drvproxy_table_uses_layer(struct drvproxy_table *t, struct drvproxy_layer *
  * path, which cannot read ext->eps (V1 registration replaces that array
  * under ext->lock).  Before @t is listed; caller holds ext->lock.
  */
-void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_table *t)
+void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_generation *t)
 {
 	unsigned int i;
 
-	for (i = 0; i < t->nr && i < ext->nr_eps; i++)
+	for (i = 0; i < t->table.nr && i < ext->nr_eps; i++)
 		assign_bit(i, t->atomic, ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC);
 }
 
 /* Calls inside endpoint @i now, in any table.  Not from hard IRQ. */
 u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i)
 {
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	unsigned long in, out;
 	u64 sum = 0;
 
 	spin_lock_bh(&ext->retire_lock);
 	list_for_each_entry(t, &ext->tables, all_node) {
-		if (i >= t->nr)
+		if (i >= t->table.nr)
 			continue;
 		drvproxy_table_sum(t, i, &in, &out);
 		sum += in - out;
@@ -281,13 +281,13 @@ u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i)
 /* Calls made to endpoint @i since it was registered.  Not from hard IRQ. */
 u64 drvproxy_calls(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
 {
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	u64 sum;
 
 	spin_lock_bh(&ext->retire_lock);
 	sum = ep->calls_retired;
 	list_for_each_entry(t, &ext->tables, all_node)
-		if (ep->index < t->nr)
+		if (ep->index < t->table.nr)
 			sum += drvproxy_table_calls(t, ep->index);
 	spin_unlock_bh(&ext->retire_lock);
 	return sum;

@@ -101,13 +101,13 @@ static const char *ext_name(struct drvproxy_extension *ext)
 /* ---- bind and unbind ---- */
 
 /* Make @t, a new extension's first table, active; before any binding. */
-void drvproxy_first_publish(struct drvproxy_extension *ext, struct drvproxy_table *t)
+void drvproxy_first_publish(struct drvproxy_extension *ext, struct drvproxy_generation *t)
 {
 	t->generation = ++ext->generation;
 	drvproxy_table_mark_atomic(ext, t);
 	list_add_tail(&t->all_node, &ext->tables);
 	/* B2: pairs with smp_load_acquire() in drvproxy_call_enter(). */
-	rcu_assign_pointer(ext->domain.active, t);
+	rcu_assign_pointer(ext->domain.active, &t->table);
 }
 
 /*
@@ -128,7 +128,7 @@ void drvproxy_bind_endpoint(struct drvproxy_extension *ext, struct drvproxy_endp
  */
 void drvproxy_unbind(struct drvproxy_extension *ext)
 {
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	unsigned int i;
 
 	lockdep_assert_held(&ext->lock);
@@ -146,13 +146,13 @@ void drvproxy_unbind(struct drvproxy_extension *ext)
 
 /* ---- publish ---- */
 
-struct drvproxy_table *drvproxy_active(struct drvproxy_extension *ext)
+struct drvproxy_generation *drvproxy_active(struct drvproxy_extension *ext)
 {
-	return rcu_dereference_protected(ext->domain.active,
-					 lockdep_is_held(&ext->lock) || ext->dying);
+	return drvproxy_gen(rcu_dereference_protected(ext->domain.active,
+						      lockdep_is_held(&ext->lock) || ext->dying));
 }
 
-static void set_generation(struct drvproxy_extension *ext, struct drvproxy_table *t)
+static void set_generation(struct drvproxy_extension *ext, struct drvproxy_generation *t)
 {
 	t->generation = ++ext->generation;
 	drvproxy_next_generation();
@@ -163,15 +163,16 @@ static void set_generation(struct drvproxy_extension *ext, struct drvproxy_table
  * the calls in swap-aware waits (they re-dispatch when their table is no
  * longer active) and the callers waiting out a stall.
  */
-void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_table *t)
+void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_generation *t)
 {
 	drvproxy_table_mark_atomic(ext, t);
 	spin_lock_bh(&ext->retire_lock);
 	if (list_empty(&t->all_node))
 		list_add_tail(&t->all_node, &ext->tables);
 	spin_unlock_bh(&ext->retire_lock);
-	rcu_assign_pointer(ext->domain.active, t);
-	/* Order the table before the count; pairs with drvproxy_call_stalled(). */
+	/* B2: pairs with smp_load_acquire() in drvproxy_call_enter(). */
+	rcu_assign_pointer(ext->domain.active, &t->table);
+	/* B3: the table before the count; pairs with drvproxy_call_stalled(). */
 	smp_wmb();
 	WRITE_ONCE(ext->publish_seq, ext->publish_seq + 1);
 	trace_drvproxy_publish(ext->drv ? ext->drv->name : "", t->generation, t->stall);
@@ -187,7 +188,7 @@ static void retire_kick(struct drvproxy_extension *ext, unsigned long delay)
 }
 
 /* Hand a table that is no longer active to the retire worker. */
-void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_table *t)
+void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_generation *t)
 {
 	t->retire_stage = RETIRE_GP1;
 	t->retire_gp = start_poll_synchronize_rcu();
@@ -199,7 +200,7 @@ void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_table *t)
 }
 
 /* Advance one retiring table; true when it may be freed.  Under retire_lock. */
-static bool retire_step(struct drvproxy_table *t)
+static bool retire_step(struct drvproxy_generation *t)
 {
 	if (t->retire_stage == RETIRE_GP1) {
 		if (!poll_state_synchronize_rcu(t->retire_gp))
@@ -216,17 +217,17 @@ static bool retire_step(struct drvproxy_table *t)
 }
 
 /* A drained table leaves the extension's lists; its calls stay counted. */
-static void retire_unlink(struct drvproxy_extension *ext, struct drvproxy_table *t)
+static void retire_unlink(struct drvproxy_extension *ext, struct drvproxy_generation *t)
 {
 	unsigned int i;
 
 	lockdep_assert_held(&ext->retire_lock);
-	for (i = 0; i < t->nr && i < ext->nr_eps; i++)
+	for (i = 0; i < t->table.nr && i < ext->nr_eps; i++)
 		ext->eps[i]->calls_retired += drvproxy_table_calls(t, i);
 	list_del_init(&t->all_node);
 }
 
-static void retire_free(struct drvproxy_extension *ext, struct drvproxy_table *t)
+static void retire_free(struct drvproxy_extension *ext, struct drvproxy_generation *t)
 {
 	trace_drvproxy_drain_done(ext->drv ? ext->drv->name : "", t->generation);
 	drvproxy_table_free(t);
@@ -253,7 +254,7 @@ void drvproxy_retire_work(struct work_struct *work)
 {
 	struct drvproxy_extension *ext =
 		container_of(to_delayed_work(work), struct drvproxy_extension, retire_work);
-	struct drvproxy_table *t, *n;
+	struct drvproxy_generation *t, *n;
 	LIST_HEAD(done);
 	bool more;
 
@@ -286,7 +287,7 @@ void drvproxy_retire_work(struct work_struct *work)
 /* True while a table that is still draining references @l's code. */
 bool drvproxy_layer_draining(struct drvproxy_extension *ext, struct drvproxy_layer *l)
 {
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	bool busy = false;
 
 	spin_lock_bh(&ext->retire_lock);
@@ -334,15 +335,15 @@ void drvproxy_retire_flush(struct drvproxy_extension *ext)
  * keep arriving (they never wait) and run an implementation the transition
  * does not change.  Caller holds ext->lock, so no table is freed meanwhile.
  */
-bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_table *stall)
+bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_generation *stall)
 {
 	unsigned long in, out;
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	unsigned int i;
 
 	lockdep_assert_held(&ext->lock);
 	list_for_each_entry(t, &ext->tables, all_node) {
-		for (i = 0; i < t->nr; i++) {
+		for (i = 0; i < t->table.nr; i++) {
 			if (t == stall && i < ext->nr_eps &&
 			    (ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC))
 				continue;
@@ -359,7 +360,7 @@ bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_tabl
  * extension's code (drvproxy_stall_drained()).  Polls: the call path never
  * wakes anybody.
  */
-static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *stall,
+static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_generation *stall,
 		       unsigned int timeout_ms)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
@@ -407,14 +408,14 @@ static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_table *st
  * endpoints keep running (they cannot wait), so it must not change their
  * implementation, or they would run superseded code while STALLED runs.
  */
-static int stall_check_atomic(struct drvproxy_extension *ext, struct drvproxy_table *old,
-			      struct drvproxy_table *next)
+static int stall_check_atomic(struct drvproxy_extension *ext, struct drvproxy_generation *old,
+			      struct drvproxy_generation *next)
 {
 	unsigned int i;
 
-	for (i = 0; i < next->nr && i < old->nr && i < ext->nr_eps; i++) {
+	for (i = 0; i < next->table.nr && i < old->table.nr && i < ext->nr_eps; i++) {
 		if (!(ext->eps[i]->desc->flags & DRVPROXY_EP_ATOMIC) ||
-		    next->slot[i].fn == old->slot[i].fn)
+		    next->table.slot[i].fn == old->table.slot[i].fn)
 			continue;
 		pr_err("%s: endpoint %s may be called in atomic context and cannot be stalled; change it with a live transition\n",
 		       ext_name(ext), ext->eps[i]->desc->name);
@@ -427,7 +428,7 @@ static int stall_check_atomic(struct drvproxy_extension *ext, struct drvproxy_ta
  * Wait, without a timeout, until no call is inside @t, which is no longer
  * active; calls in swap-aware waits were woken by the publish and leave.
  */
-static void drain_sync(struct drvproxy_extension *ext, struct drvproxy_table *t)
+static void drain_sync(struct drvproxy_extension *ext, struct drvproxy_generation *t)
 {
 	unsigned long warn = jiffies + 10 * HZ;
 
@@ -467,12 +468,12 @@ static int run_callback(struct drvproxy_extension *ext, drvproxy_callback_t cb,
  * failure).  Caller holds ext->lock.  Return: 0, or an errno with the
  * previous table still active.
  */
-int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_table *next,
+int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_generation *next,
 			enum drvproxy_mode mode, drvproxy_callback_t cb, void *ctx,
 			unsigned int timeout_ms)
 {
-	struct drvproxy_table *old = drvproxy_active(ext);
-	struct drvproxy_table *stall = NULL, *rollback = NULL;
+	struct drvproxy_generation *old = drvproxy_active(ext);
+	struct drvproxy_generation *stall = NULL, *rollback = NULL;
 	int ret = -ENOMEM;
 
 	lockdep_assert_held(&ext->lock);
@@ -561,7 +562,7 @@ err_free:
 /**
  * drvproxy_call_stalled() - a call entered a stall table
  * @desc: the endpoint called
- * @t: the stall table the call is counted in
+ * @table: the stall table the call is counted in
  *
  * Used by drvproxy_call_enter(); not for drivers.
  *
@@ -571,8 +572,9 @@ err_free:
  * both NULL when the caller was killed while it waited.
  */
 struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
-					    struct drvproxy_table *t)
+					    struct drvproxy_table *table)
 {
+	struct drvproxy_generation *t = drvproxy_gen(table);
 	struct drvproxy_extension *ext = t->ext;
 	unsigned int i = desc->index;
 	struct drvproxy_entry e;
@@ -581,7 +583,7 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 	for (;;) {
 		if (!drvproxy_may_wait(ext, desc)) {
 			e.fn = t->held[i];
-			e.table = t;
+			e.table = &t->table;
 			return e;
 		}
 		/*
@@ -603,8 +605,8 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		 * @t's address is only compared below, never dereferenced.
 		 */
 		atomic_long_inc(&t->again[i]);
-		this_cpu_inc(t->slot[i].count->exit);
-		if (rcu_access_pointer(ext->domain.active) == t &&
+		this_cpu_inc(t->table.slot[i].count->exit);
+		if (rcu_access_pointer(ext->domain.active) == &t->table &&
 		    !drvproxy_stall_wait(ext, desc, seq)) {
 			e.fn = NULL;
 			e.table = NULL;
@@ -612,14 +614,15 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		}
 		preempt_disable();
 		/* Acquire, as in drvproxy_call_enter(): see the STALLED writes. */
-		t = (struct drvproxy_table __force *)smp_load_acquire(&ext->domain.active);
-		this_cpu_inc(t->slot[i].count->enter);
-		e.fn = t->slot[i].fn;
+		table = (struct drvproxy_table __force *)smp_load_acquire(&ext->domain.active);
+		this_cpu_inc(table->slot[i].count->enter);
+		e.fn = table->slot[i].fn;
 		preempt_enable();
 		if (e.fn) {
-			e.table = t;
+			e.table = table;
 			return e;
 		}
+		t = drvproxy_gen(table);
 	}
 }
 EXPORT_SYMBOL_GPL(drvproxy_call_stalled);
@@ -635,7 +638,7 @@ EXPORT_SYMBOL_GPL(drvproxy_call_stalled);
  */
 bool drvproxy_call_stale(struct drvproxy_table *call)
 {
-	return call && rcu_access_pointer(call->ext->domain.active) != call;
+	return call && rcu_access_pointer(drvproxy_gen(call)->ext->domain.active) != call;
 }
 EXPORT_SYMBOL_GPL(drvproxy_call_stale);
 
@@ -654,7 +657,7 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
 {
 	if (!drvproxy_call_stale(t))
 		return false;
-	atomic_long_inc(&t->again[desc->index]);
+	atomic_long_inc(&drvproxy_gen(t)->again[desc->index]);
 	return true;
 }
 EXPORT_SYMBOL_GPL(drvproxy_call_redispatch);

@@ -61,9 +61,9 @@ static unsigned long function_start(unsigned long addr)
 }
 
 /* Does slot @i of @t run @fn, or hold it back (a stall table)? */
-static bool slot_runs(struct drvproxy_table *t, unsigned int i, unsigned long fn)
+static bool slot_runs(struct drvproxy_generation *t, unsigned int i, unsigned long fn)
 {
-	return (unsigned long)t->slot[i].fn == fn ||
+	return (unsigned long)t->table.slot[i].fn == fn ||
 	       (t->held && (unsigned long)t->held[i] == fn);
 }
 
@@ -77,7 +77,7 @@ static bool slot_runs(struct drvproxy_table *t, unsigned int i, unsigned long fn
 static bool ext_code(struct drvproxy_extension *ext, unsigned long fn)
 {
 	struct drvproxy_endpoint_desc *desc = drvproxy_wrapper_desc(ext, (drvproxy_fn_t)fn);
-	struct drvproxy_table *t;
+	struct drvproxy_generation *t;
 	unsigned int i;
 	bool found = false;
 
@@ -85,7 +85,7 @@ static bool ext_code(struct drvproxy_extension *ext, unsigned long fn)
 		return !(desc->flags & DRVPROXY_EP_ATOMIC);
 	spin_lock_bh(&ext->retire_lock);
 	list_for_each_entry(t, &ext->tables, all_node) {
-		for (i = 0; i < t->nr && !found; i++)
+		for (i = 0; i < t->table.nr && !found; i++)
 			found = !test_bit(i, t->atomic) && slot_runs(t, i, fn);
 		if (found)
 			break;
@@ -214,7 +214,7 @@ bool drvproxy_stall_wait(struct drvproxy_extension *ext, struct drvproxy_endpoin
 void drvproxy_swap_wait_begin(struct drvproxy_table *call,
 			      struct drvproxy_swap_waiter *w)
 {
-	w->head = call ? &call->ext->swap_wq : NULL;
+	w->head = call ? &drvproxy_gen(call)->ext->swap_wq : NULL;
 	if (!w->head)
 		return;
 	init_waitqueue_entry(&w->entry, current);
@@ -241,8 +241,9 @@ EXPORT_SYMBOL_GPL(drvproxy_swap_wait_end);
  */
 int drvproxy_swap_wait_redispatch(struct drvproxy_table *call)
 {
-	trace_drvproxy_redispatch(call->ext->drv ? call->ext->drv->name : "",
-				  call->generation);
+	struct drvproxy_generation *g = drvproxy_gen(call);
+
+	trace_drvproxy_redispatch(g->ext->drv ? g->ext->drv->name : "", g->generation);
 	return DRVPROXY_ERESTART;
 }
 EXPORT_SYMBOL_GPL(drvproxy_swap_wait_redispatch);

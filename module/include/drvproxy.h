@@ -480,32 +480,24 @@ struct drvproxy_slot {
 	struct drvproxy_count __percpu *count;
 };
 
-/*
- * struct drvproxy_table - one generation of implementations (private).
- * Readers see it only between drvproxy_call_enter() and drvproxy_call_leave().
- * A NULL @slot[i].fn marks a stall table: callers that may sleep wait for the
- * next publish, the others run @held[i], the implementation it holds back.  Every implementation
- * receives the table its call entered as its hidden last parameter (last, so
- * the wrapper passes the caller's arguments on in the registers they came in),
- * ``__dpx_call`` (NULL when the endpoint is not bound to an extension): the
- * swap-aware waits compare it with the active table.  @again counts, per
- * endpoint, entries that were not new calls (a stalled call entering the
- * next table, a re-dispatched call): slow paths only, so an atomic.
+/**
+ * struct drvproxy_table - one generation of implementations, as calls see it
+ * @nr: number of slots
+ * @slot: per endpoint, the implementation its calls run (NULL in a stall
+ *	table: callers that may sleep wait for the next publish) and the
+ *	per-CPU counters they count themselves in
+ *
+ * Readers see it only between drvproxy_call_enter() and
+ * drvproxy_call_leave().  Every implementation receives the table its call
+ * entered as its hidden last parameter, ``__dpx_call`` (last, so the
+ * wrapper passes the caller's arguments on in the registers they came in;
+ * NULL when the endpoint is not bound to an extension), which the
+ * swap-aware waits compare with the active table.  Everything else about a
+ * table (its generation, the layers that filled its slots, its retirement)
+ * is the swap engine's and not part of this header.
  */
 struct drvproxy_table {
-	struct drvproxy_count __percpu **chunks;
-	atomic_long_t *again;
-	struct drvproxy_extension *ext;
-	u64 generation;
-	drvproxy_fn_t *held;
-	unsigned long *atomic;
-	struct list_head all_node;
-	struct list_head retire_node;
-	unsigned long retire_gp;
 	unsigned int nr;
-	u8 retire_stage;
-	bool stall;
-	struct drvproxy_layer **src;
 	struct drvproxy_slot slot[];
 };
 

@@ -40,8 +40,7 @@ enum tort_ep {
 	TORT_EP_WAIT,		/* drvproxy_wait_event_interruptible() on the feed */
 	TORT_EP_NOTE,		/* returns void */
 	TORT_EP_WORKER,		/* the hot-swappable worker's routine */
-	TORT_EP_IOCTL,		/* a file method (unlocked_ioctl): its stalled
-				 * callers are killable */
+	TORT_EP_IOCTL,		/* unlocked_ioctl: stalled callers are killable */
 	TORT_NR_EP
 };
 
@@ -99,7 +98,7 @@ struct tort_swapper;
  * struct tort_inst - one layer instance: a fresh &struct drvproxy_layer per
  *	apply (a layer can be applied only once)
  * @layer: the layer; an implementation finds its instance from the table
- *	its call runs in (&drvproxy_table.src)
+ *	its call runs in (&drvproxy_generation.src)
  * @node: on its swapper's graveyard after it left the stack
  * @sw: the swapper that owns it
  * @kind: its kind

@@ -14,7 +14,7 @@
  * The checks an implementation makes are explained at the top of
  * torture_main.c; they use the state words the swappers publish and the
  * layer instance that installed the implementation, found through the
- * call's table (&drvproxy_table.src: white-box, on purpose).
+ * call's table (&drvproxy_generation.src: white-box, on purpose).
  *
  * Context: FAST runs in atomic context (preemption, interrupts or bottom
  * halves disabled, a spinlock held, or inside rcu_read_lock()); the others
@@ -29,6 +29,8 @@
 #include <linux/sched.h>
 
 #include "torture.h"
+/* White-box: a call's generation and the layers that filled its table. */
+#include "../../module/drvproxy/internal.h"
 
 DEFINE_PER_CPU(struct tort_pcpu, tort_pcpu);
 
@@ -54,7 +56,7 @@ static struct tort_inst *tort_call_inst(struct drvproxy_table *table, enum tort_
 
 	if (!table || i >= table->nr)
 		return NULL;
-	l = READ_ONCE(table->src[i]);
+	l = READ_ONCE(drvproxy_gen(table)->src[i]);
 	return l ? container_of(l, struct tort_inst, layer) : NULL;
 }
 
@@ -209,7 +211,7 @@ static void tort_impl_leave(struct drvproxy_table *table, struct tort_ctx *c,
 {
 	if (done) {
 		c->impl = impl;
-		c->gen = table ? table->generation : 0;
+		c->gen = table ? drvproxy_gen(table)->generation : 0;
 		c->echo = tort_echo(x, impl, ep);
 		c->completions++;
 		this_cpu_inc(tort_pcpu.runs[impl][ep]);
@@ -295,7 +297,7 @@ static long tort_wait_body(struct drvproxy_table *__dpx_call, struct tort_ctx *c
 						atomic_long_read(&tort_feed_seq) != c->feed_seen);
 	if (ret) {
 		if (ret == DRVPROXY_ERESTART) {
-			c->restart_gen = __dpx_call->generation;
+			c->restart_gen = drvproxy_gen(__dpx_call)->generation;
 			this_cpu_inc(tort_pcpu.restarts[impl]);
 		} else {
 			tort_fail(c->name, "wait: swap-aware wait returned %d", ret);

@@ -59,7 +59,7 @@
  *     implements the endpoint, with the caller's arguments (an echo), and
  *     the return value it produced (tort_encode());
  *   - the generation of the table the call ran in (white-box: the call's
- *     &drvproxy_table) lies between drvproxy_extension_generation() before
+ *     &drvproxy_generation) lies between drvproxy_extension_generation() before
  *     and after the call, never goes backwards for a caller, also when a
  *     swap-aware wait re-dispatched the call.
  *
@@ -68,7 +68,7 @@
  * go) while a call may be inside it, and that a failed apply changed nothing.
  * Every layer instance (&struct tort_inst, a fresh &struct drvproxy_layer per
  * apply) counts the calls inside its code (the instance is found through the
- * call's table slot, &drvproxy_table.src) and has a "dead" flag:
+ * call's table slot, &drvproxy_generation.src) and has a "dead" flag:
  *
  *   - set at once when its apply failed: nothing pins this module for it, so
  *     a companion's init returning that error would be freed right away;
@@ -1057,7 +1057,8 @@ static void tort_print_stats(const char *tag)
 		st[6] += READ_ONCE(sw->dropped);
 	}
 	mutex_lock(&tort_status_lock);
-	n = scnprintf(b, sz, "Calls: %llu (fast %llu sleep %llu wait %llu note %llu worker %llu ioctl %llu)",
+	n = scnprintf(b, sz,
+		      "Calls: %llu (fast %llu sleep %llu wait %llu note %llu worker %llu ioctl %llu)",
 		      total, calls[TORT_EP_FAST], calls[TORT_EP_SLEEP], calls[TORT_EP_WAIT],
 		      calls[TORT_EP_NOTE], calls[TORT_EP_WORKER], calls[TORT_EP_IOCTL]);
 	n += scnprintf(b + n, sz - n,
