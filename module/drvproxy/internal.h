@@ -73,6 +73,20 @@ enum drvproxy_op {
 };
 
 /*
+ * struct drvproxy_below - what a replacement calls below it in one table
+ * @fn: the replacement
+ * @below: the implementation under it: the next layer's replacement of the
+ *	same endpoint, or the base
+ * @layer: the layer @below belongs to (NULL: the base), which the table
+ *	therefore keeps pinned like the layers that fill its slots
+ */
+struct drvproxy_below {
+	drvproxy_fn_t fn;
+	drvproxy_fn_t below;
+	struct drvproxy_layer *layer;
+};
+
+/*
  * struct drvproxy_generation - a table and the engine's bookkeeping of it
  * @chunks: the per-CPU counters, DRVPROXY_COUNT_CHUNK slots each
  * @again: per slot, entries that were not new calls (a stalled call
@@ -87,6 +101,9 @@ enum drvproxy_op {
  * @retire_stage: where its retirement is (transition.c)
  * @stall: a stall table
  * @src: per slot, the layer whose replacement fills it (NULL: the base)
+ * @below: for each replacement in the table, what it calls below it
+ *	(DRVPROXY_CALL_BELOW()), bottom of the stack first
+ * @nr_below: number of @below
  * @table: what calls see; last, since it ends in the slots
  */
 struct drvproxy_generation {
@@ -102,13 +119,15 @@ struct drvproxy_generation {
 	u8 retire_stage;
 	bool stall;
 	struct drvproxy_layer **src;
+	struct drvproxy_below *below;
+	unsigned int nr_below;
 	struct drvproxy_table table;
 };
 
-/* The generation of a table that calls see. */
+/* The generation of a table that calls see; NULL for NULL. */
 static inline struct drvproxy_generation *drvproxy_gen(struct drvproxy_table *t)
 {
-	return container_of(t, struct drvproxy_generation, table);
+	return t ? container_of(t, struct drvproxy_generation, table) : NULL;
 }
 
 /* The runtime state of one endpoint of an extension. */
@@ -226,6 +245,7 @@ bool drvproxy_table_drained(struct drvproxy_generation *t);
 void drvproxy_table_mark_atomic(struct drvproxy_extension *ext, struct drvproxy_generation *t);
 u64 drvproxy_table_calls(struct drvproxy_generation *t, unsigned int i);
 bool drvproxy_table_uses_layer(struct drvproxy_generation *t, struct drvproxy_layer *l);
+drvproxy_fn_t drvproxy_table_below(struct drvproxy_generation *t, drvproxy_fn_t self);
 u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i);
 u64 drvproxy_calls(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep);
 
