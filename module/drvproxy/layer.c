@@ -740,6 +740,31 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer)
 }
 EXPORT_SYMBOL_GPL(drvproxy_layer_revert);
 
+/**
+ * drvproxy_below() - the implementation below a replacement (used by
+ *	DRVPROXY_CALL_BELOW())
+ * @call: the table the replacement's call entered (``__dpx_call``)
+ * @self: the replacement
+ *
+ * Context: any context, inside the replacement's call: @call cannot be
+ * freed meanwhile, nor can the code it returns (the table keeps the layer
+ * that code belongs to pinned).
+ * Return: what the endpoint runs in @call without the layer of @self: the
+ * replacement of the next layer down that covers the endpoint, or the
+ * driver's own implementation.  NULL when @self is not in @call, i.e. it
+ * was not called through drvproxy.
+ */
+drvproxy_fn_t drvproxy_below(struct drvproxy_table *call, drvproxy_fn_t self)
+{
+	drvproxy_fn_t fn = call ? drvproxy_table_below(drvproxy_gen(call), self) : NULL;
+
+	if (!fn)
+		pr_warn_ratelimited("%ps: called below, but it is not an implementation of the call's table\n",
+				    self);
+	return fn;
+}
+EXPORT_SYMBOL_GPL(drvproxy_below);
+
 /*
  * Layers of @mod that left the stack but whose code still drains, pinning
  * @mod.  That only happens to a module whose init failed after it reverted

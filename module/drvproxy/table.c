@@ -115,17 +115,45 @@ void drvproxy_table_free(struct drvproxy_generation *t)
 	bitmap_free(t->atomic);
 	kfree(t->held);
 	kfree(t->src);
+	kfree(t->below);
 	kfree(t);
 }
 
+/* Put @l's replacements on top of @t, noting what each one covers. */
 static void table_overlay(struct drvproxy_generation *t, struct drvproxy_layer *l)
 {
-	unsigned int k;
+	struct drvproxy_below *b;
+	unsigned int k, i;
 
 	for (k = 0; k < l->nr; k++) {
-		t->table.slot[l->slots[k]].fn = l->fns[k];
-		t->src[l->slots[k]] = l;
+		i = l->slots[k];
+		b = &t->below[t->nr_below++];
+		b->fn = l->fns[k];
+		b->below = t->table.slot[i].fn;
+		b->layer = t->src[i];
+		t->table.slot[i].fn = l->fns[k];
+		t->src[i] = l;
 	}
+}
+
+/* Room for what table_overlay() notes, one entry per replacement. */
+static int table_alloc_below(struct drvproxy_generation *t, struct drvproxy_extension *ext,
+			     struct drvproxy_layer *add, struct drvproxy_layer *drop)
+{
+	struct drvproxy_layer *l;
+	unsigned int n = add ? add->nr : 0;
+
+	if (!add || !add->replace) {
+		list_for_each_entry(l, &ext->layers, node)
+			if (l != drop)
+				n += l->nr;
+	}
+	if (!n)
+		return 0;
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	t->below = kcalloc(n, sizeof(*t->below), GFP_KERNEL);
+	return t->below ? 0 : -ENOMEM;
 }
 
 /*
@@ -143,6 +171,10 @@ struct drvproxy_generation *drvproxy_table_build(struct drvproxy_extension *ext,
 
 	if (!t)
 		return NULL;
+	if (table_alloc_below(t, ext, add, drop)) {
+		drvproxy_table_free(t);
+		return NULL;
+	}
 	for (i = 0; i < ext->nr_eps; i++)
 		t->table.slot[i].fn = ext->eps[i]->base;
 	if (!add || !add->replace) {
@@ -169,6 +201,15 @@ struct drvproxy_generation *drvproxy_table_copy(struct drvproxy_generation *t, b
 	if (!c)
 		return NULL;
 	memcpy(c->src, t->src, t->table.nr * sizeof(*t->src));
+	if (t->nr_below) {
+		c->below = drvproxy_fail_alloc() ? NULL :
+			   kmemdup(t->below, t->nr_below * sizeof(*t->below), GFP_KERNEL);
+		if (!c->below) {
+			drvproxy_table_free(c);
+			return NULL;
+		}
+		c->nr_below = t->nr_below;
+	}
 	if (!stall) {
 		for (i = 0; i < t->table.nr; i++)
 			c->table.slot[i].fn = t->table.slot[i].fn;
@@ -237,6 +278,7 @@ bool drvproxy_table_drained(struct drvproxy_generation *t)
 	return true;
 }
 
+/* Can a call in @t run @l's code: in a slot, or called below another? */
 bool drvproxy_table_uses_layer(struct drvproxy_generation *t, struct drvproxy_layer *l)
 {
 	unsigned int i;
@@ -244,7 +286,24 @@ bool drvproxy_table_uses_layer(struct drvproxy_generation *t, struct drvproxy_la
 	for (i = 0; i < t->table.nr; i++)
 		if (t->src[i] == l)
 			return true;
+	for (i = 0; i < t->nr_below; i++)
+		if (t->below[i].layer == l)
+			return true;
 	return false;
+}
+
+/*
+ * What @self calls below it in @t: the entry of its topmost use (a
+ * replacement function used by two applied layers calls below the upper).
+ */
+drvproxy_fn_t drvproxy_table_below(struct drvproxy_generation *t, drvproxy_fn_t self)
+{
+	unsigned int k;
+
+	for (k = t->nr_below; k-- > 0; )
+		if (t->below[k].fn == self)
+			return t->below[k].below;
+	return NULL;
 }
 
 /*

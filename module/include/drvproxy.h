@@ -878,6 +878,15 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 		       name, __VA_ARGS__)
 
 /**
+ * DRVPROXY_ENDPOINT_VOID_MANUAL() - DRVPROXY_ENDPOINT_MANUAL() returning void
+ * @name: the endpoint's name (denotes the wrapper)
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_VOID_MANUAL(name, ...)				\
+	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER_VOID, 0, void, \
+		       name, __VA_ARGS__)
+
+/**
  * DRVPROXY_ENDPOINT_ATOMIC() - an endpoint that may be called from any context
  * @type: return type (not void)
  * @name: the endpoint's name
@@ -1258,6 +1267,61 @@ struct drvproxy_layer {
 
 int drvproxy_layer_apply(struct drvproxy_layer *layer);
 int drvproxy_layer_revert(struct drvproxy_layer *layer);
+drvproxy_fn_t drvproxy_below(struct drvproxy_table *call, drvproxy_fn_t self);
+
+/* What DRVPROXY_CALL_BELOW() gives when there is nothing below to call. */
+#define __DPX_NO_BELOW(type)							\
+	__builtin_choose_expr(__DPX_ERRNO_TYPE(type), (type)-EOPNOTSUPP, (type)0)
+
+/**
+ * DRVPROXY_CALL_BELOW() - call the implementation below this replacement
+ * @name: the replacement whose body this is
+ * @...: every argument the endpoint takes
+ *
+ * Only inside a DRVPROXY_REPLACEMENT() body.  Runs what the endpoint would
+ * run without this replacement's layer -- the replacement of the next
+ * layer down that covers the endpoint, or the driver's own implementation
+ * -- as part of the same call: in the table the call entered, counted
+ * once, drained and pinned with it.  It is what calling the original is in
+ * a livepatch, so a replacement that adds one ioctl command handles that
+ * command and passes every other one down, and layers that each add one
+ * compose.  Evaluates to what that implementation returns; -EOPNOTSUPP (0
+ * for a type that cannot carry an errno) when the replacement was called
+ * directly, not through drvproxy, which is logged.  Example::
+ *
+ *	DRVPROXY_REPLACEMENT(long, demo_ioctl, demo_ioctl_v2, struct file *, file,
+ *			     unsigned int, cmd, unsigned long, arg)
+ *	{
+ *		if (cmd == DEMO_NEW_CMD)
+ *			return demo_new_cmd(file, arg);
+ *		return DRVPROXY_CALL_BELOW(demo_ioctl_v2, file, cmd, arg);
+ *	}
+ */
+#define DRVPROXY_CALL_BELOW(name, ...)						\
+({										\
+	typeof(name) *__dpx_self = name;					\
+	drvproxy_fn_t __dpx_b = drvproxy_below(__dpx_call, (drvproxy_fn_t)__dpx_self); \
+	typeof(__dpx_self(__VA_ARGS__, __dpx_call)) __dpx_r;			\
+										\
+	__dpx_r = likely(__dpx_b) ?						\
+		((typeof(__dpx_self))__dpx_b)(__VA_ARGS__, __dpx_call) :	\
+		__DPX_NO_BELOW(typeof(__dpx_r));				\
+	__dpx_r;								\
+})
+
+/**
+ * DRVPROXY_CALL_BELOW_VOID() - DRVPROXY_CALL_BELOW() for a void endpoint
+ * @name: the replacement whose body this is
+ * @...: every argument the endpoint takes
+ */
+#define DRVPROXY_CALL_BELOW_VOID(name, ...)					\
+do {										\
+	typeof(name) *__dpx_self = name;					\
+	drvproxy_fn_t __dpx_b = drvproxy_below(__dpx_call, (drvproxy_fn_t)__dpx_self); \
+										\
+	if (likely(__dpx_b))							\
+		((typeof(__dpx_self))__dpx_b)(__VA_ARGS__, __dpx_call);	\
+} while (0)
 
 /* ------------------------------------------------------------------------ */
 /* Swap-aware waits                                                          */
