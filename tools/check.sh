@@ -600,9 +600,10 @@ stage_selftests() {
 # The scripts stage torture runs in the KUnit guest (KASAN, kmemleak,
 # lockdep), and their settings (test-churn.sh and test-fuzz.sh run in stage
 # selftests; tools/torture.sh, make torture, runs all of them at length in
-# both kernels).  test-unplug.sh and test-pin.sh are there for KASAN: a
-# device's state used after its free, or a companion's code after rmmod.
-TORTURE_SCRIPTS="test-torture.sh test-fault.sh test-unplug.sh test-pin.sh"
+# both kernels).  test-unplug.sh, test-pin.sh and test-below.sh are there
+# for KASAN: a device's state used after its free, or a companion's code
+# after rmmod.
+TORTURE_SCRIPTS="test-torture.sh test-fault.sh test-unplug.sh test-pin.sh test-below.sh"
 TORTURE_ENV="TORTURE_DURATION=10"
 
 stage_torture() {

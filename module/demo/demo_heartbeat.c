@@ -3,9 +3,11 @@
  * demo_heartbeat.c - drvproxy_demo_heartbeat.ko: a companion whose code
  * outlives its calls
  *
- * Its demo_ioctl adds DRVPROXY_DEMO_HEARTBEAT: a periodic timer with this
- * module's own callback, which queues a work item with this module's own
- * function.  Both are called long after the ioctl returned, from outside
+ * Its demo_ioctl adds DRVPROXY_DEMO_HEARTBEAT and passes every other
+ * command down to the implementation below it (DRVPROXY_CALL_BELOW()).
+ * The heartbeat is a periodic timer with this module's own callback,
+ * which queues a work item with this module's own function.  Both are
+ * called long after the ioctl returned, from outside
  * any endpoint, so no drain covers them: they are pinned instead
  * (drvproxy_timer_setup(), drvproxy_init_work()), and rmmod of this module
  * fails ("in use") while the heartbeat runs; /sys/kernel/drvproxy/pins
@@ -143,21 +145,17 @@ DRVPROXY_REPLACEMENT(int, demo_mmap, demo_hb_mmap, struct file *, file,
 	return 0;
 }
 
+/*
+ * Adds one command and passes every other one down to whatever
+ * implements the ioctl below this layer (the driver, v2 or v3), so that
+ * stacking the heartbeat on a version keeps that version's commands.
+ */
 DRVPROXY_REPLACEMENT(long, demo_ioctl, demo_hb_ioctl, struct file *, file,
 		     unsigned int, cmd, unsigned long, arg)
 {
-	struct demo_state *st = demo_st(file);
-
-	switch (cmd) {
-	case DRVPROXY_DEMO_GET_INFO:
-		return demo_get_info(st, (void __user *)arg, 4, st->opens_now);
-	case DRVPROXY_DEMO_RESET:
-		return demo_reset(st, arg);
-	case DRVPROXY_DEMO_HEARTBEAT:
+	if (cmd == DRVPROXY_DEMO_HEARTBEAT)
 		return hb_ioctl((u32 __user *)arg);
-	default:
-		return -ENOTTY;
-	}
+	return DRVPROXY_CALL_BELOW(demo_hb_ioctl, file, cmd, arg);
 }
 
 static struct drvproxy_layer demo_hb_layer = {
