@@ -52,7 +52,7 @@ static int dv_open_error;
 
 static int dv_open(struct inode *inode, struct file *file)
 {
-	struct dv_state *st = drvproxy_file_device(file)->extension;
+	struct dv_state *st = drvproxy_file_device(file)->state;
 
 	if (READ_ONCE(dv_open_error))
 		return READ_ONCE(dv_open_error);
@@ -63,7 +63,7 @@ static int dv_open(struct inode *inode, struct file *file)
 
 static int dv_release(struct inode *inode, struct file *file)
 {
-	struct dv_state *st = drvproxy_file_device(file)->extension;
+	struct dv_state *st = drvproxy_file_device(file)->state;
 
 	atomic_inc(&st->releases);
 	return 0;
@@ -72,7 +72,7 @@ static int dv_release(struct inode *inode, struct file *file)
 /* Reads return the device's id as one byte. */
 static ssize_t dv_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct dv_state *st = drvproxy_file_device(iocb->ki_filp)->extension;
+	struct dv_state *st = drvproxy_file_device(iocb->ki_filp)->state;
 	u8 id = st->id;
 
 	return copy_to_iter(&id, 1, to);
@@ -90,7 +90,7 @@ static __poll_t dv_poll(struct file *file, struct poll_table_struct *wait)
 
 static void dv_device_release(struct drvproxy_device *dev)
 {
-	struct dv_state *st = dev->extension;
+	struct dv_state *st = dev->state;
 
 	dv_freed.last_id = st->id;
 	dv_freed.last_opens = atomic_read(&st->opens);
@@ -162,7 +162,7 @@ static struct drvproxy_device *dv_create(struct kunit *test, struct dpx_host *h,
 
 	dev = drvproxy_device_alloc(h->drv, DV_NAME, sizeof(*st));
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
-	st = dev->extension;
+	st = dev->state;
 	st->id = id;
 	drvproxy_event_init(&st->ev, true);
 	if (drvproxy_device_add(dev)) {
@@ -206,7 +206,7 @@ static void deleted_device_fails_calls_of_open_files_with_enodev(struct kunit *t
 {
 	struct dv_fixture *f = test->priv;
 	struct drvproxy_device *dev = dv_create(test, &f->host, 7);
-	struct dv_state *st = dev->extension;
+	struct dv_state *st = dev->state;
 	struct file *file = dv_open_path(test);
 
 	KUNIT_EXPECT_EQ(test, dv_read_byte(file), 7);
@@ -273,7 +273,7 @@ static void release_reaches_its_own_device_after_the_minor_is_reused(struct kuni
 
 	drvproxy_delete_device(old);
 	f->dev[0] = dv_create(test, &f->host, 2);
-	st_new = f->dev[0]->extension;
+	st_new = f->dev[0]->state;
 	kunit_info(test, "old minor %d, new minor %d\n", old_minor, f->dev[0]->misc.minor);
 	KUNIT_EXPECT_EQ(test, dv_read_byte(file), -ENODEV);
 	fput(file);
@@ -355,7 +355,7 @@ static bool dv_worker_gone(void)
 static void dv_start_worker(struct kunit *test, struct dv_fixture *f,
 			    struct drvproxy_device *dev)
 {
-	struct dv_state *st = dev->extension;
+	struct dv_state *st = dev->state;
 	struct drvproxy_worker_start s = {
 		.routine = dpx_dv_routine,
 		.name = DV_WORKER,

@@ -4,7 +4,7 @@
  *
  * The host (drvproxy_demo.ko) and its companions (drvproxy_demo_v2.ko,
  * drvproxy_demo_v3.ko) all include this file.  The state block is the
- * device's extension (drvproxy_create_device()): an implementation reaches
+ * device's state block (drvproxy_create_device()): an implementation reaches
  * it through its arguments (file->private_data), so a newer implementation
  * works on the same data.  Helpers here are static inline on purpose: a
  * companion must not depend on symbols of the host module, only on its

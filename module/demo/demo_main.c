@@ -83,7 +83,7 @@ MODULE_PARM_DESC(states_freed, "device state blocks freed since load (read-only)
 /* The last reference to a device is gone: every open had its release. */
 static void demo_device_release(struct drvproxy_device *dev)
 {
-	struct demo_state *st = dev->extension;
+	struct demo_state *st = dev->state;
 
 	if (st->opens_now)
 		pr_err("%s: state freed with %llu files counted open\n", dev->misc.name,
@@ -101,11 +101,11 @@ static int demo_plug(void)
 	dev = drvproxy_device_alloc(demo_driver, DEMO_NAME, sizeof(struct demo_state));
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-	demo_state_init(dev->extension);
+	demo_state_init(dev->state);
 	ret = drvproxy_device_add(dev);
 	if (ret)
 		goto err;
-	ret = demo_start_worker(drvproxy_get_extension(demo_driver), dev->extension);
+	ret = demo_start_worker(drvproxy_get_extension(demo_driver), dev->state);
 	if (ret)
 		goto err;
 	demo_device = dev;
@@ -119,7 +119,7 @@ err:
 /* Unplug: wake blocked calls, stop the worker, then remove the device. */
 static void demo_unplug(void)
 {
-	struct demo_state *st = demo_device->extension;
+	struct demo_state *st = demo_device->state;
 
 	lockdep_assert_held(&demo_plug_lock);
 	mutex_lock(&st->lock);

@@ -28,7 +28,7 @@
 DRVPROXY_ENDPOINT_GLOBAL(int, demo_open, struct inode *, inode, struct file *, file)
 {
 	struct drvproxy_device *dev = drvproxy_file_device(file);
-	struct demo_state *st = dev->extension;
+	struct demo_state *st = dev->state;
 	struct demo_file *df;
 
 	df = kzalloc(sizeof(*df), GFP_KERNEL);

@@ -48,7 +48,7 @@ static int __init raw_init(void)
 	init_waitqueue_head(&st->rq);
 	init_waitqueue_head(&st->wq);
 	init_waitqueue_head(&st->tick.wq);
-	raw_device.extension = st;
+	raw_device.state = st;
 	raw_device.misc.minor = MISC_DYNAMIC_MINOR;
 	raw_device.misc.name = DEMO_NAME "_raw";
 	/* drvproxy_file_device() finds the device through the file's f_op. */
@@ -64,7 +64,7 @@ static int __init raw_init(void)
 static void __exit raw_exit(void)
 {
 	misc_deregister(&raw_device.misc);
-	kfree(raw_device.extension);
+	kfree(raw_device.state);
 }
 
 module_init(raw_init);

@@ -103,7 +103,7 @@ static void device_free(struct kref *ref)
 
 	if (drv->device_release && test_bit(DRVPROXY_DEVICE_ADDED, &dev->flags))
 		drv->device_release(dev);
-	kfree(dev->extension);
+	kfree(dev->state);
 	kfree(dev->misc.name);
 	kfree(dev);
 	kobject_put(&drv->kobj);
@@ -613,7 +613,7 @@ EXPORT_SYMBOL_GPL(drvproxy_start_io);
  * drvproxy_device_alloc() - allocate a device of a driver, not yet visible
  * @drv: a registered driver object
  * @name: device name (/dev/@name), copied
- * @extension_size: size of the zeroed per-device state block, 0 for none
+ * @state_size: size of the zeroed per-device state block, 0 for none
  *
  * Initialise the state block (locks, wait queues), then make the device
  * visible with drvproxy_device_add(): no open() can see the state before
@@ -624,7 +624,7 @@ EXPORT_SYMBOL_GPL(drvproxy_start_io);
  * registered) or ERR_PTR(-ENOMEM).
  */
 struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const char *name,
-					      size_t extension_size)
+					      size_t state_size)
 {
 	struct drvproxy_device *dev;
 
@@ -642,17 +642,17 @@ struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const
 	dev->misc.name = kstrdup(name, GFP_KERNEL);
 	if (!dev->misc.name)
 		goto err;
-	if (extension_size) {
+	if (state_size) {
 		if (drvproxy_fail_alloc())
 			goto err;
-		dev->extension = kzalloc(extension_size, GFP_KERNEL);
-		if (!dev->extension)
+		dev->state = kzalloc(state_size, GFP_KERNEL);
+		if (!dev->state)
 			goto err;
 	}
 	kref_init(&dev->ref);
 	kobject_get(&drv->kobj);
 	dev->driver = drv;
-	dev->extension_size = extension_size;
+	dev->state_size = state_size;
 	INIT_LIST_HEAD(&dev->node);
 	dev->fops = *drv->fops;
 	dev->misc.minor = MISC_DYNAMIC_MINOR;
@@ -662,7 +662,7 @@ struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const
 	return dev;
 
 err:
-	kfree(dev->extension);
+	kfree(dev->state);
 	kfree(dev->misc.name);
 	kfree(dev);
 	return ERR_PTR(-ENOMEM);
@@ -715,7 +715,7 @@ EXPORT_SYMBOL_GPL(drvproxy_device_add);
  * drvproxy_create_device() - create a misc character device of a driver
  * @drv: a registered driver object
  * @name: device name (/dev/@name), copied
- * @extension_size: size of the zeroed per-device state block, 0 for none
+ * @state_size: size of the zeroed per-device state block, 0 for none
  * @out: receives the device
  *
  * drvproxy_device_alloc() and drvproxy_device_add() in one: only for a
@@ -726,7 +726,7 @@ EXPORT_SYMBOL_GPL(drvproxy_device_add);
  * Return: 0, or the error of either step.
  */
 int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
-			   size_t extension_size, struct drvproxy_device **out)
+			   size_t state_size, struct drvproxy_device **out)
 {
 	struct drvproxy_device *dev;
 	int ret;
@@ -736,7 +736,7 @@ int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
 		return -EINVAL;
 	}
 	*out = NULL;
-	dev = drvproxy_device_alloc(drv, name, extension_size);
+	dev = drvproxy_device_alloc(drv, name, state_size);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
 	ret = drvproxy_device_add(dev);
@@ -758,13 +758,13 @@ static void device_stop_workers(struct drvproxy_device *dev)
 	struct drvproxy_driver *drv = dev->driver;
 	struct drvproxy_extension *ext;
 
-	if (!dev->extension_size)
+	if (!dev->state_size)
 		return;
 	mutex_lock(&drv->lock);
 	ext = drv->extension;
 	mutex_unlock(&drv->lock);
 	if (ext)
-		drvproxy_halt_workers_in(ext, dev->extension, dev->extension_size,
+		drvproxy_halt_workers_in(ext, dev->state, dev->state_size,
 					 dev->misc.name);
 }
 

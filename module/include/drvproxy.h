@@ -308,8 +308,8 @@ struct drvproxy_driver {
  * @driver: the driver object that created it
  * @node: entry in &drvproxy_driver.devices while the device is present
  * @opens: number of open files, for sysfs
- * @extension: the per-device state block (DeviceExtension): zeroed memory of
- *	the size given at creation; every implementation version reaches it
+ * @state: the per-device state block (Windows' DeviceExtension): zeroed
+ *	memory of the size given at creation; every implementation version reaches it
  *	through drvproxy_file_device(), so a newer implementation works on the
  *	same data.  It lives until the last file opened on the device is
  *	closed, after drvproxy_delete_device() if files were still open.
@@ -328,11 +328,11 @@ struct drvproxy_device {
 	struct drvproxy_driver *driver;
 	struct list_head node;
 	atomic_t opens;
-	void *extension;
+	void *state;
 	struct file_operations fops;	/* not const: revoked in place */
 	/* private: */
 	struct kref ref;
-	size_t extension_size;
+	size_t state_size;
 	unsigned long flags;
 };
 
@@ -362,10 +362,10 @@ void drvproxy_driver_put(struct drvproxy_driver *drv);
 void drvproxy_start_io(struct drvproxy_driver *drv, void *request);
 
 struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const char *name,
-					      size_t extension_size);
+					      size_t state_size);
 int drvproxy_device_add(struct drvproxy_device *dev);
 int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
-			   size_t extension_size, struct drvproxy_device **out);
+			   size_t state_size, struct drvproxy_device **out);
 void drvproxy_delete_device(struct drvproxy_device *dev);
 bool drvproxy_is_driver_file(const struct file *file, const struct drvproxy_driver *drv);
 

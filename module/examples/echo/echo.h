@@ -4,7 +4,7 @@
  *
  * The host (drvproxy_echo.ko) and its companion (drvproxy_echo_rot13.ko)
  * include this file (Documentation/howto.rst, step 2).  The state is the
- * device's extension: an implementation reaches it through the open file,
+ * device's state block: an implementation reaches it through the open file,
  * never through a symbol of the host, so a newer implementation works on
  * the same data.  Append fields, never reorder them.
  *
@@ -33,7 +33,7 @@ struct echo_state {
 /* The state of the device @file is open on (file->private_data is the misc device). */
 static inline struct echo_state *echo_st(struct file *file)
 {
-	return drvproxy_file_device(file)->extension;
+	return drvproxy_file_device(file)->state;
 }
 
 #endif /* _DRVPROXY_EXAMPLE_ECHO_H */

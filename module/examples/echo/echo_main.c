@@ -4,7 +4,7 @@
  *
  * The message echo device of echo_plain.c, converted by following
  * Documentation/howto.rst and nothing else: the state moved into echo.h
- * and into the device's extension (step 2), read and write became
+ * and into the device's state block (step 2), read and write became
  * endpoints (step 3), and the file_operations and miscdevice became a
  * driver object with a major-function table, a proxy extension and a
  * device (step 4).  A companion (echo_rot13.c) replaces echo_read live.
@@ -79,7 +79,7 @@ static int __init echo_init(void)
 	ret = PTR_ERR_OR_ZERO(echo_device);
 	if (ret)
 		goto err_unregister;
-	st = echo_device->extension;
+	st = echo_device->state;
 	mutex_init(&st->lock);		/* before the node appears */
 	ret = drvproxy_device_add(echo_device);
 	if (ret)
