@@ -486,6 +486,190 @@ static void every_major_function_reaches_its_fops_member(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, DRVPROXY_MJ_MAX, DRVPROXY_MJ_URING_CMD_IOPOLL + 1);
 }
 
+/* ---- drvproxy_iterate_files() ---- */
+
+/* What a walk saw. */
+struct dv_walk {
+	struct file *seen[8];
+	unsigned int n;
+	unsigned int stop_at;		/* fail the walk at this visit (1-based) */
+};
+
+static int dv_visit(struct file *file, void *ctx)
+{
+	struct dv_walk *w = ctx;
+
+	if (w->n < ARRAY_SIZE(w->seen))
+		w->seen[w->n] = file;
+	w->n++;
+	return w->n == w->stop_at ? -ECANCELED : 0;
+}
+
+static unsigned int dv_seen(struct dv_walk *w, struct file *file)
+{
+	unsigned int i, times = 0;
+
+	for (i = 0; i < w->n && i < ARRAY_SIZE(w->seen); i++)
+		times += w->seen[i] == file;
+	return times;
+}
+
+static void iterate_files_visits_every_open_file_once(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct dv_walk w = {};
+	struct file *a, *b, *c;
+
+	f->dev[0] = dv_create(test, &f->host, 1);
+	a = dv_open_path(test);
+	b = dv_open_path(test);
+	c = dv_open_path(test);
+	KUNIT_EXPECT_EQ(test, drvproxy_iterate_files(f->host.drv, dv_visit, &w), 0);
+	KUNIT_EXPECT_EQ(test, w.n, 3U);
+	KUNIT_EXPECT_EQ(test, dv_seen(&w, a), 1U);
+	KUNIT_EXPECT_EQ(test, dv_seen(&w, b), 1U);
+	KUNIT_EXPECT_EQ(test, dv_seen(&w, c), 1U);
+	fput(a);
+	fput(b);
+	fput(c);
+	flush_delayed_fput();
+}
+
+/* A released file and an open that failed are not visited. */
+static void iterate_files_leaves_out_closed_files_and_failed_opens(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct dv_walk w = {};
+	struct file *a, *b, *failed;
+
+	f->dev[0] = dv_create(test, &f->host, 1);
+	a = dv_open_path(test);
+	b = dv_open_path(test);
+	fput(a);
+	flush_delayed_fput();
+	WRITE_ONCE(dv_open_error, -EBUSY);
+	failed = filp_open(DV_PATH, O_RDWR, 0);
+	WRITE_ONCE(dv_open_error, 0);
+	KUNIT_EXPECT_EQ(test, dv_errno(failed), -EBUSY);
+	if (!IS_ERR(failed))
+		fput(failed);
+	KUNIT_EXPECT_EQ(test, drvproxy_iterate_files(f->host.drv, dv_visit, &w), 0);
+	KUNIT_EXPECT_EQ(test, w.n, 1U);
+	KUNIT_EXPECT_EQ(test, dv_seen(&w, b), 1U);
+	fput(b);
+	flush_delayed_fput();
+	w.n = 0;
+	KUNIT_EXPECT_EQ(test, drvproxy_iterate_files(f->host.drv, dv_visit, &w), 0);
+	KUNIT_EXPECT_EQ(test, w.n, 0U);
+}
+
+static void iterate_files_stops_at_the_first_error(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct dv_walk w = { .stop_at = 2 };
+	struct file *a, *b, *c;
+
+	f->dev[0] = dv_create(test, &f->host, 1);
+	a = dv_open_path(test);
+	b = dv_open_path(test);
+	c = dv_open_path(test);
+	KUNIT_EXPECT_EQ(test, drvproxy_iterate_files(f->host.drv, dv_visit, &w), -ECANCELED);
+	KUNIT_EXPECT_EQ(test, w.n, 2U);
+	fput(a);
+	fput(b);
+	fput(c);
+	flush_delayed_fput();
+}
+
+/* A driver's per-file data, in two layouts. */
+struct dv_file_data {
+	u32 layout;
+	u32 value;
+};
+
+static int dv_file_to_2(struct file *file, void *ctx)
+{
+	struct dv_file_data *d = file->private_data;
+
+	if (d && d->layout == 1) {
+		d->layout = 2;
+		d->value *= 10;
+	}
+	return 0;
+}
+
+static int dv_file_to_1(struct file *file, void *ctx)
+{
+	struct dv_file_data *d = file->private_data;
+
+	if (d && d->layout == 2) {
+		d->layout = 1;
+		d->value /= 10;
+	}
+	return 0;
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(bool, dpx_dv_routine, dpx_dv_routine_l2, void *, context,
+			    long, status)
+{
+	return true;
+}
+
+static const struct drvproxy_replacement *const dv_routine_l2[] = {
+	DRVPROXY_REPL(dpx_dv_routine_l2),
+};
+
+static int dv_migrate(struct drvproxy_driver *drv, u32 from, u32 to, void *context)
+{
+	return drvproxy_iterate_files(drv, to == 2 ? dv_file_to_2 : dv_file_to_1, context);
+}
+
+/*
+ * A layer that changes the per-file layout migrates every open file in its
+ * STALLED phase, and its revert converts them back; a file closed before
+ * is not touched.
+ */
+static void migration_converts_every_open_file_and_back(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct dv_file_data da = { 1, 3 }, db = { 1, 4 }, dc = { 1, 5 };
+	struct drvproxy_layer *l;
+	struct file *a, *b, *c;
+
+	f->dev[0] = dv_create(test, &f->host, 1);
+	a = dv_open_path(test);
+	b = dv_open_path(test);
+	c = dv_open_path(test);
+	a->private_data = &da;
+	b->private_data = &db;
+	c->private_data = NULL;
+	fput(c);
+	flush_delayed_fput();
+	c = NULL;
+
+	l = dpx_layer_new(&f->host, DRVPROXY_MODE_STALLED, dv_routine_l2, 1);
+	l->state_layout = 2;
+	l->migrate = dv_migrate;
+	l->unmigrate = dv_migrate;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_EQ(test, da.layout, 2U);
+	KUNIT_EXPECT_EQ(test, da.value, 30U);
+	KUNIT_EXPECT_EQ(test, db.layout, 2U);
+	KUNIT_EXPECT_EQ(test, db.value, 40U);
+	KUNIT_EXPECT_EQ(test, dc.layout, 1U);
+
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(l), 0);
+	KUNIT_EXPECT_EQ(test, da.layout, 1U);
+	KUNIT_EXPECT_EQ(test, da.value, 3U);
+	KUNIT_EXPECT_EQ(test, db.layout, 1U);
+	KUNIT_EXPECT_EQ(test, db.value, 4U);
+	a->private_data = NULL;
+	b->private_data = NULL;
+	fput(a);
+	fput(b);
+	flush_delayed_fput();
+}
+
 static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(deleted_device_fails_calls_of_open_files_with_enodev),
 	KUNIT_CASE(state_block_is_freed_after_the_last_close),
@@ -498,6 +682,10 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(delete_stops_workers_waiting_on_the_device),
 	KUNIT_CASE(every_major_function_reaches_its_fops_member),
 	KUNIT_CASE(driver_freed_with_a_file_open_releases_safely),
+	KUNIT_CASE(iterate_files_visits_every_open_file_once),
+	KUNIT_CASE(iterate_files_leaves_out_closed_files_and_failed_opens),
+	KUNIT_CASE(iterate_files_stops_at_the_first_error),
+	KUNIT_CASE(migration_converts_every_open_file_and_back),
 	{}
 };
 

@@ -96,6 +96,12 @@ EXPORT_SYMBOL_GPL(__drvproxy_driver_alloc);
 
 typedef int (*dpx_open_t)(struct inode *inode, struct file *file);
 
+/* A file open on a device, for drvproxy_iterate_files(). */
+struct open_file {
+	struct list_head node;
+	struct file *file;
+};
+
 static void device_free(struct kref *ref)
 {
 	struct drvproxy_device *dev = container_of(ref, struct drvproxy_device, ref);
@@ -130,12 +136,23 @@ static void file_leaves_device(struct file *file, struct drvproxy_device *dev)
 	device_put(dev);
 }
 
+/*
+ * A file is listed once the driver's open returned (its private data is
+ * set up) and until its release returned, so a migration visits it with
+ * the data of one layout or the other, never half made.
+ */
 static int proxy_open(struct inode *inode, struct file *file)
 {
 	struct drvproxy_device *dev = drvproxy_file_device(file);
 	dpx_open_t open = (dpx_open_t)dev->driver->major_function[DRVPROXY_MJ_CREATE];
+	struct open_file *of;
 	int ret = 0;
 
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	of = kmalloc(sizeof(*of), GFP_KERNEL);
+	if (!of)
+		return -ENOMEM;
 	/*
 	 * misc_open() calls us under misc_mtx, which misc_deregister() takes:
 	 * drvproxy_delete_device() has not passed it, so the creator's
@@ -145,11 +162,31 @@ static int proxy_open(struct inode *inode, struct file *file)
 	if (open)
 		ret = open(inode, file);
 	if (ret) {
+		kfree(of);
 		file_leaves_device(file, dev);
 		return ret;
 	}
 	atomic_inc(&dev->opens);
+	of->file = file;
+	mutex_lock(&dev->files_lock);
+	list_add_tail(&of->node, &dev->files);
+	mutex_unlock(&dev->files_lock);
 	return 0;
+}
+
+static void file_unlist(struct drvproxy_device *dev, struct file *file)
+{
+	struct open_file *of;
+
+	mutex_lock(&dev->files_lock);
+	list_for_each_entry(of, &dev->files, node) {
+		if (of->file == file) {
+			list_del(&of->node);
+			kfree(of);
+			break;
+		}
+	}
+	mutex_unlock(&dev->files_lock);
 }
 
 /*
@@ -165,6 +202,7 @@ static int proxy_release(struct inode *inode, struct file *file)
 
 	if (release)
 		ret = release(inode, file);
+	file_unlist(dev, file);
 	atomic_dec(&dev->opens);
 	/* Nothing of the driver's can be called through the file now. */
 	drvproxy_unpin_file(file);
@@ -197,6 +235,51 @@ bool drvproxy_is_driver_file(const struct file *file, const struct drvproxy_driv
 	       drvproxy_file_device(file)->driver == drv;
 }
 EXPORT_SYMBOL_GPL(drvproxy_is_driver_file);
+
+/**
+ * drvproxy_iterate_files() - visit every file open on a driver's devices
+ * @drv: the driver object
+ * @fn: called once per file; may sleep; a non-zero return stops the walk
+ * @ctx: passed to @fn
+ *
+ * For a state migration (&drvproxy_layer.migrate and .unmigrate) that must
+ * convert what a driver keeps per open file (file->private_data) as well as
+ * the devices' state blocks.  Every file whose open returned and whose
+ * release did not is visited, on every device still present (a device
+ * already deleted keeps its old layout until its last file closes: its
+ * calls fail anyway).  During the STALLED phase no endpoint runs, so the
+ * files' data is still; an open or release that arrives meanwhile waits,
+ * and then runs in the new implementation with the new layout.  A
+ * migration that fails part-way must convert the files it already
+ * converted back before it returns its error.
+ *
+ * Context: process context; takes the driver's device lock and each
+ * device's file lock, so @fn must not open or close files of the driver.
+ * Return: 0, or the first non-zero value @fn returned.
+ */
+int drvproxy_iterate_files(struct drvproxy_driver *drv,
+			   int (*fn)(struct file *file, void *ctx), void *ctx)
+{
+	struct drvproxy_device *dev;
+	struct open_file *of;
+	int ret = 0;
+
+	mutex_lock(&drv->lock);
+	list_for_each_entry(dev, &drv->devices, node) {
+		mutex_lock(&dev->files_lock);
+		list_for_each_entry(of, &dev->files, node) {
+			ret = fn(of->file, ctx);
+			if (ret)
+				break;
+		}
+		mutex_unlock(&dev->files_lock);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&drv->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drvproxy_iterate_files);
 
 /*
  * The methods of a deleted device's files: what a hot-unplugged device
@@ -654,6 +737,8 @@ struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const
 	dev->driver = drv;
 	dev->state_size = state_size;
 	INIT_LIST_HEAD(&dev->node);
+	mutex_init(&dev->files_lock);
+	INIT_LIST_HEAD(&dev->files);
 	dev->fops = *drv->fops;
 	dev->misc.minor = MISC_DYNAMIC_MINOR;
 	dev->misc.fops = &dev->fops;
