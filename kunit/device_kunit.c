@@ -18,6 +18,9 @@
 #include <linux/atomic.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/namei.h>
+#include <linux/stat.h>
 #include <linux/poll.h>
 #include <linux/uio.h>
 
@@ -670,6 +673,57 @@ static void migration_converts_every_open_file_and_back(struct kunit *test)
 	flush_delayed_fput();
 }
 
+/* ---- device identity ---- */
+
+/* A misc minor in the range devices.txt keeps for local use. */
+#define DV_FIXED_MINOR	243
+#define DV_SUBDIR_NODE	"dpx_kunit/sub"
+
+static int dv_stat(const char *path, struct kstat *st)
+{
+	struct path p;
+	int ret = kern_path(path, 0, &p);
+
+	if (ret)
+		return ret;
+	ret = vfs_getattr(&p, st, STATX_BASIC_STATS, AT_STATX_SYNC_AS_STAT);
+	path_put(&p);
+	return ret;
+}
+
+/*
+ * Between drvproxy_device_alloc() and drvproxy_device_add() a driver sets
+ * a fixed minor, a node path with a directory and the node's mode, as on
+ * any misc device, and the node shows them; a second device asking for the
+ * same minor is refused with -EBUSY and stays invisible.
+ */
+static void device_keeps_a_fixed_minor_its_node_path_and_mode(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev, *dup;
+	struct kstat st;
+
+	dev = drvproxy_device_alloc(f->host.drv, DV_NAME, sizeof(struct dv_state));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	f->dev[0] = dev;
+	dev->misc.minor = DV_FIXED_MINOR;
+	dev->misc.nodename = DV_SUBDIR_NODE;
+	dev->misc.mode = 0640;
+	KUNIT_ASSERT_EQ(test, drvproxy_device_add(dev), 0);
+	KUNIT_ASSERT_EQ(test, dv_stat("/dev/" DV_SUBDIR_NODE, &st), 0);
+	KUNIT_EXPECT_EQ(test, MAJOR(st.rdev), (unsigned int)MISC_MAJOR);
+	KUNIT_EXPECT_EQ(test, MINOR(st.rdev), (unsigned int)DV_FIXED_MINOR);
+	KUNIT_EXPECT_EQ(test, st.mode & 0777, 0640U);
+	KUNIT_EXPECT_TRUE(test, S_ISCHR(st.mode));
+
+	dup = drvproxy_device_alloc(f->host.drv, "dpx_kunit_dup", 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dup);
+	f->dev[1] = dup;
+	dup->misc.minor = DV_FIXED_MINOR;
+	KUNIT_EXPECT_EQ(test, drvproxy_device_add(dup), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dv_stat("/dev/dpx_kunit_dup", &st), -ENOENT);
+}
+
 static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(deleted_device_fails_calls_of_open_files_with_enodev),
 	KUNIT_CASE(state_block_is_freed_after_the_last_close),
@@ -686,6 +740,7 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(iterate_files_leaves_out_closed_files_and_failed_opens),
 	KUNIT_CASE(iterate_files_stops_at_the_first_error),
 	KUNIT_CASE(migration_converts_every_open_file_and_back),
+	KUNIT_CASE(device_keeps_a_fixed_minor_its_node_path_and_mode),
 	{}
 };
 

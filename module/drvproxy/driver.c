@@ -702,6 +702,13 @@ EXPORT_SYMBOL_GPL(drvproxy_start_io);
  * visible with drvproxy_device_add(): no open() can see the state before
  * it is ready.  Undo with drvproxy_delete_device().
  *
+ * Its identity can be set in between, in &drvproxy_device.misc, as for any
+ * misc device: @misc.minor, a fixed minor instead of a dynamic one (a
+ * driver loaded on demand through a static /dev node and
+ * MODULE_ALIAS_MISCDEV() keeps its reserved minor); @misc.nodename, a path
+ * under /dev other than @name ("net/tun"); @misc.mode, the node's
+ * permissions (default &drvproxy_driver.device_mode).
+ *
  * Context: process context, may sleep.
  * Return: the device; ERR_PTR(-EINVAL) (bad argument, driver not
  * registered) or ERR_PTR(-ENOMEM).
@@ -763,8 +770,9 @@ EXPORT_SYMBOL_GPL(drvproxy_device_alloc);
  *
  * Context: process context, may sleep.
  * Return: 0; -EINVAL (NULL, added before, or the driver is unloading); or
- * the error of misc_register() (-EBUSY for a name in use).  On error the
- * device is not visible; delete it with drvproxy_delete_device().
+ * the error of misc_register() (-EBUSY for a name or a fixed minor in
+ * use).  On error the device is not visible; delete it with
+ * drvproxy_delete_device().
  */
 int drvproxy_device_add(struct drvproxy_device *dev)
 {
