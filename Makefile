@@ -88,17 +88,18 @@ demo:
 	echo "drvproxy: the demo driver is not built yet; the harness works."
 
 # Benchmarks in QEMU guests: tables on stdout, raw outputs under
-# ~/.cache/drvproxy/build/bench, Documentation/performance.rst updated.
+# ~/.cache/drvproxy/build/bench; UPDATE_RST=1 also rewrites the tables in
+# Documentation/performance.rst (nothing tracked changes by default).
 .PHONY: bench
 bench:
-	@tools/bench/bench.sh
+	@tools/bench/bench.sh $(if $(UPDATE_RST),--update-rst)
 
 # The long reliability runs (tools/torture.sh): drvproxy_torture.ko for
 # DURATION seconds, module churn, fuzzing and fault injection, in the Debian
 # and the KUnit kernel.
 .PHONY: torture
 torture:
-	@tools/torture.sh -d $(or $(DURATION),600)
+	@tools/torture.sh -d $(or $(DURATION),600) $(if $(KERNELS),-k $(KERNELS))
 
 # Mutation testing (tools/mutate.sh, Documentation/reliability.rst): every
 # deliberate bug in tools/mutate/mutants/ must make its checks fail.  Long
@@ -124,8 +125,10 @@ help:
 	@echo "                   KUNIT_VARIANTS='default none rt' the kernels of stages kunit and torture"
 	@echo "  demo             bootstrap, then tools/demo.sh"
 	@echo "  bench            bootstrap, build and run the benchmarks in QEMU (about 15 min);"
-	@echo "                   tables, Documentation/performance.rst, raw data in ~/.cache/drvproxy/build/bench"
-	@echo "  torture          long torture/churn/fuzz/fault-injection runs in QEMU, both kernels (DURATION=600 s)"
+	@echo "                   tables and raw data in ~/.cache/drvproxy/build/bench; UPDATE_RST=1 also"
+	@echo "                   rewrites the tables in Documentation/performance.rst"
+	@echo "  torture          long torture/churn/fuzz/fault-injection runs in QEMU (DURATION=600 s;"
+	@echo "                   KERNELS=all: Debian's and the three KUnit kernels)"
 	@echo "  mutate           mutation testing: build each deliberate bug of tools/mutate/mutants/,"
 	@echo "                   run the checks it names; kill rate and survivors (MUTANTS='03 12' picks some)"
 	@echo "  help             this text"

@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh - make bench: build the benchmarks, run them in QEMU guests, print
-# the tables and update Documentation/performance.rst
+# bench.sh - make bench: build the benchmarks, run them in QEMU guests and
+# print the tables
 #
-# Usage: tools/bench/bench.sh [--quick] [--no-rst] [--report]
+# Usage: tools/bench/bench.sh [--quick] [--update-rst] [--report]
 #
-#   --quick    fewer iterations, swaps and livepatch cycles (a smoke run of a
-#              few minutes; its numbers are noisier)
-#   --no-rst   do not rewrite Documentation/performance.rst
-#   --report   build nothing, run no guest: make the tables again from the
-#              logs of the last run
+#   --quick       fewer iterations, swaps and livepatch cycles (a smoke run
+#                 of a few minutes; its numbers are noisier)
+#   --update-rst  also rewrite the tables in Documentation/performance.rst
+#                 (make bench UPDATE_RST=1); by default no tracked file is
+#                 touched
+#   --report      build nothing, run no guest: make the tables again from
+#                 the logs of the last run
 #
 # Steps: tools/bootstrap.sh; a copy of the tree in $BUILD/bench/src (rsync,
 # as tools/check.sh does) built against the Debian 6.12 headers, then
@@ -42,13 +44,14 @@ TIMEOUT=${BENCH_TIMEOUT:-1500}
 
 quick=0
 report_only=0
-rst=$REPO/Documentation/performance.rst
+rst=
 for arg in "$@"; do
 	case $arg in
 	--quick) quick=1 ;;
+	--update-rst) rst=$REPO/Documentation/performance.rst ;;
 	--no-rst) rst="" ;;
 	--report) report_only=1 ;;
-	-h|--help) sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench.sh: unknown argument '$arg'" >&2; exit 2 ;;
 	esac
 done
