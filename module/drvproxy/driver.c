@@ -253,6 +253,12 @@ EXPORT_SYMBOL_GPL(drvproxy_is_driver_file);
  * migration that fails part-way must convert the files it already
  * converted back before it returns its error.
  *
+ * A file whose release has just returned may still be visited: drvproxy
+ * unlists it after the release endpoint returned, and the STALLED phase
+ * can begin in between.  So a release that frees the file's private data
+ * sets file->private_data to NULL (a store the drain makes visible to the
+ * migration), and @fn skips files whose private data is NULL.
+ *
  * Context: process context; takes the driver's device lock and each
  * device's file lock, so @fn must not open or close files of the driver.
  * Return: 0, or the first non-zero value @fn returned.
