@@ -61,13 +61,15 @@ static int dv_open(struct inode *inode, struct file *file)
 		return READ_ONCE(dv_open_error);
 	atomic_inc(&st->opens);
 	file->private_data = NULL;	/* the driver owns it, as any driver does */
-	return 0;
+	/* For drvproxy_iterate_files(): a migration may convert it. */
+	return drvproxy_track_file(file);
 }
 
 static int dv_release(struct inode *inode, struct file *file)
 {
 	struct dv_state *st = drvproxy_file_device(file)->state;
 
+	drvproxy_untrack_file(file);
 	atomic_inc(&st->releases);
 	return 0;
 }
@@ -566,6 +568,24 @@ static void iterate_files_leaves_out_closed_files_and_failed_opens(struct kunit 
 	KUNIT_EXPECT_EQ(test, w.n, 0U);
 }
 
+/* Only files of drvproxy devices, each once. */
+static void track_file_refuses_other_files_and_a_second_track(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct file *a, *null;
+
+	f->dev[0] = dv_create(test, &f->host, 1);
+	a = dv_open_path(test);
+	KUNIT_EXPECT_EQ(test, drvproxy_track_file(a), -EINVAL);
+	null = filp_open("/dev/null", O_RDONLY, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(null));
+	KUNIT_EXPECT_EQ(test, drvproxy_track_file(null), -EINVAL);
+	drvproxy_untrack_file(null);
+	fput(null);
+	fput(a);
+	flush_delayed_fput();
+}
+
 static void iterate_files_stops_at_the_first_error(struct kunit *test)
 {
 	struct dv_fixture *f = test->priv;
@@ -739,6 +759,7 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(iterate_files_visits_every_open_file_once),
 	KUNIT_CASE(iterate_files_leaves_out_closed_files_and_failed_opens),
 	KUNIT_CASE(iterate_files_stops_at_the_first_error),
+	KUNIT_CASE(track_file_refuses_other_files_and_a_second_track),
 	KUNIT_CASE(migration_converts_every_open_file_and_back),
 	KUNIT_CASE(device_keeps_a_fixed_minor_its_node_path_and_mode),
 	{}

@@ -136,23 +136,12 @@ static void file_leaves_device(struct file *file, struct drvproxy_device *dev)
 	device_put(dev);
 }
 
-/*
- * A file is listed once the driver's open returned (its private data is
- * set up) and until its release returned, so a migration visits it with
- * the data of one layout or the other, never half made.
- */
 static int proxy_open(struct inode *inode, struct file *file)
 {
 	struct drvproxy_device *dev = drvproxy_file_device(file);
 	dpx_open_t open = (dpx_open_t)dev->driver->major_function[DRVPROXY_MJ_CREATE];
-	struct open_file *of;
 	int ret = 0;
 
-	if (drvproxy_fail_alloc())
-		return -ENOMEM;
-	of = kmalloc(sizeof(*of), GFP_KERNEL);
-	if (!of)
-		return -ENOMEM;
 	/*
 	 * misc_open() calls us under misc_mtx, which misc_deregister() takes:
 	 * drvproxy_delete_device() has not passed it, so the creator's
@@ -162,31 +151,30 @@ static int proxy_open(struct inode *inode, struct file *file)
 	if (open)
 		ret = open(inode, file);
 	if (ret) {
-		kfree(of);
 		file_leaves_device(file, dev);
 		return ret;
 	}
 	atomic_inc(&dev->opens);
-	of->file = file;
-	mutex_lock(&dev->files_lock);
-	list_add_tail(&of->node, &dev->files);
-	mutex_unlock(&dev->files_lock);
 	return 0;
 }
 
-static void file_unlist(struct drvproxy_device *dev, struct file *file)
+/* Take @file off its device's list of tracked files; true if it was on. */
+static bool file_unlist(struct drvproxy_device *dev, struct file *file)
 {
 	struct open_file *of;
+	bool found = false;
 
 	mutex_lock(&dev->files_lock);
 	list_for_each_entry(of, &dev->files, node) {
 		if (of->file == file) {
 			list_del(&of->node);
 			kfree(of);
+			found = true;
 			break;
 		}
 	}
 	mutex_unlock(&dev->files_lock);
+	return found;
 }
 
 /*
@@ -202,6 +190,7 @@ static int proxy_release(struct inode *inode, struct file *file)
 
 	if (release)
 		ret = release(inode, file);
+	/* A release that did not untrack its file: do not leave it listed. */
 	file_unlist(dev, file);
 	atomic_dec(&dev->opens);
 	/* Nothing of the driver's can be called through the file now. */
@@ -237,27 +226,93 @@ bool drvproxy_is_driver_file(const struct file *file, const struct drvproxy_driv
 EXPORT_SYMBOL_GPL(drvproxy_is_driver_file);
 
 /**
- * drvproxy_iterate_files() - visit every file open on a driver's devices
+ * drvproxy_track_file() - list a file for drvproxy_iterate_files()
+ * @file: a file being opened on a device of a drvproxy driver
+ *
+ * Call it in the driver's open, once the file's private data is set up,
+ * if a migration may have to convert that data: inside the open endpoint's
+ * call, so the stalled drain orders it against the migration (a file is
+ * either tracked with its data complete before the STALLED phase, or opened
+ * by the new implementation after it).  Pair it with drvproxy_untrack_file()
+ * in release.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL when @file is not open on a drvproxy device, or is
+ * tracked already; -ENOMEM.
+ */
+int drvproxy_track_file(struct file *file)
+{
+	struct drvproxy_device *dev;
+	struct open_file *of, *it;
+	int ret = 0;
+
+	if (!drvproxy_file_is_proxied(file)) {
+		pr_err("track_file: not a file of a drvproxy device\n");
+		return -EINVAL;
+	}
+	dev = drvproxy_file_device(file);
+	if (drvproxy_fail_alloc())
+		return -ENOMEM;
+	of = kmalloc(sizeof(*of), GFP_KERNEL);
+	if (!of)
+		return -ENOMEM;
+	of->file = file;
+	mutex_lock(&dev->files_lock);
+	list_for_each_entry(it, &dev->files, node) {
+		if (it->file == file) {
+			ret = -EINVAL;
+			break;
+		}
+	}
+	if (!ret)
+		list_add_tail(&of->node, &dev->files);
+	mutex_unlock(&dev->files_lock);
+	if (ret) {
+		pr_err("%s: track_file: file tracked already\n", dev->driver->name);
+		kfree(of);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drvproxy_track_file);
+
+/**
+ * drvproxy_untrack_file() - take a file off the list drvproxy_iterate_files()
+ *	walks
+ * @file: a file drvproxy_track_file() listed; anything else is ignored
+ *
+ * Call it in the driver's release before the file's private data is freed,
+ * inside the release endpoint's call for the same reason as
+ * drvproxy_track_file().  drvproxy takes a file that is still tracked off
+ * the list after release returned, but then a migration starting at that
+ * moment could still visit it.
+ *
+ * Context: process context, may sleep.
+ */
+void drvproxy_untrack_file(struct file *file)
+{
+	if (drvproxy_file_is_proxied(file))
+		file_unlist(drvproxy_file_device(file), file);
+}
+EXPORT_SYMBOL_GPL(drvproxy_untrack_file);
+
+/**
+ * drvproxy_iterate_files() - visit every tracked file open on a driver's
+ *	devices
  * @drv: the driver object
  * @fn: called once per file; may sleep; a non-zero return stops the walk
  * @ctx: passed to @fn
  *
  * For a state migration (&drvproxy_layer.migrate and .unmigrate) that must
  * convert what a driver keeps per open file (file->private_data) as well as
- * the devices' state blocks.  Every file whose open returned and whose
- * release did not is visited, on every device still present (a device
- * already deleted keeps its old layout until its last file closes: its
- * calls fail anyway).  During the STALLED phase no endpoint runs, so the
- * files' data is still; an open or release that arrives meanwhile waits,
- * and then runs in the new implementation with the new layout.  A
- * migration that fails part-way must convert the files it already
- * converted back before it returns its error.
- *
- * A file whose release has just returned may still be visited: drvproxy
- * unlists it after the release endpoint returned, and the STALLED phase
- * can begin in between.  So a release that frees the file's private data
- * sets file->private_data to NULL (a store the drain makes visible to the
- * migration), and @fn skips files whose private data is NULL.
+ * the devices' state blocks.  Every file the driver tracks
+ * (drvproxy_track_file() in open, drvproxy_untrack_file() in release) is
+ * visited, on every device still present (a device already deleted keeps
+ * its old layout until its last file closes: its calls fail anyway).
+ * During the STALLED phase no endpoint runs, so the files' data is still;
+ * an open or release that arrives meanwhile waits, and then runs in the
+ * new implementation with the new layout.  A migration that fails
+ * part-way must convert the files it already converted back before it
+ * returns its error.
  *
  * Context: process context; takes the driver's device lock and each
  * device's file lock, so @fn must not open or close files of the driver.

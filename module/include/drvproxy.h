@@ -335,7 +335,7 @@ struct drvproxy_device {
 	size_t state_size;
 	unsigned long flags;
 	struct mutex files_lock;	/* protects @files */
-	struct list_head files;		/* files open, see drvproxy_iterate_files() */
+	struct list_head files;		/* see drvproxy_track_file() */
 };
 
 struct drvproxy_driver *__drvproxy_driver_alloc(const char *name, struct module *owner,
@@ -370,6 +370,8 @@ int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
 			   size_t state_size, struct drvproxy_device **out);
 void drvproxy_delete_device(struct drvproxy_device *dev);
 bool drvproxy_is_driver_file(const struct file *file, const struct drvproxy_driver *drv);
+int drvproxy_track_file(struct file *file);
+void drvproxy_untrack_file(struct file *file);
 int drvproxy_iterate_files(struct drvproxy_driver *drv,
 			   int (*fn)(struct file *file, void *ctx), void *ctx);
 
