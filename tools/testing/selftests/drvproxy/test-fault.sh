@@ -54,7 +54,7 @@ fi
 state() {
 	ls -d /sys/module/drvproxy* /dev/drvproxy* $SYSFS/drivers/* $DRV/layers/* 2> /dev/null
 	[ -d $DRV ] && grep -s . $DRV/generation $DRV/stack $DRV/transition $DRV/devices \
-		$DRV/endpoints/*/current $(ls -d $DRV/endpoints/*/in_flight | grep -v /demo_worker/) \
+		$DRV/endpoints/*/current $(ls -d $DRV/endpoints/*/in_flight 2> /dev/null | grep -v /demo_worker/) \
 		/sys/module/drvproxy_demo/refcnt
 }
 
