@@ -315,7 +315,8 @@ EXPORT_SYMBOL_GPL(drvproxy_untrack_file);
  * returns its error.
  *
  * Context: process context; takes the driver's device lock and each
- * device's file lock, so @fn must not open or close files of the driver.
+ * device's file lock, so @fn must not open, close, track or untrack files
+ * of the driver.
  * Return: 0, or the first non-zero value @fn returned.
  */
 int drvproxy_iterate_files(struct drvproxy_driver *drv,

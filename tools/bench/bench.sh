@@ -49,7 +49,6 @@ for arg in "$@"; do
 	case $arg in
 	--quick) quick=1 ;;
 	--update-rst) rst=$REPO/Documentation/performance.rst ;;
-	--no-rst) rst="" ;;
 	--report) report_only=1 ;;
 	-h|--help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench.sh: unknown argument '$arg'" >&2; exit 2 ;;
