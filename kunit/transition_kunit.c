@@ -11,7 +11,7 @@
  *                      an atomic replace takes migrated state back through
  *                      the layers it drops
  *   drvproxy_retire    a superseded table outlives every call that may
- *                      still enter it
+ *                      still enter it, and no call touches it after
  *   drvproxy_depth     the stack of layers is bounded, so sysfs shows it whole
  *   drvproxy_context   the documented contexts of the statistics and events
  *
@@ -72,6 +72,10 @@ struct tr_fixture {
 	/* drvproxy_retire */
 	struct completion apply_go;
 	struct drvproxy_layer *apply_layer;
+	struct dpx_thread blocker;
+	struct task_struct *hook_task;	/* the thread tr_stall_left_hook() holds */
+	bool hook_applied;
+	bool hook_flushed;
 };
 
 static struct tr_fixture *tr_cur;	/* for the endpoint bodies */
@@ -241,9 +245,11 @@ static void tr_exit(struct kunit *test)
 {
 	struct tr_fixture *f = test->priv;
 
+	drvproxy_test_set_hook(NULL);
 	complete_all(&f->gate);
 	dpx_thread_stop(&f->caller);
 	dpx_thread_stop(&f->killed);
+	dpx_thread_stop(&f->blocker);
 	dpx_host_exit(&f->host);
 	tr_cur = NULL;
 }
@@ -896,8 +902,67 @@ static void superseded_table_outlives_call_that_loaded_it_before_publish(struct 
 	KUNIT_EXPECT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_INNER) == 0, 5000));
 }
 
+/*
+ * Held where a stalled caller has counted its exit from the stall table:
+ * let the blocked call return, so the drain ends, wait until the apply has
+ * returned, then until the retire worker freed every superseded table, the
+ * stall table included.  Only once, and only for the test thread.
+ */
+static void tr_stall_left_hook(enum drvproxy_test_point tp)
+{
+	struct tr_fixture *f = tr_cur;
+
+	if (tp != DRVPROXY_TP_STALL_LEFT || !f || current != f->hook_task)
+		return;
+	f->hook_task = NULL;
+	complete_all(&f->gate);
+	f->hook_applied = dpx_thread_wait(&f->caller, 5000);
+	if (!f->hook_applied)
+		return;
+	drvproxy_test_retire_flush(f->host.ext);
+	f->hook_flushed = true;
+}
+
+/*
+ * A call that arrives during a stall leaves the stall table (counts its
+ * exit) before it waits for the next publish.  From that instant the stall
+ * may end and the stall table be retired and freed, all before the caller
+ * runs again; it must not touch that table any more (KASAN reports it if it
+ * does) and completes in the implementation the transition installed.
+ */
+static void stalled_caller_touches_no_table_after_leaving_it(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_domain *dom = (struct drvproxy_domain *)f->host.ext;
+	struct drvproxy_table *before = rcu_access_pointer(dom->active);
+	int ret;
+
+	f->apply_layer = tr_layer(f, DRVPROXY_MODE_STALLED, tr_block1);
+	f->apply_layer->drain_timeout_ms = 10000;
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->blocker, tr_call_block, f, "dpx-tr-block"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_BLOCK) == 1, 5000));
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_apply_when_told, f,
+					       "dpx-tr-apply"), 0);
+	complete(&f->apply_go);
+	/* The stall table is out; the drain waits for the blocked call. */
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(drvproxy_call_stale(before), 5000));
+
+	f->hook_task = current;
+	drvproxy_test_set_hook(tr_stall_left_hook);
+	ret = dpx_tr_block(0);
+	drvproxy_test_set_hook(NULL);
+
+	KUNIT_EXPECT_TRUE(test, f->hook_applied);
+	KUNIT_EXPECT_TRUE(test, f->hook_flushed);
+	KUNIT_EXPECT_EQ(test, f->caller.result, 0L);
+	KUNIT_EXPECT_EQ(test, ret, 31);
+	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->blocker, 5000));
+	KUNIT_EXPECT_EQ(test, f->blocker.result, 30L);
+}
+
 static struct kunit_case drvproxy_retire_cases[] = {
 	KUNIT_CASE(superseded_table_outlives_call_that_loaded_it_before_publish),
+	KUNIT_CASE(stalled_caller_touches_no_table_after_leaving_it),
 	{}
 };
 

@@ -211,6 +211,12 @@ bool drvproxy_globally_enabled(void);
 u64 drvproxy_next_generation(void);
 void drvproxy_taint(const char *drv, const char *who);
 bool drvproxy_fail_alloc(void);
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Call the KUnit test hook, if one is set: see enum drvproxy_test_point. */
+void drvproxy_test_point(enum drvproxy_test_point tp);
+#else
+static inline void drvproxy_test_point(enum drvproxy_test_point tp) { }
+#endif
 const char *drvproxy_module_name(const struct module *mod);
 
 /* driver.c */

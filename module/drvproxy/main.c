@@ -210,6 +210,33 @@ int drvproxy_test_set_exclude(const char *list)
 	return exclude_set(list, NULL);
 }
 EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_set_exclude);
+
+/*
+ * Test points: a KUnit case sets the hook before it starts the threads that
+ * reach a point and clears it after they stopped, so a plain READ_ONCE()
+ * suffices; the hook finds its own state.
+ */
+static void (*drvproxy_test_hook)(enum drvproxy_test_point tp);
+
+void drvproxy_test_point(enum drvproxy_test_point tp)
+{
+	void (*hook)(enum drvproxy_test_point tp) = READ_ONCE(drvproxy_test_hook);
+
+	if (unlikely(hook))
+		hook(tp);
+}
+
+void drvproxy_test_set_hook(void (*hook)(enum drvproxy_test_point tp))
+{
+	WRITE_ONCE(drvproxy_test_hook, hook);
+}
+EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_set_hook);
+
+void drvproxy_test_retire_flush(struct drvproxy_extension *ext)
+{
+	drvproxy_retire_flush(ext);
+}
+EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_retire_flush);
 #endif
 
 const char *drvproxy_module_name(const struct module *mod)

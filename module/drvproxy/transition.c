@@ -606,6 +606,7 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		 */
 		atomic_long_inc(&t->again[i]);
 		this_cpu_inc(t->table.slot[i].count->exit);
+		drvproxy_test_point(DRVPROXY_TP_STALL_LEFT);
 		if (rcu_access_pointer(ext->domain.active) == &t->table &&
 		    !drvproxy_stall_wait(ext, desc, seq)) {
 			e.fn = NULL;

@@ -1551,10 +1551,32 @@ int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
 u64 drvproxy_generation(void);
 u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
 
+/**
+ * enum drvproxy_test_point - where the framework calls a KUnit test hook
+ * @DRVPROXY_TP_STALL_LEFT: a caller waiting out a stall has counted its exit
+ *	from the stall table (drvproxy_call_stalled()): from here on that table
+ *	may be freed under it
+ * @DRVPROXY_TP_ENABLED_UNPROTECTED: a write to a layer's sysfs "enabled" has
+ *	given up its sysfs active protection and not yet locked the extension:
+ *	from here on the layer, its companion and its host may go
+ *
+ * Each point is a window in which a race with another thread used to touch
+ * freed memory; a KUnit case holds the thread there while it runs the other
+ * side to completion.
+ */
+enum drvproxy_test_point {
+	DRVPROXY_TP_STALL_LEFT,
+	DRVPROXY_TP_ENABLED_UNPROTECTED,
+};
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /* KUnit only (namespace EXPORTED_FOR_KUNIT_TESTING): the feature switches. */
 void drvproxy_test_set_enabled(bool on);
 int drvproxy_test_set_exclude(const char *list);
+/* ... a hook the framework calls at each test point (may sleep), or NULL ... */
+void drvproxy_test_set_hook(void (*hook)(enum drvproxy_test_point tp));
+/* ... and waiting until every superseded table of @ext is freed. */
+void drvproxy_test_retire_flush(struct drvproxy_extension *ext);
 #endif
 
 #endif /* _DRVPROXY_H */
