@@ -44,6 +44,22 @@ static const char *ext_name(struct drvproxy_extension *ext)
  * deadlocks; we refuse).  Interruptible, so a signal ends the wait for
  * another transition.
  */
+static void ext_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct drvproxy_extension, ref));
+}
+
+/* Keep @ext's memory (not the extension: it may still be released). */
+void drvproxy_ext_get(struct drvproxy_extension *ext)
+{
+	kref_get(&ext->ref);
+}
+
+void drvproxy_ext_put(struct drvproxy_extension *ext)
+{
+	kref_put(&ext->ref, ext_free);
+}
+
 int drvproxy_lock_ext(struct drvproxy_extension *ext)
 {
 	if (READ_ONCE(ext->lock_owner) == current) {
@@ -180,6 +196,7 @@ static struct drvproxy_extension *ext_alloc(struct drvproxy_driver *drv,
 	}
 	ext->drv = drv;
 	ext->owner = owner;
+	kref_init(&ext->ref);
 	mutex_init(&ext->lock);
 	xa_init(&ext->ids);
 	INIT_LIST_HEAD(&ext->layers);
@@ -501,7 +518,8 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 	kfree(ext->eps);
 	rhashtable_destroy(&ext->by_wrapper);
 	xa_destroy(&ext->ids);
-	kfree(ext);
+	/* A sysfs writer may still hold the memory: see layer_enabled_store(). */
+	drvproxy_ext_put(ext);
 }
 
 /**

@@ -201,6 +201,12 @@ struct drvproxy_extension {
 	struct kobject *endpoints_kobj;
 	struct kobject *layers_kobj;
 	bool dying;
+	/*
+	 * The memory only: drvproxy_extension_release() drops the first
+	 * reference; a sysfs writer that gave up its active protection holds
+	 * another (drvproxy_ext_get()), so the lock it then takes still exists.
+	 */
+	struct kref ref;
 };
 
 /* main.c */
@@ -226,6 +232,8 @@ unsigned int drvproxy_open_count(struct drvproxy_driver *drv);
 void drvproxy_driver_going(struct module *mod);
 
 /* extension.c */
+void drvproxy_ext_get(struct drvproxy_extension *ext);
+void drvproxy_ext_put(struct drvproxy_extension *ext);
 int drvproxy_lock_ext(struct drvproxy_extension *ext);
 void drvproxy_unlock_ext(struct drvproxy_extension *ext);
 struct drvproxy_endpoint *drvproxy_find_endpoint(struct drvproxy_extension *ext,

@@ -409,6 +409,7 @@ static ssize_t layer_enabled_store(struct kobject *kobj, struct kobj_attribute *
 {
 	struct drvproxy_layer_kobj *ko = container_of(kobj, struct drvproxy_layer_kobj, kobj);
 	struct drvproxy_extension *ext = ko->ext;
+	struct module *host = ext->owner;
 	struct kernfs_node *kn;
 	struct drvproxy_layer *l;
 	bool enable;
@@ -426,23 +427,36 @@ static ssize_t layer_enabled_store(struct kobject *kobj, struct kobj_attribute *
 		return -EINVAL;
 	}
 	/*
-	 * The directory exists, so the layer is applied and pins the host,
-	 * which keeps @ext.  Once active protection is broken the companion
-	 * and then the host may go: pin the host ourselves first.
+	 * The directory exists, so the layer is applied and @ext is alive.
+	 * The revert removes this very file, so active protection must be
+	 * broken first; from then on the companion, the layer and the host's
+	 * extension may all go: the host may unregister outside its module
+	 * exit.  Hold what we still touch: the host module (its code needs
+	 * ours), @ext's memory (its lock, which then finds @ko->layer NULL)
+	 * and @kobj.
 	 */
-	if (!try_module_get(ext->owner))
+	if (!try_module_get(host))
 		return -ENODEV;
+	drvproxy_ext_get(ext);
 	kobject_get(kobj);
 	kn = sysfs_break_active_protection(kobj, &attr->attr);
+	drvproxy_test_point(DRVPROXY_TP_ENABLED_UNPROTECTED);
 	ret = drvproxy_lock_ext(ext);
 	if (!ret) {
 		l = ko->layer;
-		ret = l ? drvproxy_layer_revert_locked(ext, l, false) : -ENOENT;
+		if (l)
+			ret = drvproxy_layer_revert_locked(ext, l, false);
+		else
+			ret = -ENOENT;
 		drvproxy_unlock_ext(ext);
+		if (ret == -ENOENT)
+			pr_warn("layers/%s/enabled: the layer left the stack meanwhile\n",
+				kobject_name(kobj));
 	}
 	sysfs_unbreak_active_protection(kn);
 	kobject_put(kobj);
-	module_put(ext->owner);
+	drvproxy_ext_put(ext);
+	module_put(host);
 	return ret ?: count;
 }
 
