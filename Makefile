@@ -19,7 +19,7 @@ endif
 KBUILD_ARGS := $(if $(W),W=$(W)) $(if $(C),C=$(C)) $(if $(V),V=$(V))
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_ARGS)
 
-.PHONY: all modules tools clean modules_install bootstrap kunit-kernel check demo help check-kdir \
+.PHONY: all modules tools clean modules_install modules_uninstall bootstrap kunit-kernel check demo help check-kdir \
 	companion
 
 all: modules tools
@@ -41,9 +41,28 @@ check-kdir:
 modules: check-kdir
 	+$(KMAKE) modules
 
+# What a user installs: the framework and the demo host with its two
+# companions, the set dkms.conf installs.  Not kbuild's modules_install,
+# which installs every module of the tree (the test-only ones too), signs
+# them with a key distribution headers do not ship (sign-file errors) and
+# skips depmod without a System.map (modprobe then finds nothing).
+USER_MODULES := module/drvproxy/drvproxy.ko module/demo/drvproxy_demo.ko \
+	module/demo/drvproxy_demo_v2.ko module/demo/drvproxy_demo_v3.ko
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+MOD_DEST = $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(or $(INSTALL_MOD_DIR),updates)
+DEPMOD = depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+
 modules_install: check-kdir
-	+$(KMAKE) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH)) \
-		$(if $(INSTALL_MOD_DIR),INSTALL_MOD_DIR=$(INSTALL_MOD_DIR)) modules_install
+	@for m in $(USER_MODULES); do \
+		[ -f "$$m" ] || { echo "drvproxy: $$m is not built: run make first" >&2; exit 1; }; \
+	done
+	install -d "$(MOD_DEST)"
+	install -m 0644 $(USER_MODULES) "$(MOD_DEST)/"
+	$(DEPMOD)
+
+modules_uninstall: check-kdir
+	rm -f $(addprefix "$(MOD_DEST)/,$(addsuffix ",$(notdir $(USER_MODULES))))
+	$(DEPMOD)
 
 clean:
 	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then $(KMAKE) clean; fi
@@ -114,7 +133,9 @@ help:
 	@echo "  all              modules and tools"
 	@echo "  modules          build the modules against KDIR (W=1, C=1|2, V=1 passed through)"
 	@echo "  tools            build tools/drvproxyctl/drvproxyctl (STATIC=1: statically linked)"
-	@echo "  modules_install  install them (INSTALL_MOD_PATH, INSTALL_MOD_DIR honoured)"
+	@echo "  modules_install  install the framework, the demo and its companions into"
+	@echo "                   /lib/modules/<release>/updates and run depmod (INSTALL_MOD_PATH,"
+	@echo "                   INSTALL_MOD_DIR honoured); modules_uninstall removes them"
 	@echo "  clean            kbuild clean plus tools build outputs"
 	@echo "  bootstrap        install missing build/test dependencies (tools/bootstrap.sh, needs root)"
 	@echo "  kunit-kernel     build or reuse the cached KUnit kernel (tools/kunit-kernel.sh);"

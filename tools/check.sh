@@ -9,7 +9,8 @@
 #                   newest installed 6.1 headers and, in a cached chroot of
 #                   Debian testing/unstable (tools/chroot.sh), the newest
 #                   kernel's headers (with tools/bench and, compiled only,
-#                   the KUnit suites); any warning fails
+#                   the KUnit suites); any warning fails; make
+#                   modules_install and modules_uninstall into a scratch root
 #   b | sparse      make C=2 against the Debian 6.12 headers; any sparse
 #                   warning/error fails
 #   c | style       checkpatch.pl --strict over tracked module/, kunit/,
@@ -226,6 +227,42 @@ stage_build() {
 	done
 	build_newest
 	stage_build_fail
+	[ -n "$KDIR612" ] && build_install "debian-${KDIR612#/usr/src/linux-headers-}" "$KDIR612"
+}
+
+# build_install TREE KDIR: "make modules_install" of the built TREE into a
+# scratch INSTALL_MOD_PATH installs exactly what a user should get, where
+# modprobe finds it (depmod ran), and "make modules_uninstall" takes it all
+# back.
+build_install() {
+	local tree=$BUILD/$1 kdir=$2 root=$BUILD/install rel dep want got
+	local log=$LOGDIR/build-install.log
+
+	rm -rf "$root"
+	rel=$(cat "$kdir/include/config/kernel.release")
+	dep=$root/lib/modules/$rel/modules.dep
+	want="drvproxy.ko drvproxy_demo.ko drvproxy_demo_v2.ko drvproxy_demo_v3.ko"
+	if ! make -C "$tree" KDIR="$kdir" INSTALL_MOD_PATH="$root" modules_install > "$log" 2>&1; then
+		fail "install: make modules_install failed"
+		detail "$log"
+		return
+	fi
+	got=$(cd "$root" && find . -name '*.ko' -printf '%f\n' | LC_ALL=C sort | xargs)
+	if [ "$got" != "$want" ]; then
+		fail "install: modules_install installed \"$got\", not \"$want\""
+	elif ! grep -qx "updates/drvproxy_demo.ko: updates/drvproxy.ko" "$dep"; then
+		fail "install: modules.dep does not say drvproxy_demo needs drvproxy (depmod did not run)"
+	else
+		pass "install: modules_install installs the framework, the demo and its companions, with depmod"
+	fi
+	if ! make -C "$tree" KDIR="$kdir" INSTALL_MOD_PATH="$root" modules_uninstall >> "$log" 2>&1; then
+		fail "install: make modules_uninstall failed"
+		detail "$log"
+	elif [ -n "$(find "$root" -name '*.ko')" ] || grep -q drvproxy "$dep"; then
+		fail "install: modules_uninstall left modules or their modules.dep lines"
+	else
+		pass "install: modules_uninstall removes them again"
+	fi
 }
 
 # Sources that must not build (tools/testing/build-fail): each must fail
