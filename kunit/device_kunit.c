@@ -10,12 +10,15 @@
  * minor.  A device allocated but not added is invisible to open(), a failed
  * open holds nothing, and workers waiting on events inside a device's state
  * block are stopped before that memory goes.  The files are opened through
- * /dev (devtmpfs, which the guest mounts), as user space would.
+ * /dev (devtmpfs, which the guest mounts), as user space would.  The
+ * lifetime cases run twice: on a misc device (drvproxy_device_add()) and on
+ * a cdev of a class (drvproxy_device_add_cdev()).
  *
  * Copyright (C) 2026 The drvproxy developers
  */
 #include <kunit/test.h>
 #include <linux/atomic.h>
+#include <linux/device.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -113,6 +116,28 @@ struct dv_fixture {
 	struct dpx_host host2;
 	struct drvproxy_device *dev[2];
 	struct drvproxy_worker *worker;
+	dev_t devt;			/* DV_MINORS numbers for cdev devices */
+	bool class_registered;
+};
+
+/* How a case's devices become visible: its parameter, misc by default. */
+enum dv_kind { DV_MISC, DV_CDEV };
+
+static const enum dv_kind dv_kinds[] = { DV_MISC, DV_CDEV };
+
+static void dv_kind_desc(const enum dv_kind *kind, char *desc)
+{
+	strscpy(desc, *kind == DV_CDEV ? "cdev" : "misc", KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(dv_kind, dv_kinds, dv_kind_desc);
+
+#define DV_MINORS	2
+#define DV_CLASS	"dpx_kunit_class"
+
+/* Not const: class_register() took a non-const class before 6.4. */
+static struct class dv_class = {
+	.name = DV_CLASS,
 };
 
 static void dv_set_methods(struct drvproxy_driver *drv)
@@ -145,6 +170,10 @@ static int dv_init(struct kunit *test)
 	dpx_host_init_drv(test, &f->host, dv_driver(test, DV_DRV), true);
 	KUNIT_ASSERT_EQ(test, dpx_register_one(f->host.ext, DV_ROUTINE,
 					       DRVPROXY_DESC(dpx_dv_routine)), 0);
+	/* What a cdev driver sets up in its module init. */
+	KUNIT_ASSERT_EQ(test, alloc_chrdev_region(&f->devt, 0, DV_MINORS, DV_DRV), 0);
+	KUNIT_ASSERT_EQ(test, class_register(&dv_class), 0);
+	f->class_registered = true;
 	return 0;
 }
 
@@ -157,6 +186,26 @@ static void dv_exit(struct kunit *test)
 	drvproxy_delete_device(f->dev[1]);
 	dpx_host_exit(&f->host2);
 	dpx_host_exit(&f->host);
+	if (f->class_registered)
+		class_unregister(&dv_class);
+	if (f->devt)
+		unregister_chrdev_region(f->devt, DV_MINORS);
+}
+
+static enum dv_kind dv_kind(struct kunit *test)
+{
+	return test->param_value ? *(const enum dv_kind *)test->param_value : DV_MISC;
+}
+
+/* Make @dev visible as the case's kind of device, with minor @minor for a cdev. */
+static int dv_add(struct kunit *test, struct drvproxy_device *dev, unsigned int minor)
+{
+	struct dv_fixture *f = test->priv;
+
+	if (dv_kind(test) == DV_MISC)
+		return drvproxy_device_add(dev);
+	return drvproxy_device_add_cdev(dev, MKDEV(MAJOR(f->devt), MINOR(f->devt) + minor),
+					&dv_class, NULL);
 }
 
 /* A device of the host with state id @id, visible as /dev/dpx_kunit_dev. */
@@ -170,7 +219,7 @@ static struct drvproxy_device *dv_create(struct kunit *test, struct dpx_host *h,
 	st = dev->state;
 	st->id = id;
 	drvproxy_event_init(&st->ev, true);
-	if (drvproxy_device_add(dev)) {
+	if (dv_add(test, dev, 0)) {
 		drvproxy_delete_device(dev);
 		KUNIT_FAIL_AND_ABORT(test, "drvproxy_device_add() failed");
 	}
@@ -279,7 +328,10 @@ static void release_reaches_its_own_device_after_the_minor_is_reused(struct kuni
 	drvproxy_delete_device(old);
 	f->dev[0] = dv_create(test, &f->host, 2);
 	st_new = f->dev[0]->state;
-	kunit_info(test, "old minor %d, new minor %d\n", old_minor, f->dev[0]->misc.minor);
+	/* A cdev device takes the same number again: its driver's first minor. */
+	if (dv_kind(test) == DV_MISC)
+		kunit_info(test, "old minor %d, new minor %d\n", old_minor,
+			   f->dev[0]->misc.minor);
 	KUNIT_EXPECT_EQ(test, dv_read_byte(file), -ENODEV);
 	fput(file);
 	flush_delayed_fput();
@@ -304,8 +356,8 @@ static void device_is_invisible_until_added(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dv_errno(file), (long)-ENOENT);
 	if (!IS_ERR(file))
 		fput(file);
-	KUNIT_ASSERT_EQ(test, drvproxy_device_add(dev), 0);
-	KUNIT_EXPECT_EQ(test, drvproxy_device_add(dev), -EINVAL);
+	KUNIT_ASSERT_EQ(test, dv_add(test, dev, 0), 0);
+	KUNIT_EXPECT_EQ(test, dv_add(test, dev, 0), -EINVAL);
 	file = dv_open_path(test);
 	fput(file);
 	flush_delayed_fput();
@@ -744,13 +796,79 @@ static void device_keeps_a_fixed_minor_its_node_path_and_mode(struct kunit *test
 	KUNIT_EXPECT_EQ(test, dv_stat("/dev/dpx_kunit_dup", &st), -ENOENT);
 }
 
+/* One byte read from a fresh file of @path: the device id, or an errno. */
+static int dv_read_path(const char *path)
+{
+	struct file *file = filp_open(path, O_RDWR, 0);
+	int ret;
+
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ret = dv_read_byte(file);
+	fput(file);
+	return ret;
+}
+
+/*
+ * A driver with its own device numbers and class adds each minor as a cdev
+ * device: the node has the number it was added with and the mode, owner
+ * and group set before, the class lists it, a name with a directory makes
+ * a directory under /dev, and each minor reaches its own state.  A device
+ * number without a major is refused with -EINVAL.
+ */
+static void cdev_devices_have_their_number_mode_owner_and_class(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	dev_t second = MKDEV(MAJOR(f->devt), MINOR(f->devt) + 1);
+	struct drvproxy_device *dev;
+	struct kstat st;
+
+	dev = drvproxy_device_alloc(f->host.drv, DV_NAME, sizeof(struct dv_state));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	f->dev[0] = dev;
+	((struct dv_state *)dev->state)->id = 8;
+	dev->misc.mode = 0640;
+	dev->uid = KUIDT_INIT(1000);
+	dev->gid = KGIDT_INIT(1001);
+	KUNIT_EXPECT_EQ(test, drvproxy_device_add_cdev(dev, MKDEV(0, 1), &dv_class, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, dv_stat(DV_PATH, &st), -ENOENT);
+	KUNIT_ASSERT_EQ(test, drvproxy_device_add_cdev(dev, f->devt, &dv_class, NULL), 0);
+	KUNIT_ASSERT_EQ(test, dv_stat(DV_PATH, &st), 0);
+	KUNIT_EXPECT_TRUE(test, S_ISCHR(st.mode));
+	KUNIT_EXPECT_EQ(test, st.rdev, f->devt);
+	KUNIT_EXPECT_EQ(test, st.mode & 0777, 0640U);
+	KUNIT_EXPECT_EQ(test, from_kuid(&init_user_ns, st.uid), 1000U);
+	KUNIT_EXPECT_EQ(test, from_kgid(&init_user_ns, st.gid), 1001U);
+	KUNIT_EXPECT_EQ(test, dv_stat("/sys/class/" DV_CLASS "/" DV_NAME, &st), 0);
+
+	dev = drvproxy_device_alloc(f->host.drv, DV_SUBDIR_NODE, sizeof(struct dv_state));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	f->dev[1] = dev;
+	((struct dv_state *)dev->state)->id = 9;
+	KUNIT_ASSERT_EQ(test, drvproxy_device_add_cdev(dev, second, &dv_class, NULL), 0);
+	KUNIT_ASSERT_EQ(test, dv_stat("/dev/" DV_SUBDIR_NODE, &st), 0);
+	KUNIT_EXPECT_EQ(test, st.rdev, second);
+	KUNIT_EXPECT_EQ(test, st.mode & 0777, 0600U);
+	KUNIT_EXPECT_EQ(test, dv_read_path("/dev/" DV_SUBDIR_NODE), 9);
+	KUNIT_EXPECT_EQ(test, dv_read_path(DV_PATH), 8);
+	flush_delayed_fput();
+
+	drvproxy_delete_device(f->dev[1]);
+	f->dev[1] = NULL;
+	KUNIT_EXPECT_EQ(test, dv_stat("/dev/" DV_SUBDIR_NODE, &st), -ENOENT);
+	KUNIT_EXPECT_EQ(test, dv_read_path(DV_PATH), 8);
+	flush_delayed_fput();
+}
+
 static struct kunit_case dv_cases[] = {
-	KUNIT_CASE(deleted_device_fails_calls_of_open_files_with_enodev),
-	KUNIT_CASE(state_block_is_freed_after_the_last_close),
-	KUNIT_CASE(unused_device_is_freed_by_delete),
-	KUNIT_CASE(release_reaches_its_own_device_after_the_minor_is_reused),
-	KUNIT_CASE(device_is_invisible_until_added),
-	KUNIT_CASE(failed_open_keeps_no_reference),
+	KUNIT_CASE_PARAM(deleted_device_fails_calls_of_open_files_with_enodev, dv_kind_gen_params),
+	KUNIT_CASE_PARAM(state_block_is_freed_after_the_last_close, dv_kind_gen_params),
+	KUNIT_CASE_PARAM(unused_device_is_freed_by_delete, dv_kind_gen_params),
+	KUNIT_CASE_PARAM(release_reaches_its_own_device_after_the_minor_is_reused,
+			 dv_kind_gen_params),
+	KUNIT_CASE_PARAM(device_is_invisible_until_added, dv_kind_gen_params),
+	KUNIT_CASE_PARAM(failed_open_keeps_no_reference, dv_kind_gen_params),
 	KUNIT_CASE(is_driver_file_recognises_only_its_own_files),
 	KUNIT_CASE(unregister_stops_workers_before_deleting_devices),
 	KUNIT_CASE(delete_stops_workers_waiting_on_the_device),
@@ -762,6 +880,7 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(track_file_refuses_other_files_and_a_second_track),
 	KUNIT_CASE(migration_converts_every_open_file_and_back),
 	KUNIT_CASE(device_keeps_a_fixed_minor_its_node_path_and_mode),
+	KUNIT_CASE(cdev_devices_have_their_number_mode_owner_and_class),
 	{}
 };
 

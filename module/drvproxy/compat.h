@@ -95,4 +95,11 @@ static inline void dpx_hrtimer_setup(struct hrtimer *timer,
 #endif
 }
 
+/* 6.2: device_type's devnode() takes a const device. */
+#ifdef DPX_HAVE_CONST_DEVNODE
+#define DPX_DEVNODE_CONST	const
+#else
+#define DPX_DEVNODE_CONST
+#endif
+
 #endif /* _DRVPROXY_COMPAT_H */

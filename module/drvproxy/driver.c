@@ -33,6 +33,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cdev.h>
+#include <linux/device.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -143,10 +145,17 @@ static int proxy_open(struct inode *inode, struct file *file)
 	int ret = 0;
 
 	/*
-	 * misc_open() calls us under misc_mtx, which misc_deregister() takes:
-	 * drvproxy_delete_device() has not passed it, so the creator's
-	 * reference is still held.
+	 * @dev is alive: misc_open() calls us under misc_mtx, which
+	 * misc_deregister() takes, and chrdev_open() holds the cdev, which
+	 * holds the class device, which holds @dev (struct drvproxy_cdev).
+	 * But a cdev open may have found the cdev just before
+	 * drvproxy_delete_device() removed it: refuse it as a removed
+	 * device's, keeping nothing.
 	 */
+	if (test_bit(DRVPROXY_DEVICE_REMOVED, &dev->flags)) {
+		file->f_op = dev->driver->owner_fops;
+		return -ENODEV;
+	}
 	kref_get(&dev->ref);
 	if (open)
 		ret = open(inode, file);
@@ -866,6 +875,142 @@ int drvproxy_device_add(struct drvproxy_device *dev)
 }
 EXPORT_SYMBOL_GPL(drvproxy_device_add);
 
+/*
+ * A device added with drvproxy_device_add_cdev(): the cdev that the VFS
+ * opens and the class device that gives it a node and a place in sysfs.
+ * The class device holds a reference on @dev, dropped by its release; the
+ * cdev holds the class device (cdev_device_add() makes it the cdev's
+ * parent); chrdev_open() holds the cdev for as long as the file lives.  So
+ * @dev outlives every open, also one racing drvproxy_delete_device(), and
+ * this structure outlives the cdev.
+ */
+struct drvproxy_cdev {
+	struct cdev cdev;
+	struct device device;
+	struct drvproxy_device *dev;
+};
+
+static void cdev_device_release(struct device *d)
+{
+	struct drvproxy_cdev *c = container_of(d, struct drvproxy_cdev, device);
+
+	device_put(c->dev);
+	kfree(c);
+}
+
+/* The node's permissions and owner, from the device (devtmpfs, udev). */
+static char *cdev_devnode(DPX_DEVNODE_CONST struct device *d, umode_t *mode, kuid_t *uid,
+			  kgid_t *gid)
+{
+	const struct drvproxy_cdev *c = container_of(d, struct drvproxy_cdev, device);
+	const struct drvproxy_device *dev = c->dev;
+
+	if (mode && dev->misc.mode)
+		*mode = dev->misc.mode;
+	if (uid)
+		*uid = dev->uid;
+	if (gid)
+		*gid = dev->gid;
+	return NULL;
+}
+
+static const struct device_type cdev_device_type = {
+	.devnode = cdev_devnode,
+};
+
+static struct drvproxy_cdev *cdev_alloc_for(struct drvproxy_device *dev, dev_t devt,
+					    const struct class *class, struct device *parent)
+{
+	struct drvproxy_cdev *c;
+
+	if (drvproxy_fail_alloc())
+		return NULL;
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return NULL;
+	c->dev = dev;
+	kref_get(&dev->ref);		/* the class device's, see above */
+	cdev_init(&c->cdev, &dev->fops);
+	c->cdev.owner = dev->fops.owner;
+	device_initialize(&c->device);
+	c->device.devt = devt;
+	/* const since 6.4; before, the field was not, but nothing writes it */
+	c->device.class = (void *)class;
+	c->device.parent = parent;
+	c->device.type = &cdev_device_type;
+	c->device.release = cdev_device_release;
+	/* A '/' in the name becomes '!' in sysfs and a directory under /dev. */
+	if (drvproxy_fail_alloc() || dev_set_name(&c->device, "%s", dev->misc.name)) {
+		put_device(&c->device);
+		return NULL;
+	}
+	return c;
+}
+
+/**
+ * drvproxy_device_add_cdev() - make a device visible as a cdev of a class
+ * @dev: from drvproxy_device_alloc(), its state block initialised
+ * @devt: its device number, from the driver's own alloc_chrdev_region()
+ *	or register_chrdev_region(), which the driver keeps and releases
+ *	after deleting its devices
+ * @class: the driver's class (sysfs /sys/class/<class>/<name>, uevents,
+ *	and the class's devnode()), or NULL for none
+ * @parent: the parent device, or NULL
+ *
+ * What a driver that uses cdev_add() and device_create() rather than a
+ * misc device calls instead of drvproxy_device_add(): registers a cdev with
+ * the device's proxy fops at @devt and a class device named
+ * @dev->misc.name, so /dev/<name> appears with @dev->misc.mode (0: 0600),
+ * @dev->uid and @dev->gid.  A driver with several minors adds one device
+ * per minor.  Lifetime and deletion are those of any drvproxy device:
+ * drvproxy_delete_device() removes the node; files still open keep the
+ * device until their release.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL (NULL, added before, no major in @devt, or the driver
+ * is unloading); -ENOMEM; or the error of cdev_device_add() (-EEXIST for
+ * a name the class has already, -EBUSY for a number in use).  On error the
+ * device is not visible; delete it with drvproxy_delete_device().
+ */
+int drvproxy_device_add_cdev(struct drvproxy_device *dev, dev_t devt,
+			     const struct class *class, struct device *parent)
+{
+	struct drvproxy_driver *drv;
+	struct drvproxy_cdev *c;
+	int ret;
+
+	if (!dev || test_bit(DRVPROXY_DEVICE_ADDED, &dev->flags) || !MAJOR(devt)) {
+		pr_err("device_add_cdev: NULL device, added before, or no major number\n");
+		return -EINVAL;
+	}
+	drv = dev->driver;
+	c = cdev_alloc_for(dev, devt, class, parent);
+	if (!c)
+		return -ENOMEM;
+	mutex_lock(&drv->lock);
+	if (drv->flags & DRVPROXY_DRIVER_UNLOADING) {
+		mutex_unlock(&drv->lock);
+		pr_err("%s: device_add_cdev(%s) while the driver unregisters\n",
+		       drv->name, dev->misc.name);
+		put_device(&c->device);
+		return -EINVAL;
+	}
+	/* Under drv->lock, so that unregister finds every visible device. */
+	ret = cdev_device_add(&c->cdev, &c->device);
+	if (!ret) {
+		dev->cdev = c;
+		set_bit(DRVPROXY_DEVICE_ADDED, &dev->flags);
+		list_add_tail(&dev->node, &drv->devices);
+	}
+	mutex_unlock(&drv->lock);
+	if (ret) {
+		pr_err("%s: cdev_device_add(%s) failed: %d\n", drv->name, dev->misc.name, ret);
+		put_device(&c->device);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drvproxy_device_add_cdev);
+
 /**
  * drvproxy_create_device() - create a misc character device of a driver
  * @drv: a registered driver object
@@ -923,6 +1068,22 @@ static void device_stop_workers(struct drvproxy_device *dev)
 					 dev->misc.name);
 }
 
+/* Take @dev's node away: no new open finds the device after this. */
+static void device_unregister_node(struct drvproxy_device *dev)
+{
+	struct drvproxy_cdev *c = dev->cdev;
+
+	if (!c) {
+		/* No open is in misc_open() now, and none will find the device. */
+		misc_deregister(&dev->misc);
+		return;
+	}
+	/* An open already past the cdev lookup sees DRVPROXY_DEVICE_REMOVED. */
+	dev->cdev = NULL;
+	cdev_device_del(&c->cdev, &c->device);
+	put_device(&c->device);
+}
+
 /**
  * drvproxy_delete_device() - remove a device, as on hot-unplug
  * @dev: from drvproxy_device_alloc() or drvproxy_create_device(); NULL is
@@ -955,8 +1116,7 @@ void drvproxy_delete_device(struct drvproxy_device *dev)
 		list_del_init(&dev->node);
 		mutex_unlock(&drv->lock);
 		set_bit(DRVPROXY_DEVICE_REMOVED, &dev->flags);
-		/* No open is in misc_open() now, and none will find the device. */
-		misc_deregister(&dev->misc);
+		device_unregister_node(dev);
 		device_revoke_methods(dev);
 		device_stop_workers(dev);
 	}

@@ -72,6 +72,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+struct drvproxy_cdev;
 struct drvproxy_device;
 struct drvproxy_extension;
 struct drvproxy_table;
@@ -304,7 +305,9 @@ struct drvproxy_driver {
 
 /**
  * struct drvproxy_device - a device object created through a driver object
- * @misc: the misc character device (minor, name, the proxy fops)
+ * @misc: the misc character device (minor, name, the proxy fops).  A
+ *	device added with drvproxy_device_add_cdev() uses only @misc.name
+ *	(its name) and @misc.mode (its node's permissions, 0 for 0600)
  * @driver: the driver object that created it
  * @node: entry in &drvproxy_driver.devices while the device is present
  * @opens: number of open files, for sysfs
@@ -318,6 +321,9 @@ struct drvproxy_driver {
  *	finds the device from the file in O(1), and drvproxy_delete_device()
  *	turns the methods of files still open into ones that fail with
  *	-ENODEV without a test on the call path
+ * @uid: owner of the device node of a device added with
+ *	drvproxy_device_add_cdev() (default root); set before adding it
+ * @gid: group of that node (default root)
  *
  * The device is reference counted: drvproxy_device_alloc() gives the
  * creator a reference, which drvproxy_delete_device() drops; each open file
@@ -330,7 +336,10 @@ struct drvproxy_device {
 	atomic_t opens;
 	void *state;
 	struct file_operations fops;	/* not const: revoked in place */
+	kuid_t uid;
+	kgid_t gid;
 	/* private: */
+	struct drvproxy_cdev *cdev;	/* drvproxy_device_add_cdev() */
 	struct kref ref;
 	size_t state_size;
 	unsigned long flags;
@@ -366,6 +375,8 @@ void drvproxy_start_io(struct drvproxy_driver *drv, void *request);
 struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const char *name,
 					      size_t state_size);
 int drvproxy_device_add(struct drvproxy_device *dev);
+int drvproxy_device_add_cdev(struct drvproxy_device *dev, dev_t devt,
+			     const struct class *class, struct device *parent);
 int drvproxy_create_device(struct drvproxy_driver *drv, const char *name,
 			   size_t state_size, struct drvproxy_device **out);
 void drvproxy_delete_device(struct drvproxy_device *dev);
