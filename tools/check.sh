@@ -22,7 +22,10 @@
 #                   once per kernel configuration in KUNIT_VARIANTS, results
 #                   named "kunit[<variant>]/<suite>: <case>"
 #   f | selftests   tools/testing/selftests/drvproxy/test-*.sh in the Debian
-#                   6.12 guest (skipped while that directory does not exist).
+#                   6.12 guest, then again booting Debian's 6.1 kernel (its
+#                   image from apt, unpacked into the cache; results named
+#                   "selftests[6.1]/...") (skipped while that directory does
+#                   not exist).
 #                   The directory is copied, built there with
 #                   "make -C <copy> KDIR=<6.12 headers> DRVPROXY_TOP=<repo>",
 #                   and appears in the guest as /data/selftests; the modules
@@ -566,21 +569,40 @@ count_scripts() {
 }
 
 stage_selftests() {
-	local src=$REPO/tools/testing/selftests/drvproxy data log rc reason imgmods
+	local src=$REPO/tools/testing/selftests/drvproxy image61
 	if [ ! -d "$src" ]; then
 		note "tools/testing/selftests/drvproxy/ does not exist yet: 0 tests, skipped"
 		return
 	fi
 	[ -n "$KDIR612" ] || { fail "selftests: no Debian 6.12 headers; run tools/bootstrap.sh"; return; }
+	selftests_on "$KDIR612" "$(debian_kernel)" selftests
+	# The oldest kernel the README promises, booted too, not only built.
+	if [ -z "$KDIR61" ]; then
+		fail "selftests[6.1]: no Debian 6.1 headers; run BOOTSTRAP_WITH_61=1 tools/bootstrap.sh as root"
+	elif ! image61=$(image_for_kdir "$KDIR61" 2>> "$STAGE_LOG"); then
+		fail "selftests[6.1]: no kernel image for ${KDIR61#/usr/src/linux-headers-}; see $STAGE_LOG"
+	else
+		selftests_on "$KDIR61" "$image61" "selftests[6.1]"
+	fi
+}
+
+# selftests_on KDIR IMAGE LABEL: every selftest script in a guest booting
+# IMAGE, with the modules built against KDIR (its Debian headers); results
+# named "LABEL/<script>: ...".
+selftests_on() {
+	local kdir=$1 image=$2 label=$3
+	local src=$REPO/tools/testing/selftests/drvproxy tree data log rc reason imgmods tag
+	tree=debian-${kdir#/usr/src/linux-headers-}
+	tag=${label//[^a-z0-9.]/}
 
 	# The Debian-built modules (same flags as stage build, so this is a no-op
 	# rebuild when that stage ran).
-	if ! build_tree "debian-${KDIR612#/usr/src/linux-headers-}" "$KDIR612" W=1; then
-		fail "selftests: module build against ${KDIR612#/usr/src/} failed; see $STAGE_LOG"
+	if ! build_tree "$tree" "$kdir" W=1; then
+		fail "$label: module build against ${kdir#/usr/src/} failed; see $STAGE_LOG"
 		return
 	fi
 
-	data=$BUILD/selftests-guest
+	data=$BUILD/$tag-guest
 	rm -rf "$data"
 	mkdir -p "$data/selftests"
 	rsync -a --exclude=bin/ "$src/" "$data/selftests/"
@@ -594,43 +616,44 @@ stage_selftests() {
 	if [ -f "$data/selftests/Makefile" ]; then
 		# Built in a copy; DRVPROXY_TOP tells the Makefile where the
 		# repo (module/include for the uapi header) is.
-		if ! logged make -C "$data/selftests" KDIR="$KDIR612" DRVPROXY_TOP="$REPO"; then
-			fail "selftests: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
+		if ! logged make -C "$data/selftests" KDIR="$kdir" DRVPROXY_TOP="$REPO"; then
+			fail "$label: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
 			return
 		fi
 	fi
 	# Image companions (make companion), built from the tree just built,
 	# whose objects are the host's: image/build.sh puts them in a module
 	# directory of their own and its reports into the selftests copy.
-	imgmods=$BUILD/selftests-image
+	imgmods=$BUILD/$tag-image
 	rm -rf "$imgmods"
 	mkdir -p "$imgmods"
 	if [ -f "$src/image/build.sh" ] &&
-	   ! logged bash "$src/image/build.sh" "$BUILD/debian-${KDIR612#/usr/src/linux-headers-}" \
-		"$KDIR612" "$imgmods" "$data/selftests/image"; then
-		fail "selftests: image companions (image/build.sh) failed; see $STAGE_LOG"
+	   ! logged bash "$src/image/build.sh" "$BUILD/$tree" "$kdir" "$imgmods" \
+		"$data/selftests/image"; then
+		fail "$label: image companions (image/build.sh) failed; see $STAGE_LOG"
 		return
 	fi
-	build_broken "$BUILD/debian-${KDIR612#/usr/src/linux-headers-}" "$KDIR612" "$imgmods" ||
-		fail "selftests: the broken-on-purpose build of drvproxy failed; see $STAGE_LOG"
+	build_broken "$BUILD/$tree" "$kdir" "$imgmods" ||
+		fail "$label: the broken-on-purpose build of drvproxy failed; see $STAGE_LOG"
 	cp "$REPO/tools/guest/selftests-guest.sh" "$data/"
 
-	log=$LOGDIR/selftests.console.log
+	log=$LOGDIR/$tag.console.log
 	rc=0
-	"$REPO/tools/guest/run.sh" -q -k "$(debian_kernel)" \
-		-m "$BUILD/debian-${KDIR612#/usr/src/linux-headers-}" -m "$imgmods" -d "$data" \
+	note "$label: $image"
+	"$REPO/tools/guest/run.sh" -q -k "$image" \
+		-m "$BUILD/$tree" -m "$imgmods" -d "$data" \
 		-l "$log" -t "${SELFTESTS_TIMEOUT:-1800}" -c 'sh ./selftests-guest.sh' \
-		2> "$LOGDIR/selftests.run.stderr" || rc=$?
-	cat "$LOGDIR/selftests.run.stderr" >> "$STAGE_LOG"
-	reason=$(grep -E '^run.sh: ' "$LOGDIR/selftests.run.stderr" | tail -n 1)
+		2> "$LOGDIR/$tag.run.stderr" || rc=$?
+	cat "$LOGDIR/$tag.run.stderr" >> "$STAGE_LOG"
+	reason=$(grep -E '^run.sh: ' "$LOGDIR/$tag.run.stderr" | tail -n 1)
 	note "$reason"
 
-	count_scripts selftests "$log"
-	[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "selftests: guest run failed (exit $rc): ${reason#run.sh: }"
+	count_scripts "$tag" "$log" "$label"
+	[ "$rc" = 0 ] || [ "$rc" = 1 ] || fail "$label: guest run failed (exit $rc): ${reason#run.sh: }"
 	# rc 1 is expected when a script failed; a splat or missing marker also
 	# gives 1, so check those explicitly.
-	if [ "$rc" = 1 ] && grep -qE 'kernel splat|without the DRVPROXY-GUEST-EXIT' "$LOGDIR/selftests.run.stderr"; then
-		fail "selftests: guest run failed: ${reason#run.sh: }"
+	if [ "$rc" = 1 ] && grep -qE 'kernel splat|without the DRVPROXY-GUEST-EXIT' "$LOGDIR/$tag.run.stderr"; then
+		fail "$label: guest run failed: ${reason#run.sh: }"
 	fi
 }
 

@@ -39,6 +39,34 @@ kdir_61() {
 	ls -d /usr/src/linux-headers-6.1.*-amd64 2>/dev/null | sort -V | tail -n 1
 }
 
+# image_for_kdir KDIR: the Debian kernel image of the release KDIR's
+# headers are for (/usr/src/linux-headers-<release>): /boot/vmlinuz-<release>
+# if installed, else unpacked from linux-image-<release>-unsigned, which
+# apt downloads into $DRVPROXY_CACHE/images/<release>/ once (never
+# installed).  Prints the path; fails with a reason on stderr.
+image_for_kdir() {
+	local rel=${1#/usr/src/linux-headers-} dir deb
+	[ -e "/boot/vmlinuz-$rel" ] && { echo "/boot/vmlinuz-$rel"; return 0; }
+	dir=$DRVPROXY_CACHE/images/$rel
+	if [ ! -e "$dir/boot/vmlinuz-$rel" ]; then
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		(cd "$dir.tmp" && apt-get download -q "linux-image-$rel-unsigned") >&2 || {
+			echo "image_for_kdir: apt-get download linux-image-$rel-unsigned failed" >&2
+			return 1
+		}
+		deb=$(ls "$dir.tmp"/*.deb)
+		dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir.tmp" "./boot/vmlinuz-$rel" || {
+			echo "image_for_kdir: no boot/vmlinuz-$rel in $deb" >&2
+			return 1
+		}
+		rm -f "$deb"
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir/boot/vmlinuz-$rel"
+}
+
 # Copy the repo's sources to $1 for an out-of-tree build that cannot clobber
 # the repo or another build: no .git, no build outputs.  Files are compared
 # by content and written with the current time, not the source's: a build
