@@ -969,8 +969,8 @@ static struct drvproxy_cdev *cdev_alloc_for(struct drvproxy_device *dev, dev_t d
  * Context: process context, may sleep.
  * Return: 0; -EINVAL (NULL, added before, no major in @devt, or the driver
  * is unloading); -ENOMEM; or the error of cdev_device_add() (-EEXIST for
- * a name the class has already, -EBUSY for a number in use).  On error the
- * device is not visible; delete it with drvproxy_delete_device().
+ * a name in use).  On error the device is not visible; delete it with
+ * drvproxy_delete_device().
  */
 int drvproxy_device_add_cdev(struct drvproxy_device *dev, dev_t devt,
 			     const struct class *class, struct device *parent)

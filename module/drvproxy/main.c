@@ -226,12 +226,26 @@ void drvproxy_test_point(enum drvproxy_test_point tp)
 		hook(tp);
 }
 
+/**
+ * drvproxy_test_set_hook() - set the function called at each test point
+ * @hook: called with the point reached, in the context of the thread that
+ *	reached it (it may sleep there); NULL for none
+ *
+ * KUnit only.  Set it before starting the threads that may reach a point,
+ * clear it after they stopped.
+ */
 void drvproxy_test_set_hook(void (*hook)(enum drvproxy_test_point tp))
 {
 	WRITE_ONCE(drvproxy_test_hook, hook);
 }
 EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_set_hook);
 
+/**
+ * drvproxy_test_retire_flush() - wait until every superseded table is freed
+ * @ext: the extension
+ *
+ * KUnit only.  Context: process context, may sleep; not under ext->lock.
+ */
 void drvproxy_test_retire_flush(struct drvproxy_extension *ext)
 {
 	drvproxy_retire_flush(ext);

@@ -444,14 +444,14 @@ static ssize_t layer_enabled_store(struct kobject *kobj, struct kobj_attribute *
 	ret = drvproxy_lock_ext(ext);
 	if (!ret) {
 		l = ko->layer;
-		if (l)
+		if (l) {
 			ret = drvproxy_layer_revert_locked(ext, l, false);
-		else
+		} else {
 			ret = -ENOENT;
-		drvproxy_unlock_ext(ext);
-		if (ret == -ENOENT)
 			pr_warn("layers/%s/enabled: the layer left the stack meanwhile\n",
 				kobject_name(kobj));
+		}
+		drvproxy_unlock_ext(ext);
 	}
 	sysfs_unbreak_active_protection(kn);
 	kobject_put(kobj);
