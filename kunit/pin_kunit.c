@@ -13,6 +13,7 @@
  * Copyright (C) 2026 The drvproxy developers
  */
 #include <kunit/test.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/printk.h>
 #include <linux/slab.h>

@@ -15,6 +15,7 @@
  * Copyright (C) 2026 The drvproxy developers
  */
 #include <kunit/test.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kobject.h>
 #include <linux/slab.h>

@@ -35,6 +35,7 @@
 
 #include <linux/cdev.h>
 #include <linux/device.h>
+#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 

@@ -66,7 +66,6 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
-#include <linux/syscalls.h>
 #include <linux/timer.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -705,7 +704,11 @@ struct __dpx_call_types {
 
 /*
  * Macro plumbing.  Parameters come as (type, name) pairs, as for
- * SYSCALL_DEFINEx(), and are mapped with the kernel's own __MAP().  The
+ * SYSCALL_DEFINEx(), and are mapped with __DPX_MAP(), a copy of the
+ * kernel's __MAP(): <linux/syscalls.h> would bring tracing and perf types
+ * into every driver that includes this header, which changes the
+ * modversions CRCs of the driver's own exports (a module built against the
+ * unconverted driver would refuse the converted one).  The
  * signature is the stringified prototype, parameter names included;
  * drvproxy compares only the return type and the parameter types.
  */
@@ -719,9 +722,20 @@ struct __dpx_call_types {
 #define __DPX_HALF_10	5
 #define __DPX_HALF_12	6
 #define __DPX_NPAIRS(...)	CONCATENATE(__DPX_HALF_, COUNT_ARGS(__VA_ARGS__))
-#define __DPX_MAP(n, ...)	__MAP(n, __VA_ARGS__)
-#define __DPX_PARAMS(...)	__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __SC_DECL, __VA_ARGS__)
-#define __DPX_ARGS(...)		__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __SC_ARGS, __VA_ARGS__)
+#define __DPX_MAP0(m, ...)
+#define __DPX_MAP1(m, t, a, ...) m(t, a)
+#define __DPX_MAP2(m, t, a, ...) m(t, a), __DPX_MAP1(m, __VA_ARGS__)
+#define __DPX_MAP3(m, t, a, ...) m(t, a), __DPX_MAP2(m, __VA_ARGS__)
+#define __DPX_MAP4(m, t, a, ...) m(t, a), __DPX_MAP3(m, __VA_ARGS__)
+#define __DPX_MAP5(m, t, a, ...) m(t, a), __DPX_MAP4(m, __VA_ARGS__)
+#define __DPX_MAP6(m, t, a, ...) m(t, a), __DPX_MAP5(m, __VA_ARGS__)
+/* Two steps, so that n (a __DPX_NPAIRS()) is expanded before the paste. */
+#define __DPX_MAP(n, ...)	__DPX_MAP_N(n, __VA_ARGS__)
+#define __DPX_MAP_N(n, ...)	__DPX_MAP##n(__VA_ARGS__)
+#define __DPX_DECL(t, a)	t a
+#define __DPX_ARG(t, a)		a
+#define __DPX_PARAMS(...)	__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __DPX_DECL, __VA_ARGS__)
+#define __DPX_ARGS(...)		__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __DPX_ARG, __VA_ARGS__)
 
 /* An endpoint's descriptor, and its entry in the module's section. */
 #define __DPX_DESC(epn, epflags, type, ...)					\
