@@ -633,6 +633,20 @@ selftests_on() {
 		fail "$label: image companions (image/build.sh) failed; see $STAGE_LOG"
 		return
 	fi
+	# Real drivers converted to drvproxy (drivers/*/): the converted
+	# modules go with the others, the plain builds and the upstream test
+	# clients into the selftests copy.
+	if [ -f "$src/drivers/build.sh" ]; then
+		if ! need_src; then
+			fail "$label: no unpacked linux-source-6.12 for the converted drivers; see $STAGE_LOG"
+			return
+		fi
+		if ! logged bash "$src/drivers/build.sh" "$SRCDIR" "$kdir" "$BUILD/$tree" \
+			"$imgmods" "$data/selftests"; then
+			fail "$label: the converted drivers (drivers/build.sh) failed; see $STAGE_LOG"
+			return
+		fi
+	fi
 	build_broken "$BUILD/$tree" "$kdir" "$imgmods" ||
 		fail "$label: the broken-on-purpose build of drvproxy failed; see $STAGE_LOG"
 	cp "$REPO/tools/guest/selftests-guest.sh" "$data/"

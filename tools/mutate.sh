@@ -134,7 +134,22 @@ build_for() {
 		return 1
 	fi
 	sync_sources "$WORK/src" "$WORK/$kernel" &&
-		nice -n 15 make -C "$kdir" M="$WORK/$kernel" -j2 modules > "$log" 2>&1
+		nice -n 15 make -C "$kdir" M="$WORK/$kernel" -j2 modules > "$log" 2>&1 &&
+		build_drivers "$kernel" "$kdir" >> "$log" 2>&1
+}
+
+# build_drivers KERNEL KDIR: for the Debian kernel, the real drivers
+# converted to drvproxy (drivers/build.sh) from $WORK/src, so a mutant of a
+# conversion or of the framework reaches test-driver-*.sh: the modules in
+# $WORK/drivers-out/mods, the plain builds and clients in .../data.
+build_drivers() {
+	local build=$WORK/src/tools/testing/selftests/drvproxy/drivers/build.sh src
+	[ "$1" = debian ] && [ -f "$build" ] || return 0
+	src=$("$REPO/tools/kunit-kernel.sh" --print-src 2> /dev/null | tail -n 1)
+	rm -rf "$WORK/drivers-out"
+	mkdir -p "$WORK/drivers-out/mods" "$WORK/drivers-out/data"
+	nice -n 15 bash "$build" "$src" "$2" "$WORK/$1" "$WORK/drivers-out/mods" \
+		"$WORK/drivers-out/data"
 }
 
 # The selftests' static helpers (dpxtool, dpxmod, ...), built once per run
@@ -220,6 +235,10 @@ check_scripts() {
 	mkdir -p "$mods" "$data/selftests"
 	find "$WORK/$kernel" -name '*.ko' -exec cp {} "$mods/" \;
 	rsync -a --exclude='test-*.sh' "$HELPERS/" "$data/selftests/"
+	if [ "$kernel" = debian ] && [ -d "$WORK/drivers-out" ]; then
+		cp "$WORK/drivers-out/mods/"*.ko "$mods/" 2> /dev/null
+		rsync -a "$WORK/drivers-out/data/" "$data/selftests/"
+	fi
 	cp "$WORK/base/tools/testing/selftests/drvproxy/$script" "$data/selftests/"
 	cp "$WORK/base/tools/guest/selftests-guest.sh" "$data/"
 	run_guest "$name" "$image" "$mods" "$data" "${6:-400}" "$env sh ./selftests-guest.sh"

@@ -1,0 +1,190 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# test-driver-tun.sh - a real driver, converted: linux-source-6.12's
+# drivers/net/tun.c with drivers/tun/tun.patch (its file_operations methods
+# and its flow-ageing timer made endpoints, the miscdevice a driver object
+# and device with tun's fixed minor and "net/tun" node, the f_op checks of
+# tun_get_socket() and tun_get_tx_ring() drvproxy_is_driver_file()).
+#
+# The same checks run against the unconverted driver (the same file built
+# as it is, drivers/tun/plain/tun.ko) and the converted one, with and
+# without its companion drvproxy_tun_count.ko, which wraps read, write and
+# show_fdinfo and calls the implementation below:
+#   - tun's own upstream selftest (tools/testing/selftests/net/tun.c,
+#     unchanged) passes, with as many passed cases as on the plain driver;
+#   - tunload's echo traffic through /dev/net/tun loses and changes no byte;
+#   - vhost-net (the kernel's own module) takes a tun file as the backend
+#     of a ring, which it recognises through tun_get_socket(), and still
+#     refuses a file that is not tun's;
+#   - 50 applies and reverts of the companion while tunload runs and the
+#     upstream selftest runs in a loop: each applied companion carries
+#     traffic (its count in the file's fdinfo grows), no frame is lost or
+#     changed, every selftest run passes.
+. "$(dirname "$0")/functions.sh"
+
+D=$(cd "$(dirname "$0")" && pwd)/drivers/tun
+CLIENT=$D/bin/tun
+LOAD=$(dirname "$0")/bin/tunload
+VHOST=$(dirname "$0")/bin/vhostnet
+STOP=/tmp/tunload.stop
+CYCLES=${TUN_CYCLES:-50}
+
+[ -r "$D/../SKIP" ] && { echo "1..0 # SKIP $(cat "$D/../SKIP")"; exit $ksft_skip; }
+for f in "$CLIENT" "$LOAD" "$VHOST" "$D/stock/vhost_net.ko" "$D/plain/tun.ko" "$MODDIR/tun.ko" "$MODDIR/drvproxy_tun_count.ko"; do
+	[ -e "$f" ] || { echo "1..0 # SKIP $f not built"; exit $ksft_skip; }
+done
+
+tun_cleanup() {
+	[ -n "${load_pid:-}" ] && kill "$load_pid" 2> /dev/null
+	[ -n "${loop_pid:-}" ] && kill "$loop_pid" 2> /dev/null
+	wait 2> /dev/null
+	for m in vhost_net drvproxy_tun_count tun tap vhost vhost_iotlb; do
+		is_loaded $m && "$TOOL" rmmod $m > /dev/null
+	done
+	cleanup_modules
+}
+
+# client_passes LOG: the upstream selftest, its TAP kept out of ours.
+client_passes() {
+	"$CLIENT" > "$1" 2>&1
+	client_rc=$?
+	sed 's/^/#   /' "$1"
+	[ $client_rc = 0 ]
+}
+
+client_oks() {
+	grep -c '^ok ' "$1"
+}
+
+# load_runs SECONDS: tunload in the foreground, its summary as a comment.
+load_runs() {
+	"$LOAD" dpxtun0 "$1" > /tmp/tunload.out 2>&1
+	load_rc=$?
+	sed 's/^/# /' /tmp/tunload.out
+	[ $load_rc = 0 ]
+}
+
+# load_start: tunload in the background until $STOP exists.
+load_start() {
+	rm -f "$STOP"
+	"$LOAD" dpxtun0 3600 "$STOP" > /tmp/tunload.out 2>&1 &
+	load_pid=$!
+	loop_until 'fdinfo_of $load_pid | grep -q "^iff:"' ||
+		die "tunload did not attach to dpxtun0: $(cat /tmp/tunload.out)"
+}
+
+load_stop() {
+	touch "$STOP"
+	wait $load_pid
+	load_rc=$?
+	load_pid=""
+	sed 's/^/# /' /tmp/tunload.out
+	[ $load_rc = 0 ]
+}
+
+# fdinfo_of PID: /proc/PID/fdinfo of its /dev/net/tun file.
+fdinfo_of() {
+	for fdi in /proc/$1/fd/*; do
+		[ "$(readlink "$fdi")" = /dev/net/tun ] && cat "/proc/$1/fdinfo/${fdi##*/}"
+	done
+}
+
+# reads_of PID: the companion's read count in that fdinfo (empty: none).
+reads_of() {
+	fdinfo_of "$1" | sed -n 's/^tun_count:[[:space:]]*\([0-9]*\) .*/\1/p'
+}
+
+# backend FILE WANT: vhostnet prints "backend: WANT".
+backend() {
+	backend_out=$("$VHOST" "$1" 2>&1)
+	echo "$backend_out" | sed 's/^/# /'
+	echo "$backend_out" | grep -qx "backend: $2"
+}
+
+stock_load() {
+	"$TOOL" insmod "$D/stock/$1.ko" > /dev/null || die "cannot load the kernel's $1.ko"
+}
+
+node_is_tun_minor() {
+	[ "$(stat -c '%t:%T' /dev/net/tun 2> /dev/null)" = "a:c8" ] || {
+		echo "# /dev/net/tun: $(ls -l /dev/net/tun 2>&1)"
+		return 1
+	}
+}
+
+# cycle_once: apply, see traffic pass through the companion, revert.
+cycle_once() {
+	"$TOOL" insmod "$MODDIR/drvproxy_tun_count.ko" > /dev/null || return 1
+	cycle_base=$(reads_of $load_pid)
+	cycle_ok=0
+	loop_until '[ "$(reads_of $load_pid)" -gt "${cycle_base:-0}" ]' && cycle_ok=1
+	"$TOOL" rmmod drvproxy_tun_count > /dev/null || return 1
+	loop_until '! is_loaded drvproxy_tun_count' || return 1
+	[ $cycle_ok = 1 ]
+}
+
+setup
+trap tun_cleanup EXIT
+ktap_header 15
+
+# The baseline: the upstream driver as it is.
+"$TOOL" insmod "$D/plain/tun.ko" > /dev/null || die "cannot load the plain tun.ko"
+ktap_result "plain tun: the upstream tun selftest passes" client_passes /tmp/tun.plain
+ktap_result "plain tun: echo traffic through /dev/net/tun loses no byte" load_runs 3
+for m in vhost_iotlb vhost tap vhost_net; do
+	stock_load $m
+done
+ktap_result "plain tun: vhost-net takes a tun file as a ring's backend" backend /dev/net/tun 0
+"$TOOL" rmmod vhost_net > /dev/null || die "cannot unload vhost_net"
+"$TOOL" rmmod tun > /dev/null || die "cannot unload the plain tun.ko"
+loop_until '! is_loaded tun' || die "the plain tun did not go away"
+
+load_mod tun
+ktap_result "converted tun: /dev/net/tun is misc 10:200, as upstream" node_is_tun_minor
+ktap_result "converted tun: the upstream tun selftest passes" client_passes /tmp/tun.conv
+ktap_result "converted tun: as many selftest cases pass as on the plain driver" \
+	eval '[ "$(client_oks /tmp/tun.conv)" = "$(client_oks /tmp/tun.plain)" ]'
+ktap_result "converted tun: echo traffic through /dev/net/tun loses no byte" load_runs 3
+stock_load vhost_net
+ktap_result "converted tun: vhost-net takes a tun file as a ring's backend (tun_get_socket)" \
+	backend /dev/net/tun 0
+ktap_result "converted tun: vhost-net still refuses a file that is not tun's" \
+	backend /dev/null ENOTSOCK
+"$TOOL" rmmod vhost_net > /dev/null || die "cannot unload vhost_net"
+
+load_mod drvproxy_tun_count
+ktap_result "with the companion: the upstream tun selftest passes" client_passes /tmp/tun.comp
+load_start
+ktap_result "with the companion: fdinfo keeps tun's line and adds the companion's" \
+	eval 'fdinfo_of $load_pid | grep -q "^iff:[[:space:]]*dpxtun0$" &&
+		loop_until "[ \"\$(reads_of $load_pid)\" -gt 0 ]"'
+ktap_result "with the companion: echo traffic loses no byte" load_stop
+unload_mod drvproxy_tun_count
+
+# Cycles under load: traffic and the upstream selftest in a loop.
+load_start
+rm -f /tmp/tun.loop.fail
+(
+	while [ ! -e "$STOP" ]; do
+		"$CLIENT" > /tmp/tun.loop 2>&1 || cp /tmp/tun.loop /tmp/tun.loop.fail
+	done
+) &
+loop_pid=$!
+carried=0
+i=0
+while [ $i -lt "$CYCLES" ]; do
+	cycle_once && carried=$((carried + 1))
+	i=$((i + 1))
+done
+echo "# $carried of $CYCLES applied companions carried traffic"
+ktap_result "$CYCLES applies and reverts under traffic: each carried traffic, no byte lost" \
+	eval 'load_stop && [ $carried = $CYCLES ]'
+wait $loop_pid
+loop_pid=""
+ktap_result "$CYCLES applies and reverts: every upstream selftest run in between passed" \
+	eval '[ ! -e /tmp/tun.loop.fail ] || { sed "s/^/#   /" /tmp/tun.loop.fail; false; }'
+
+unload_mod tun
+ktap_result "the converted tun unloads and /dev/net/tun goes away" eval '[ ! -e /dev/net/tun ]'
+ktap_finish
