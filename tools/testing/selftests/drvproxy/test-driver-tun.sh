@@ -70,8 +70,8 @@ load_start() {
 	rm -f "$STOP"
 	"$LOAD" dpxtun0 3600 "$STOP" > /tmp/tunload.out 2>&1 &
 	load_pid=$!
-	loop_until 'fdinfo_of $load_pid | grep -q "^iff:"' ||
-		die "tunload did not attach to dpxtun0: $(cat /tmp/tunload.out)"
+	loop_until 'grep -q "^tunload: dpxtun0 up" /tmp/tunload.out' ||
+		die "tunload did not bring dpxtun0 up: $(cat /tmp/tunload.out)"
 }
 
 load_stop() {
@@ -126,7 +126,7 @@ cycle_once() {
 
 setup
 trap tun_cleanup EXIT
-ktap_header 15
+ktap_header 16
 
 # The baseline: the upstream driver as it is.
 "$TOOL" insmod "$D/plain/tun.ko" > /dev/null || die "cannot load the plain tun.ko"
@@ -146,7 +146,8 @@ ktap_result "converted tun: the upstream tun selftest passes" client_passes /tmp
 ktap_result "converted tun: as many selftest cases pass as on the plain driver" \
 	eval '[ "$(client_oks /tmp/tun.conv)" = "$(client_oks /tmp/tun.plain)" ]'
 ktap_result "converted tun: echo traffic through /dev/net/tun loses no byte" load_runs 3
-stock_load vhost_net
+ktap_result "converted tun: the kernel's vhost_net.ko links against it (same export CRCs)" \
+	"$TOOL" insmod "$D/stock/vhost_net.ko"
 ktap_result "converted tun: vhost-net takes a tun file as a ring's backend (tun_get_socket)" \
 	backend /dev/net/tun 0
 ktap_result "converted tun: vhost-net still refuses a file that is not tun's" \

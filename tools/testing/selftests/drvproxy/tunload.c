@@ -14,7 +14,8 @@
  * the stack sends on its own (IPv6, other ICMP) are counted and skipped.
  * Reads are non-blocking after poll(), so no call sleeps inside the driver.
  *
- * Prints "tunload: sent S received R lost L corrupt C other O" and exits 0
+ * Prints "tunload: IFNAME up" once the interface is up, at the end
+ * "tunload: sent S received R lost L corrupt C other O", and exits 0
  * when every request got its reply, intact, and at least one was sent.
  */
 #define _GNU_SOURCE
@@ -209,6 +210,8 @@ int main(int argc, char **argv)
 	fd = tun_open(ifname);
 	if (fd < 0 || if_configure(ifname))
 		return 1;
+	printf("tunload: %s up\n", ifname);
+	fflush(stdout);
 
 	while (now_ms() < end && !(stopfile && access(stopfile, F_OK) == 0)) {
 		size_t len = request_build(req, id, ++seq);
