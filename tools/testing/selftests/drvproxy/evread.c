@@ -6,7 +6,8 @@
  * Usage: evread NAME SECONDS COUNTFILE [--led]
  *
  * Waits (at most SECONDS) for an input device named NAME, opens its
- * /dev/input/eventN and prints "evread: ready". With --led it then writes
+ * /dev/input/eventN and prints "evread: ready"; ends early when the device
+ * goes away. With --led it then writes
  * LED_NUML on, which the input core sends to the device's driver as an
  * output report.  Until SECONDS have passed (or it is killed) it prints
  * every event except EV_SYN reports as "type code value", as soon as read,
@@ -99,26 +100,23 @@ int main(int argc, char **argv)
 	unsigned long events = 0, dropped = 0;
 	struct input_event ev;
 	char node[300];
+	int fd = -1;
 	long end;
-	int fd;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: evread NAME SECONDS COUNTFILE [--led]\n");
 		return 2;
 	}
 	end = now_ms() + atol(argv[2]) * 1000L;
-	while (find_node(argv[1], node, sizeof(node))) {
+	/* sysfs shows the device before devtmpfs has its node: retry both. */
+	while (find_node(argv[1], node, sizeof(node)) ||
+	       (fd = open(node, O_RDWR | O_NONBLOCK)) < 0) {
 		if (now_ms() >= end) {
-			fprintf(stderr, "evread: no input device \"%s\"\n", argv[1]);
+			fprintf(stderr, "evread: no input device \"%s\" to open\n", argv[1]);
 			system("grep -H . /sys/class/input/*/name >&2");
 			return 1;
 		}
 		usleep(20000);
-	}
-	fd = open(node, O_RDWR | O_NONBLOCK);
-	if (fd < 0) {
-		perror(node);
-		return 1;
 	}
 	count_store(argv[3], 0);
 	printf("evread: ready %s\n", node);
@@ -132,6 +130,10 @@ int main(int argc, char **argv)
 
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
+		if (pfd.revents & (POLLERR | POLLHUP)) {
+			printf("evread: the device went away\n");
+			break;
+		}
 		while (read(fd, &ev, sizeof(ev)) == sizeof(ev)) {
 			if (ev.type == EV_SYN && ev.code == SYN_DROPPED) {
 				printf("evread: dropped\n");

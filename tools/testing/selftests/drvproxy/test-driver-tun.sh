@@ -12,15 +12,21 @@
 # without its companion drvproxy_tun_count.ko, which wraps read, write and
 # show_fdinfo and calls the implementation below:
 #   - tun's own upstream selftest (tools/testing/selftests/net/tun.c,
-#     unchanged) passes, with as many passed cases as on the plain driver;
+#     unchanged) passes;
 #   - tunload's echo traffic through /dev/net/tun loses and changes no byte;
-#   - vhost-net (the kernel's own module) takes a tun file as the backend
-#     of a ring, which it recognises through tun_get_socket(), and still
-#     refuses a file that is not tun's;
+#   - vhost-net (the kernel's own module, built against the unconverted
+#     tun) loads, takes a tun file as the backend of a ring, which it
+#     recognises through tun_get_socket(), and (converted only) refuses the
+#     file of another drvproxy driver.  tun_get_tx_ring() is converted too,
+#     but nothing here shows it: vhost-net takes its failure for "no ring";
 #   - 50 applies and reverts of the companion while tunload runs and the
 #     upstream selftest runs in a loop: each applied companion carries
 #     traffic (its count in the file's fdinfo grows), no frame is lost or
 #     changed, every selftest run passes.
+# tun's blocking read is not swap-aware (its wait is in tun_do_read(), which
+# vhost-net's recvmsg shares), so tunload reads only after poll(): a
+# companion's rmmod waits for a reader blocked in it, and a stalled
+# transition times out (Documentation/howto.rst, "Two real drivers").
 . "$(dirname "$0")/functions.sh"
 
 D=$(cd "$(dirname "$0")" && pwd)/drivers/tun
@@ -31,15 +37,18 @@ STOP=/tmp/tunload.stop
 CYCLES=${TUN_CYCLES:-50}
 
 [ -r "$D/../SKIP" ] && { echo "1..0 # SKIP $(cat "$D/../SKIP")"; exit $ksft_skip; }
-for f in "$CLIENT" "$LOAD" "$VHOST" "$D/stock/vhost_net.ko" "$D/plain/tun.ko" "$MODDIR/tun.ko" "$MODDIR/drvproxy_tun_count.ko"; do
+for f in "$CLIENT" "$LOAD" "$VHOST" "$D/stock/vhost_iotlb.ko" "$D/stock/vhost.ko" "$D/stock/tap.ko" \
+	 "$D/stock/vhost_net.ko" "$D/plain/tun.ko" "$MODDIR/tun.ko" "$MODDIR/drvproxy_tun_count.ko"; do
 	[ -e "$f" ] || { echo "1..0 # SKIP $f not built"; exit $ksft_skip; }
 done
 
 tun_cleanup() {
+	touch "$STOP"
 	[ -n "${load_pid:-}" ] && kill "$load_pid" 2> /dev/null
 	[ -n "${loop_pid:-}" ] && kill "$loop_pid" 2> /dev/null
+	killall tunload tun vhostnet 2> /dev/null
 	wait 2> /dev/null
-	for m in vhost_net drvproxy_tun_count tun tap vhost vhost_iotlb; do
+	for m in vhost_net uhid hid drvproxy_tun_count tun tap vhost vhost_iotlb; do
 		is_loaded $m && "$TOOL" rmmod $m > /dev/null
 	done
 	cleanup_modules
@@ -51,10 +60,6 @@ client_passes() {
 	client_rc=$?
 	sed 's/^/#   /' "$1"
 	[ $client_rc = 0 ]
-}
-
-client_oks() {
-	grep -c '^ok ' "$1"
 }
 
 # load_runs SECONDS: tunload in the foreground, its summary as a comment.
@@ -143,25 +148,37 @@ loop_until '! is_loaded tun' || die "the plain tun did not go away"
 load_mod tun
 ktap_result "converted tun: /dev/net/tun is misc 10:200, as upstream" node_is_tun_minor
 ktap_result "converted tun: the upstream tun selftest passes" client_passes /tmp/tun.conv
-ktap_result "converted tun: as many selftest cases pass as on the plain driver" \
-	eval '[ "$(client_oks /tmp/tun.conv)" = "$(client_oks /tmp/tun.plain)" ]'
 ktap_result "converted tun: echo traffic through /dev/net/tun loses no byte" load_runs 3
 ktap_result "converted tun: the kernel's vhost_net.ko links against it (same export CRCs)" \
 	"$TOOL" insmod "$D/stock/vhost_net.ko"
 ktap_result "converted tun: vhost-net takes a tun file as a ring's backend (tun_get_socket)" \
 	backend /dev/net/tun 0
-ktap_result "converted tun: vhost-net still refuses a file that is not tun's" \
-	backend /dev/null ENOTSOCK
-"$TOOL" rmmod vhost_net > /dev/null || die "cannot unload vhost_net"
+# Another drvproxy driver's file, with private data of its own: only the
+# driver check in tun_get_socket() keeps vhost-net from taking it for a tun
+# file (/dev/null would be refused for its NULL private data anyway).
+UHID=$D/../uhid
+if [ -e "$UHID/stock/hid.ko" ] && [ -e "$MODDIR/uhid.ko" ]; then
+	"$TOOL" insmod "$UHID/stock/hid.ko" > /dev/null && load_mod uhid
+	ktap_result "converted tun: vhost-net refuses another drvproxy driver's file" \
+		backend /dev/uhid ENOTSOCK
+	unload_mod uhid
+	"$TOOL" rmmod hid > /dev/null
+else
+	ktap_skip "converted tun: vhost-net refuses another drvproxy driver's file" \
+		"the converted uhid is not built"
+fi
 
 load_mod drvproxy_tun_count
 ktap_result "with the companion: the upstream tun selftest passes" client_passes /tmp/tun.comp
+ktap_result "with the companion: vhost-net takes a tun file as a ring's backend" \
+	backend /dev/net/tun 0
 load_start
 ktap_result "with the companion: fdinfo keeps tun's line and adds the companion's" \
 	eval 'fdinfo_of $load_pid | grep -q "^iff:[[:space:]]*dpxtun0$" &&
 		loop_until "[ \"\$(reads_of $load_pid)\" -gt 0 ]"'
 ktap_result "with the companion: echo traffic loses no byte" load_stop
 unload_mod drvproxy_tun_count
+"$TOOL" rmmod vhost_net > /dev/null || die "cannot unload vhost_net"
 
 # Cycles under load: traffic and the upstream selftest in a loop.
 load_start

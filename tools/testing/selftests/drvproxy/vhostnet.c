@@ -12,7 +12,7 @@
  * this process's memory, and calls VHOST_NET_SET_BACKEND with it, then
  * detaches it again.  Prints "backend: 0" or "backend: <errno name>"
  * (ENOTSOCK: vhost-net did not recognise the file) and exits 0 only when
- * the backend was accepted.
+ * the backend was accepted and detached.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 	printf("backend: %s\n", ret ? strerrorname_np(errno) : "0");
 	if (!ret) {
 		backend.fd = -1;
-		if (ioctl(vfd, VHOST_NET_SET_BACKEND, &backend) < 0)
+		ret = ioctl(vfd, VHOST_NET_SET_BACKEND, &backend);
+		if (ret)
 			perror("VHOST_NET_SET_BACKEND -1");
 	}
 	close(bfd);

@@ -25,7 +25,8 @@
 # on an optional second line "stock:" and the names of modules of KDIR's
 # kernel (from /lib/modules/<release>, or the image image_for_kdir
 # unpacked) that the tests need, such as a consumer of the driver's
-# exports.  A patch that no longer applies fails the build.
+# exports.  A patch that no longer applies exactly (no fuzz) fails the
+# build.
 #
 # The conversions are of SRC's version of the drivers: against a KDIR of
 # another kernel version nothing is built, and DATAOUT/drivers/SKIP says
@@ -42,6 +43,9 @@ src_version() {
 	sed -n 's/^VERSION = //p; s/^PATCHLEVEL = //p' "$SRC/Makefile" | paste -sd.
 }
 
+[ -f "$SRC/Makefile" ] || { echo "build.sh: $SRC is not a kernel source" >&2; exit 1; }
+[ -r "$KDIR/include/config/kernel.release" ] ||
+	{ echo "build.sh: $KDIR is not a kernel build directory" >&2; exit 1; }
 mkdir -p "$MODOUT" "$DATAOUT/drivers"
 rm -f "$DATAOUT/drivers/SKIP"
 krel=$(cat "$KDIR/include/config/kernel.release")
@@ -84,7 +88,7 @@ for dir in "$HERE"/*/; do
 
 	# The converted driver: the upstream file, patched, and the companions.
 	cp "$SRC/$file" "$work/conv/${plainmod}_main.c"
-	patch --quiet --no-backup-if-mismatch -p2 -d "$work/conv" \
+	patch --quiet --fuzz=0 --no-backup-if-mismatch -p2 -d "$work/conv" \
 		-i "$dir/$name.patch" "${plainmod}_main.c"
 	find "$dir" -maxdepth 1 -name '*.c' -exec cp {} "$work/conv/" \;
 	cp "$dir/Kbuild" "$work/conv/"
