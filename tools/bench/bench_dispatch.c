@@ -16,6 +16,7 @@
  * Copyright (C) 2026 The drvproxy developers
  */
 #include <linux/completion.h>
+#include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/kthread.h>
 #include <linux/sched.h>
