@@ -186,6 +186,29 @@ check_sysfs_value() {
 	}
 }
 
+# driver_test_needs FILE...: for test-driver-*.sh (D is the driver's
+# directory under drivers/): skip, with the reason, when drivers/build.sh
+# built nothing for this kernel or a FILE is missing.
+driver_test_needs() {
+	[ -r "$D/../SKIP" ] && { echo "1..0 # SKIP $(cat "$D/../SKIP")"; exit $ksft_skip; }
+	for f in "$@"; do
+		[ -e "$f" ] || { echo "1..0 # SKIP $f not built"; exit $ksft_skip; }
+	done
+}
+
+# stock_load NAME: the guest kernel's own NAME.ko, from $D/stock.
+stock_load() {
+	"$TOOL" insmod "$D/stock/$1.ko" > /dev/null || die "cannot load the kernel's $1.ko"
+}
+
+# unload_loaded MOD...: rmmod each that is loaded, in order, errors ignored.
+unload_loaded() {
+	for m in "$@"; do
+		is_loaded $m && "$TOOL" rmmod $m > /dev/null
+	done
+	true
+}
+
 # Every test script runs with a fresh drvproxy.ko.
 setup() {
 	[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP must be root"; exit $ksft_skip; }

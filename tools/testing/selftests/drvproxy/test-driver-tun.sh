@@ -36,11 +36,9 @@ VHOST=$(dirname "$0")/bin/vhostnet
 STOP=/tmp/tunload.stop
 CYCLES=${TUN_CYCLES:-50}
 
-[ -r "$D/../SKIP" ] && { echo "1..0 # SKIP $(cat "$D/../SKIP")"; exit $ksft_skip; }
-for f in "$CLIENT" "$LOAD" "$VHOST" "$D/stock/vhost_iotlb.ko" "$D/stock/vhost.ko" "$D/stock/tap.ko" \
-	 "$D/stock/vhost_net.ko" "$D/plain/tun.ko" "$MODDIR/tun.ko" "$MODDIR/drvproxy_tun_count.ko"; do
-	[ -e "$f" ] || { echo "1..0 # SKIP $f not built"; exit $ksft_skip; }
-done
+driver_test_needs "$CLIENT" "$LOAD" "$VHOST" "$D/stock/vhost_iotlb.ko" "$D/stock/vhost.ko" \
+	"$D/stock/tap.ko" "$D/stock/vhost_net.ko" "$D/plain/tun.ko" "$MODDIR/tun.ko" \
+	"$MODDIR/drvproxy_tun_count.ko"
 
 tun_cleanup() {
 	touch "$STOP"
@@ -48,9 +46,7 @@ tun_cleanup() {
 	[ -n "${loop_pid:-}" ] && kill "$loop_pid" 2> /dev/null
 	killall tunload tun vhostnet 2> /dev/null
 	wait 2> /dev/null
-	for m in vhost_net uhid hid drvproxy_tun_count tun tap vhost vhost_iotlb; do
-		is_loaded $m && "$TOOL" rmmod $m > /dev/null
-	done
+	unload_loaded vhost_net uhid hid drvproxy_tun_count tun tap vhost vhost_iotlb
 	cleanup_modules
 }
 
@@ -105,10 +101,6 @@ backend() {
 	backend_out=$("$VHOST" "$1" 2>&1)
 	echo "$backend_out" | sed 's/^/# /'
 	echo "$backend_out" | grep -qx "backend: $2"
-}
-
-stock_load() {
-	"$TOOL" insmod "$D/stock/$1.ko" > /dev/null || die "cannot load the kernel's $1.ko"
 }
 
 node_is_tun_minor() {

@@ -44,11 +44,9 @@ CYCLES=${UHID_CYCLES:-50}
 # last, so its event says that every event before it has arrived.
 KEYS=dasw1122rf3
 
-[ -r "$D/../SKIP" ] && { echo "1..0 # SKIP $(cat "$D/../SKIP")"; exit $ksft_skip; }
-for f in "$CLIENT" "$EVREAD" "$D/plain/uhid.ko" "$D/stock/hid.ko" "$D/stock/hid-generic.ko" \
-	 "$D/stock/evdev.ko" "$MODDIR/uhid.ko" "$MODDIR/drvproxy_uhid_count.ko"; do
-	[ -e "$f" ] || { echo "1..0 # SKIP $f not built"; exit $ksft_skip; }
-done
+driver_test_needs "$CLIENT" "$EVREAD" "$D/plain/uhid.ko" "$D/stock/hid.ko" \
+	"$D/stock/hid-generic.ko" "$D/stock/evdev.ko" "$MODDIR/uhid.ko" \
+	"$MODDIR/drvproxy_uhid_count.ko"
 
 uhid_cleanup() {
 	touch "$STOP"
@@ -58,14 +56,8 @@ uhid_cleanup() {
 	[ -n "${reader_pid:-}" ] && kill "$reader_pid" 2> /dev/null
 	killall uhid-example evread 2> /dev/null
 	wait 2> /dev/null
-	for m in drvproxy_uhid_count uhid hid_generic evdev hid; do
-		is_loaded $m && "$TOOL" rmmod $m > /dev/null
-	done
+	unload_loaded drvproxy_uhid_count uhid hid_generic evdev hid
 	cleanup_modules
-}
-
-stock_load() {
-	"$TOOL" insmod "$D/stock/$1.ko" > /dev/null || die "cannot load the kernel's $1.ko"
 }
 
 # client_start: uhid-example reading its keys from a FIFO held on fd 3.
