@@ -23,6 +23,7 @@
  */
 #include <kunit/test.h>
 #include <linux/atomic.h>
+#include <linux/elf.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/sched/signal.h>
@@ -726,6 +727,70 @@ static struct kunit_suite drvproxy_depth_suite = {
 	.test_cases = drvproxy_depth_cases,
 };
 
+/* ---- drvproxy_build ---- */
+
+/*
+ * This module's build id in hex, as drvproxy reads it: the note that
+ * drvproxy.lds keeps from the link with --build-id (12-byte header,
+ * "GNU\0", the id).
+ */
+static void tr_own_build_id(struct kunit *test, char *hex, size_t size)
+{
+	const struct elf64_note *note = (const void *)__start_drvproxy_build_id;
+
+	KUNIT_ASSERT_GT_MSG(test, __stop_drvproxy_build_id - __start_drvproxy_build_id,
+			    (long)sizeof(*note) + 4, "drvproxy_kunit.ko has no build id note");
+	KUNIT_ASSERT_LT(test, (size_t)note->n_descsz * 2, size);
+	snprintf(hex, size, "%*phN", (int)note->n_descsz, (const u8 *)(note + 1) + 4);
+}
+
+/* A layer made from the running build of the driver applies. */
+static void layer_made_from_the_running_build_applies(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_block1);
+	char *hex = kunit_kzalloc(test, 129, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, hex);
+	tr_own_build_id(test, hex, 129);
+	l->host_build = hex;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_EQ(test, dpx_tr_block(0), 31);
+}
+
+/*
+ * One made from another build is refused with -EINVAL and changes
+ * nothing: the endpoints it would skip as unchanged are that build's.
+ */
+static void layer_made_from_another_build_is_refused(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_block1);
+	char *hex = kunit_kzalloc(test, 129, GFP_KERNEL);
+	u64 gen = drvproxy_extension_generation(f->host.ext);
+
+	KUNIT_ASSERT_NOT_NULL(test, hex);
+	tr_own_build_id(test, hex, 129);
+	hex[0] = hex[0] == '0' ? '1' : '0';
+	l->host_build = hex;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, dpx_tr_block(0), 30);
+}
+
+static struct kunit_case drvproxy_build_cases[] = {
+	KUNIT_CASE(layer_made_from_the_running_build_applies),
+	KUNIT_CASE(layer_made_from_another_build_is_refused),
+	{}
+};
+
+static struct kunit_suite drvproxy_build_suite = {
+	.name = "drvproxy_build",
+	.init = tr_init,
+	.exit = tr_exit,
+	.test_cases = drvproxy_build_cases,
+};
+
 /* ---- drvproxy_context ---- */
 
 struct tr_ctx_result {
@@ -982,4 +1047,5 @@ static struct kunit_suite drvproxy_retire_suite = {
 };
 
 kunit_test_suites(&drvproxy_stall_suite, &drvproxy_restart_suite, &drvproxy_replace_suite,
-		  &drvproxy_depth_suite, &drvproxy_context_suite, &drvproxy_retire_suite);
+		  &drvproxy_depth_suite, &drvproxy_build_suite, &drvproxy_context_suite,
+		  &drvproxy_retire_suite);

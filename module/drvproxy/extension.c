@@ -18,6 +18,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/ctype.h>
+#include <linux/elf.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
@@ -383,6 +384,36 @@ static void ext_free_unused(struct drvproxy_extension *ext)
 	kfree(ext);
 }
 
+/*
+ * The GNU build id note that ld --build-id wrote into the owner's link and
+ * drvproxy.lds gathered between @start and @end (empty without
+ * --build-id): a 12-byte header, the name "GNU\0", the id.  It identifies
+ * the build, so that an image companion made from another build of the
+ * driver is refused (layer.c).
+ */
+#define DPX_NT_GNU_BUILD_ID	3	/* the note type ld --build-id writes */
+
+static void ext_set_build_id(struct drvproxy_extension *ext, const void *start,
+			     const void *end)
+{
+	const struct elf_note *note = start;
+	size_t len = end - start;
+	const u8 *desc;
+
+	ext->build_id[0] = '\0';
+	if (!len)
+		return;
+	if (len < sizeof(*note) + 4 || note->n_namesz != 4 || note->n_type != DPX_NT_GNU_BUILD_ID ||
+	    !note->n_descsz || note->n_descsz > DRVPROXY_BUILD_ID_MAX ||
+	    len < sizeof(*note) + 4 + note->n_descsz ||
+	    memcmp(note + 1, "GNU", 4)) {
+		pr_warn("%s: its build id note is malformed; ignored\n", ext_name(ext));
+		return;
+	}
+	desc = (const u8 *)(note + 1) + 4;
+	snprintf(ext->build_id, sizeof(ext->build_id), "%*phN", (int)note->n_descsz, desc);
+}
+
 /**
  * __drvproxy_create_extension() - create a proxy extension; use the
  *	drvproxy_create_extension() macro
@@ -391,6 +422,8 @@ static void ext_free_unused(struct drvproxy_extension *ext)
  * @out: receives the extension
  * @start: first entry of the caller's drvproxy_endpoints section
  * @stop: end of that section
+ * @build_id: the caller's build id note (its drvproxy_build_id section)
+ * @build_id_end: end of that section
  * @owner: the calling module
  *
  * See drvproxy_create_extension().
@@ -402,6 +435,7 @@ int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
 				struct drvproxy_extension **out,
 				struct drvproxy_endpoint_desc *const *start,
 				struct drvproxy_endpoint_desc *const *stop,
+				const void *build_id, const void *build_id_end,
 				struct module *owner)
 {
 	struct drvproxy_endpoint_desc **descs = NULL;
@@ -435,6 +469,7 @@ int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
 	ret = ext_populate(ext, descs, n);
 	if (ret)
 		goto err_free;
+	ext_set_build_id(ext, build_id, build_id_end);
 
 	if (drv) {
 		mutex_lock(&drv->lock);

@@ -160,6 +160,9 @@ struct drvproxy_layer_kobj {
 	struct drvproxy_extension *ext;
 };
 
+/* The longest build id note drvproxy keeps (sha1 is 20 bytes, md5 16). */
+#define DRVPROXY_BUILD_ID_MAX	32
+
 struct drvproxy_extension {
 	struct drvproxy_domain domain;	/* must stay first: see drvproxy_call_enter() */
 	struct drvproxy_driver *drv;
@@ -201,6 +204,8 @@ struct drvproxy_extension {
 	struct kobject *endpoints_kobj;
 	struct kobject *layers_kobj;
 	bool dying;
+	/* The owner's build id in hex ("" without one), set before it is shared. */
+	char build_id[2 * DRVPROXY_BUILD_ID_MAX + 1];
 	/*
 	 * The memory only: drvproxy_extension_release() drops the first
 	 * reference; a sysfs writer that gave up its active protection holds

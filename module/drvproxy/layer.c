@@ -409,6 +409,25 @@ static int migrate_phase(enum drvproxy_phase phase, void *context)
 	return ret;
 }
 
+/*
+ * An image companion is compiled against one build of the driver (its
+ * unchanged endpoints are skipped because they are that build's code):
+ * refuse it on any other build.
+ */
+static int layer_check_build(struct drvproxy_extension *ext, struct drvproxy_layer *l)
+{
+	if (!l->host_build || !strcmp(l->host_build, ext->build_id))
+		return 0;
+	if (!ext->build_id[0])
+		pr_err("%s: %s was made from build %s of the driver; the running driver has no build id (not linked with --build-id)\n",
+		       ext_name(ext), drvproxy_module_name(l->owner), l->host_build);
+	else
+		pr_err("%s: %s was made from build %s of the driver; the running build is %s\n",
+		       ext_name(ext), drvproxy_module_name(l->owner), l->host_build,
+		       ext->build_id);
+	return -EINVAL;
+}
+
 /* Does applying @l change the driver's state layout?  -EINVAL if it can't. */
 static int layer_check_layout(struct drvproxy_extension *ext, struct drvproxy_layer *l,
 			      u32 have, bool *migrates)
@@ -493,7 +512,8 @@ static void pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_l
  * TAINT_LIVEPATCH.
  *
  * Context: process context, may sleep; usually the companion's module_init.
- * Return: 0; -EINVAL (malformed layer, unknown mode, signature mismatch);
+ * Return: 0; -EINVAL (malformed layer, unknown mode, signature mismatch,
+ * made from another build of the driver: &drvproxy_layer.host_build);
  * -EBUSY (applied before); -ENODEV (no such driver, driver without
  * extension, or driver going away; -ENODEV rather than -ENOENT because a
  * module init returning -ENOENT makes insmod report an unknown symbol);
@@ -525,6 +545,8 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 		goto err_put;
 	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_APPLY, layer->mode);
 	ret = ext->dying ? -ENODEV : layer_check_depth(ext, layer);
+	if (!ret)
+		ret = layer_check_build(ext, layer);
 	if (!ret)
 		ret = replace_undo(ext, layer, &m, &base);
 	if (!ret)

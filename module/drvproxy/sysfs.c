@@ -79,6 +79,13 @@ static ssize_t owner_show(struct kobject *kobj, struct kobj_attribute *attr, cha
 	return sysfs_emit(buf, "%s\n", drvproxy_module_name(to_drv(kobj)->owner));
 }
 
+static ssize_t build_id_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct drvproxy_extension *ext = drvproxy_get_extension(to_drv(kobj));
+
+	return sysfs_emit(buf, "%s\n", ext ? ext->build_id : "");
+}
+
 static ssize_t text_size_show(struct kobject *kobj, struct kobj_attribute *attr,
 			      char *buf)
 {
@@ -172,6 +179,7 @@ static ssize_t history_show(struct kobject *kobj, struct kobj_attribute *attr,
 }
 
 static struct kobj_attribute owner_attr = __ATTR_RO(owner);
+static struct kobj_attribute build_id_attr = __ATTR_RO(build_id);
 static struct kobj_attribute text_size_attr = __ATTR_RO(text_size);
 static struct kobj_attribute state_layout_attr = __ATTR_RO(state_layout);
 static struct kobj_attribute drv_generation_attr =
@@ -184,6 +192,7 @@ static struct kobj_attribute history_attr = __ATTR_RO(history);
 
 static struct attribute *driver_attrs[] = {
 	&owner_attr.attr,
+	&build_id_attr.attr,
 	&text_size_attr.attr,
 	&state_layout_attr.attr,
 	&drv_generation_attr.attr,

@@ -426,10 +426,14 @@ int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
 				struct drvproxy_extension **out,
 				struct drvproxy_endpoint_desc *const *start,
 				struct drvproxy_endpoint_desc *const *stop,
+				const void *build_id, const void *build_id_end,
 				struct module *owner);
 
 extern struct drvproxy_endpoint_desc *const __start_drvproxy_endpoints[];
 extern struct drvproxy_endpoint_desc *const __stop_drvproxy_endpoints[];
+/* The host's build id note, from its link with --build-id (drvproxy.lds). */
+extern const u8 __start_drvproxy_build_id[];
+extern const u8 __stop_drvproxy_build_id[];
 
 /**
  * drvproxy_create_extension() - create a driver's proxy extension (V2)
@@ -442,7 +446,9 @@ extern struct drvproxy_endpoint_desc *const __stop_drvproxy_endpoints[];
  * Enumerates every DRVPROXY_ENDPOINT() of the calling module from its
  * drvproxy_endpoints section (the module must be linked with drvproxy.lds)
  * and makes their wrappers live: from the return of this call, calls through
- * them are counted and can be swapped.  V2 endpoint ids are their index in
+ * them are counted and can be swapped.  The module's build id (its link with
+ * --build-id=sha1, which drvproxy.lds keeps) identifies the build image
+ * companions must be made from.  V2 endpoint ids are their index in
  * name order, starting at 0.  The extension is freed automatically by
  * drvproxy_driver_unregister().
  *
@@ -457,7 +463,9 @@ extern struct drvproxy_endpoint_desc *const __stop_drvproxy_endpoints[];
 #define drvproxy_create_extension(drv, flags, out)				\
 	__drvproxy_create_extension(drv, flags, out,				\
 				    __start_drvproxy_endpoints,			\
-				    __stop_drvproxy_endpoints, THIS_MODULE)
+				    __stop_drvproxy_endpoints,			\
+				    __start_drvproxy_build_id,			\
+				    __stop_drvproxy_build_id, THIS_MODULE)
 
 void drvproxy_destroy_extension(struct drvproxy_extension *ext);
 
@@ -1198,6 +1206,9 @@ typedef int (*drvproxy_migrate_t)(struct drvproxy_driver *drv, u32 from, u32 to,
  * @migrate: converts the driver's state from its layout to @state_layout;
  *	runs in the STALLED phase of a stalled apply (set with @unmigrate)
  * @unmigrate: converts it back; runs in the STALLED phase of the revert
+ * @host_build: the build id (hex) of the driver build these replacements
+ *	were made from, or NULL: the apply is refused unless the running
+ *	driver is that build (image companions: make companion sets it)
  *
  * Apply it in module_init with drvproxy_layer_apply() and revert it in
  * module_exit with drvproxy_layer_revert(); if the module goes away with the
@@ -1218,6 +1229,7 @@ struct drvproxy_layer {
 	u32 state_layout;
 	drvproxy_migrate_t migrate;
 	drvproxy_migrate_t unmigrate;
+	const char *host_build;
 	/* private: filled by drvproxy */
 	u32 prev_layout;
 	unsigned int nr_unchanged;
@@ -1273,12 +1285,22 @@ struct drvproxy_layer {
 	module_init(ifn);							\
 	module_exit(efn)
 #else
+/*
+ * The running build the image was made from (make companion passes its
+ * build id); without one (make companion without OLD) any build is taken.
+ */
+#ifdef __DPX_HOST_BUILD_ID
+#define __DPX_HOST_BUILD	__DPX_HOST_BUILD_ID
+#else
+#define __DPX_HOST_BUILD	NULL
+#endif
 #define DRVPROXY_HOST_MODULE(drv_name, ifn, efn, layout, mig, unmig)		\
 	static struct drvproxy_layer __dpx_image_layer = {			\
 		DRVPROXY_LAYER(drv_name, DRVPROXY_MODE_STALLED),		\
 		.state_layout = (layout),					\
 		.migrate = (mig),						\
 		.unmigrate = (unmig),						\
+		.host_build = __DPX_HOST_BUILD,					\
 	};									\
 	static int __init __dpx_image_init(void)				\
 	{									\
