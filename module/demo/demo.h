@@ -256,4 +256,7 @@ static inline void demo_worker_tick(struct demo_state *st, u64 version)
 	mutex_unlock(&st->lock);
 }
 
+/* demo_main.c, exported */
+bool drvproxy_demo_present(void);
+
 #endif /* _DRVPROXY_DEMO_INTERNAL_H */

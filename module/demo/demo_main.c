@@ -132,6 +132,26 @@ static void demo_unplug(void)
 	demo_device = NULL;
 }
 
+/**
+ * drvproxy_demo_present() - is the demo device plugged in?
+ *
+ * For other modules; a host driver's exports stay its own when an image
+ * companion services it (make companion builds images without exports).
+ *
+ * Context: process context, may sleep.
+ * Return: true while /dev/drvproxy_demo exists.
+ */
+bool drvproxy_demo_present(void)
+{
+	bool present;
+
+	mutex_lock(&demo_plug_lock);
+	present = demo_device;
+	mutex_unlock(&demo_plug_lock);
+	return present;
+}
+EXPORT_SYMBOL_GPL(drvproxy_demo_present);
+
 static int demo_set_present(const char *val, const struct kernel_param *kp)
 {
 	bool present;
