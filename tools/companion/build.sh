@@ -13,8 +13,10 @@
 #   TARGET   the host module's name (the running one), e.g. drvproxy_demo
 #   NAME     the companion module's name, e.g. drvproxy_demo_fix1
 #   -k KDIR  kernel build tree (default: the top Makefile's KDIR)
-#   -o OLD   directory with the object files of the running host's build;
-#            without it nothing is compared and every endpoint is installed
+#   -o OLD   directory with the running host's build: TARGET.ko (its build
+#            id binds the companion to that build) and its object files;
+#            without it nothing is compared, every endpoint is installed and
+#            the companion applies to any build
 #   -s SYMVERS  Module.symvers with drvproxy's exports (default: $SYMVERS,
 #            else the first one found in OLD or a parent of it, else the
 #            repo's top level)
@@ -39,6 +41,13 @@
 #      -D__DPX_UNCHANGED_<name>=1 for each (pass 2): drvproxy then skips
 #      those replacements and the running host's code stays in place.
 #
+# The companion carries OLD's build id (TARGET.ko's drvproxy_build_id note,
+# from the host's link with --build-id=sha1); drvproxy refuses to apply it
+# to any other build, and when TARGET is loaded on this machine the build
+# stops here if it is not that build ($SYSFS/kernel/drvproxy/drivers/*/
+# build_id; SYSFS defaults to /sys).  The image is compiled with
+# -D__DISABLE_EXPORTS: the running host owns its exports.
+#
 # Prints a report: changed / unchanged / new / removed endpoints with the
 # reason, warnings, the output .ko ($BUILD/companion/NAME/NAME.ko) and the
 # time of each step.  The report is also in $BUILD/companion/NAME/report.txt
@@ -50,7 +59,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tools/lib.sh"
 
 usage() {
-	sed -n '8,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '8,24p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -88,6 +97,50 @@ esac
 if [ -n "$OLD" ]; then
 	[ -d "$OLD" ] || die "OLD '$OLD' is not a directory" 2
 	OLD=$(cd "$OLD" && pwd)
+fi
+
+# build_id_of KO: the hex build id in KO's drvproxy_build_id note, or "".
+build_id_of() {
+	python3 - "$1" <<-'EOF'
+	import struct, sys
+	blob = open(sys.argv[1], "rb").read()
+	if blob[:4] != b"\x7fELF" or blob[4] != 2:
+	    sys.exit(1)
+	shoff = struct.unpack_from("<Q", blob, 0x28)[0]
+	shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3A)
+	hdr = [struct.unpack_from("<IIQQQQIIQQ", blob, shoff + i * shentsize) for i in range(shnum)]
+	names = blob[hdr[shstrndx][4]:hdr[shstrndx][4] + hdr[shstrndx][5]]
+	for h in hdr:
+	    if names[h[0]:names.index(b"\0", h[0])] == b"drvproxy_build_id":
+	        data = blob[h[4]:h[4] + h[5]]
+	        namesz, descsz, ntype = struct.unpack_from("<III", data, 0)
+	        if len(data) >= 16 + descsz and namesz == 4 and ntype == 3 and data[12:16] == b"GNU\0":
+	            print(data[16:16 + descsz].hex())
+	EOF
+}
+
+# The running build's id, when TARGET is loaded on this machine.
+running_build_id() {
+	local d
+	for d in "${SYSFS:-/sys}"/kernel/drvproxy/drivers/*/; do
+		[ -f "$d/owner" ] && [ "$(cat "$d/owner")" = "$TARGET" ] || continue
+		cat "$d/build_id" 2> /dev/null
+		return 0
+	done
+	return 1
+}
+
+HOST_BUILD=""
+if [ -n "$OLD" ]; then
+	[ -f "$OLD/$TARGET.ko" ] ||
+		die "OLD has no $TARGET.ko: copy the running module file there with its objects (its build id says which build the companion is made from)" 2
+	HOST_BUILD=$(build_id_of "$OLD/$TARGET.ko") || die "$OLD/$TARGET.ko is not an ELF64 module" 2
+	[ -n "$HOST_BUILD" ] ||
+		die "$OLD/$TARGET.ko has no build id: link the host with 'ldflags-y += -T .../drvproxy.lds --build-id=sha1' (Documentation/howto.rst)" 2
+	if RUNNING=$(running_build_id); then
+		[ "$RUNNING" = "$HOST_BUILD" ] ||
+			die "OLD is build $HOST_BUILD of $TARGET, but the running $TARGET is build ${RUNNING:-(none)}: pass the running build's files as OLD" 2
+	fi
 fi
 
 OUT=$BUILD/companion/$NAME
@@ -196,7 +249,8 @@ write_kbuild() {
 		echo "# $TARGET built from $SRC ($KB kept as Kbuild.host)."
 		echo "obj-m := $NAME.o"
 		echo "$NAME-y := ${OBJS[*]}"
-		echo "ccflags-y := $CC_REMAPPED-DDRVPROXY_IMAGE_COMPANION"
+		echo "ccflags-y := $CC_REMAPPED-DDRVPROXY_IMAGE_COMPANION -D__DISABLE_EXPORTS"
+		[ -z "$HOST_BUILD" ] || echo "ccflags-y += -D__DPX_HOST_BUILD_ID=\\\"$HOST_BUILD\\\""
 		for n in "$@"; do
 			echo "ccflags-y += -D__DPX_UNCHANGED_$n=1"
 		done
@@ -279,6 +333,7 @@ cp "$WORK/$NAME.ko" "$OUT/$NAME.ko"
 {
 	echo "companion $NAME: image of $TARGET from $SRC (${OBJS[*]})"
 	echo "  compared with: ${OLD:-nothing (no OLD build given: every endpoint is installed)}"
+	echo "  made from build: ${HOST_BUILD:-any (no OLD build given: drvproxy does not check the build)}"
 	for s in changed new removed unchanged; do
 		awk -F '\t' -v s="$s" '$1 == s { printf "  %-10s %-22s %s\n", $1, $2, $3 }' "$RESULTS"
 	done

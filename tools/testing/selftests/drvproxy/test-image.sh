@@ -8,7 +8,9 @@
 # image/build.sh with make companion, which also found the endpoints the
 # patch leaves compiled identically.  This script checks that detection,
 # that an image in layout 2 without migration is refused with nothing
-# changed, that 1.1 applies stalled with the state migrated, serves the new
+# changed, that an image made from another build of the driver is refused
+# (by drvproxy at insmod, and by make companion when it can see the
+# running driver), that 1.1 applies stalled with the state migrated, serves the new
 # behaviour while the unchanged endpoints keep running the host's code, and
 # that rmmod restores 1.0 and layout 1, also under a checksummed stream.
 #
@@ -18,6 +20,7 @@
 
 IMG=drvproxy_demo_image
 NOMIG=drvproxy_demo_image_nomig
+OTHER=drvproxy_demo_image_otherbuild
 REPORTS=$(dirname "$0")/image
 CYCLES=${CYCLES:-5}
 # What demo-1.1.patch touches, compiled: demo_compat_ioctl calls demo_ioctl,
@@ -31,14 +34,14 @@ if [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -f "$MODDIR/$NOMIG.ko" ] || [ ! -f "$REPORT
 	exit $ksft_skip
 fi
 cleanup_image() {
-	for m in $IMG $NOMIG; do
+	for m in $IMG $NOMIG $OTHER; do
 		is_loaded $m && "$TOOL" rmmod $m > /dev/null
 	done
 	cleanup_modules
 }
 trap cleanup_image EXIT
 
-ktap_header 19
+ktap_header 23
 load_mod drvproxy_demo
 "$TOOL" reset
 
@@ -98,6 +101,17 @@ ktap_result "make companion: changed endpoints are the ones demo-1.1.patch touch
 ktap_result "make companion: the others are unchanged, none is new" \
 	eval '[ "$(endpoints unchanged)" = "$EXPECT_UNCHANGED" ] && [ -z "$(endpoints new)" ]'
 
+# ---- which build ----
+host_build=$(cat "$REPORTS/host.build_id")
+ktap_result "the driver's build_id is its .ko's, and the one make companion made 1.1 from" \
+	eval 'check_sysfs_value $DRV/build_id "$host_build" && [ -n "$host_build" ] &&
+	grep -qx "  made from build: $host_build" "$REPORTS/$IMG.report"'
+sed 's/^/# /' "$REPORTS/refusal.out"
+ktap_result "make companion refuses an OLD that is not the running build" \
+	eval '[ "$(cat "$REPORTS/refusal.status")" != 0 ] &&
+	grep -q "but the running drvproxy_demo is build $host_build: pass the running build" \
+		"$REPORTS/refusal.out"'
+
 # ---- 1.0 ----
 fill 3500
 ktap_result "1.0: no EPOLLPRI at 3/4 full, GET_INFO opens counts every open, layout 1" \
@@ -113,6 +127,19 @@ insmod: $NOMIG.ko: EINVAL"
 ktap_result "refused image: layout, stack, generation and every endpoint unchanged" \
 	eval '! is_loaded $NOMIG && check_sysfs_value $DRV/state_layout 1 &&
 	check_sysfs_value $DRV/stack "" && check_sysfs_value $DRV/generation $gen &&
+	current_all drvproxy_demo $EXPECT_CHANGED $EXPECT_UNCHANGED && poll_is "IN OUT"'
+
+# ---- an image made from another build ----
+other_build=$(sed -n 's/^  made from build: //p' "$REPORTS/$OTHER.report")
+start_test "an image made from another build of the driver is refused"
+load_failing_mod $OTHER
+check_result "% insmod $OTHER.ko
+drvproxy: drvproxy_demo: $OTHER was made from build $other_build of the driver; the running build is $host_build
+insmod: $OTHER.ko: EINVAL"
+ktap_result "image of another build: layout, stack, generation and every endpoint unchanged" \
+	eval '! is_loaded $OTHER && [ "$other_build" != "$host_build" ] &&
+	check_sysfs_value $DRV/state_layout 1 && check_sysfs_value $DRV/stack "" &&
+	check_sysfs_value $DRV/generation $gen &&
 	current_all drvproxy_demo $EXPECT_CHANGED $EXPECT_UNCHANGED && poll_is "IN OUT"'
 
 # ---- 1.1 over 1.0 ----

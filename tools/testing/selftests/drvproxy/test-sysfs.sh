@@ -60,7 +60,7 @@ load_mod drvproxy_demo
 
 ktap_result "top-level files and modes" check_modes $SYSFS -r--r--r-- enabled generation
 ktap_result "enabled reads 1" check_sysfs_value $SYSFS/enabled 1
-ktap_result "driver files and modes" check_modes $DRV -r--r--r-- owner text_size generation \
+ktap_result "driver files and modes" check_modes $DRV -r--r--r-- owner build_id text_size generation \
 	transition devices opens stack history
 ktap_result "driver values before a swap" eval 'check_sysfs_value $DRV/owner drvproxy_demo &&
 	check_sysfs_value $DRV/generation 1 && check_sysfs_value $DRV/transition idle &&

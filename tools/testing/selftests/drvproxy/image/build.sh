@@ -19,6 +19,14 @@
 #                              (state layout 2, migrates both ways)
 #   drvproxy_demo_image_nomig  demo-1.1.patch + demo-1.1-nomigrate.patch:
 #                              layout 2 without migration, must be refused
+#   drvproxy_demo_image_otherbuild  demo-1.1.patch, made with OLD another
+#                              build of the host (the demo rebuilt from the
+#                              1.1 source, as after a make once the source
+#                              was edited): must be refused
+# Also in DATADIR: host.build_id, the build id of TREE's drvproxy_demo.ko;
+# refusal.out and refusal.status, what make companion said and its exit
+# status when the running drvproxy_demo (a stand-in sysfs tree, SYSFS=) is
+# another build than OLD.
 # Sources are patched in $BUILD/selftests-image-src (never in the repo).
 set -eu
 
@@ -32,8 +40,8 @@ DATADIR=${4:-$3}
 SCRATCH=$BUILD/selftests-image-src
 mkdir -p "$MODDIR" "$DATADIR"
 
-# companion NAME PATCH...
-companion() {
+# patched NAME PATCH...: TREE's module/ with the patches, in $SCRATCH/NAME.
+patched() {
 	local name=$1 p
 	shift
 	rm -rf "${SCRATCH:?}/$name"
@@ -42,10 +50,17 @@ companion() {
 		echo "image/build.sh: $name: applying $p"
 		patch -s -p1 -d "$SCRATCH/$name" < "$HERE/$p"
 	done
-	echo "\$ make companion SRC=$SCRATCH/$name/module/demo TARGET=drvproxy_demo NAME=$name OLD=$TREE/module/demo"
+}
+
+# companion NAME PATCH...: OLD is $OLD (default TREE's demo build).
+companion() {
+	local name=$1 old=${OLD:-$TREE/module/demo}
+
+	patched "$@"
+	echo "\$ make companion SRC=$SCRATCH/$name/module/demo TARGET=drvproxy_demo NAME=$name OLD=$old"
 	make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" \
 		SRC="$SCRATCH/$name/module/demo" TARGET=drvproxy_demo NAME="$name" \
-		OLD="$TREE/module/demo"
+		OLD="$old"
 	cp "$BUILD/companion/$name/$name.ko" "$MODDIR/"
 	cp "$BUILD/companion/$name/report.txt" "$DATADIR/$name.report"
 	cp "$BUILD/companion/$name/endpoints.tsv" "$DATADIR/$name.tsv"
@@ -53,3 +68,35 @@ companion() {
 
 companion drvproxy_demo_image demo-1.1.patch
 companion drvproxy_demo_image_nomig demo-1.1.patch demo-1.1-nomigrate.patch
+
+# Another build of the host: the demo built from the 1.1 source as a host.
+patched otherhost demo-1.1.patch
+echo "\$ make -C $KDIR M=$SCRATCH/otherhost/module/demo modules"
+make -s -C "$KDIR" M="$SCRATCH/otherhost/module/demo" KBUILD_EXTRA_SYMBOLS="$TREE/Module.symvers" \
+	modules > /dev/null
+OLD=$SCRATCH/otherhost/module/demo companion drvproxy_demo_image_otherbuild demo-1.1.patch
+
+# The build id of the host the guest runs, and make companion's refusal
+# when the running host is not OLD (a sysfs stand-in says so).
+python3 - "$TREE/module/demo/drvproxy_demo.ko" > "$DATADIR/host.build_id" <<-'EOF'
+	import struct, sys
+	blob = open(sys.argv[1], "rb").read()
+	shoff = struct.unpack_from("<Q", blob, 0x28)[0]
+	shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3A)
+	hdr = [struct.unpack_from("<IIQQQQIIQQ", blob, shoff + i * shentsize) for i in range(shnum)]
+	names = blob[hdr[shstrndx][4]:hdr[shstrndx][4] + hdr[shstrndx][5]]
+	for h in hdr:
+	    if names[h[0]:names.index(b"\0", h[0])] == b"drvproxy_build_id":
+	        print(blob[h[4] + 16:h[4] + 16 + struct.unpack_from("<I", blob, h[4] + 4)[0]].hex())
+	EOF
+fake=$SCRATCH/sysfs/kernel/drvproxy/drivers/drvproxy_demo
+mkdir -p "$fake"
+echo drvproxy_demo > "$fake/owner"
+cat "$DATADIR/host.build_id" > "$fake/build_id"
+status=0
+SYSFS=$SCRATCH/sysfs make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" \
+	SRC="$SCRATCH/drvproxy_demo_image_otherbuild/module/demo" TARGET=drvproxy_demo \
+	NAME=drvproxy_demo_image_refused OLD="$SCRATCH/otherhost/module/demo" \
+	> "$DATADIR/refusal.out" 2>&1 || status=$?
+echo "$status" > "$DATADIR/refusal.status"
+sed 's/^/image\/build.sh: refusal: /' "$DATADIR/refusal.out"
