@@ -135,7 +135,22 @@ build_for() {
 	fi
 	sync_sources "$WORK/src" "$WORK/$kernel" &&
 		nice -n 15 make -C "$kdir" M="$WORK/$kernel" -j2 modules > "$log" 2>&1 &&
-		build_drivers "$kernel" "$kdir" >> "$log" 2>&1
+		build_drivers "$kernel" "$kdir" >> "$log" 2>&1 &&
+		build_images "$kernel" "$kdir" >> "$log" 2>&1
+}
+
+# build_images KERNEL KDIR: for the Debian kernel, test-image.sh's image
+# companions (image/build.sh, make companion) from $WORK/src against the
+# tree just built, so a mutant of the framework or of make companion
+# reaches test-image.sh (without them it skips): the modules in
+# $WORK/images-out/mods, the reports in .../data/image.
+build_images() {
+	local build=$WORK/src/tools/testing/selftests/drvproxy/image/build.sh
+	[ "$1" = debian ] && [ -f "$build" ] || return 0
+	rm -rf "$WORK/images-out"
+	mkdir -p "$WORK/images-out/mods" "$WORK/images-out/data/image"
+	nice -n 15 bash "$build" "$WORK/$1" "$2" "$WORK/images-out/mods" \
+		"$WORK/images-out/data/image"
 }
 
 # build_drivers KERNEL KDIR: for the Debian kernel, the real drivers
@@ -238,6 +253,10 @@ check_scripts() {
 	if [ "$kernel" = debian ] && [ -d "$WORK/drivers-out" ]; then
 		cp "$WORK/drivers-out/mods/"*.ko "$mods/" 2> /dev/null
 		rsync -a "$WORK/drivers-out/data/" "$data/selftests/"
+	fi
+	if [ "$kernel" = debian ] && [ -d "$WORK/images-out" ]; then
+		cp "$WORK/images-out/mods/"*.ko "$mods/" 2> /dev/null
+		rsync -a "$WORK/images-out/data/" "$data/selftests/"
 	fi
 	cp "$WORK/base/tools/testing/selftests/drvproxy/$script" "$data/selftests/"
 	cp "$WORK/base/tools/guest/selftests-guest.sh" "$data/"
