@@ -24,8 +24,11 @@
 #   f | selftests   tools/testing/selftests/drvproxy/test-*.sh in the Debian
 #                   6.12 guest, then again booting Debian's 6.1 kernel (its
 #                   image from apt, unpacked into the cache; results named
-#                   "selftests[6.1]/...") (skipped while that directory does
-#                   not exist).
+#                   "selftests[6.1]/...") and the newest kernel of Debian
+#                   testing/unstable (modules and image companions built in
+#                   its chroot, tools/chroot.sh; its image from that
+#                   release's archive; "selftests[7.2]/..." today) (skipped
+#                   while that directory does not exist).
 #                   The directory is copied, built there with
 #                   "make -C <copy> KDIR=<6.12 headers> DRVPROXY_TOP=<repo>",
 #                   and appears in the guest as /data/selftests; the modules
@@ -134,8 +137,7 @@ build_broken() {
 	local tree=$1 kdir=$2 dest=$3
 	mkdir -p "$tree-broken" "$dest"
 	logged rsync -a --delete "$tree/module/" "$tree-broken/module/" &&
-		logged make -C "$kdir" M="$tree-broken/module/drvproxy" \
-			DRVPROXY_BROKEN=SKIP_STALL_DRAIN modules &&
+		kmake "$tree-broken/module/drvproxy" "$kdir" DRVPROXY_BROKEN=SKIP_STALL_DRAIN modules &&
 		cp "$tree-broken/module/drvproxy/drvproxy.ko" \
 			"$dest/drvproxy-broken-skip-stall-drain.ko"
 }
@@ -584,6 +586,38 @@ stage_selftests() {
 	else
 		selftests_on "$KDIR61" "$image61" "selftests[6.1]"
 	fi
+	selftests_newest
+}
+
+# The newest kernel of Debian testing/unstable, booted: its modules and the
+# image companions are built in the chroot (tools/chroot.sh), its image is
+# Debian's, downloaded into the cache.
+selftests_newest() {
+	local kdir image ver
+	if ! "$REPO/tools/chroot.sh" prepare > /dev/null 2>> "$STAGE_LOG" ||
+	   ! kdir=$("$REPO/tools/chroot.sh" kdir 2>> "$STAGE_LOG") || [ -z "$kdir" ]; then
+		fail "selftests[newest]: no chroot of Debian testing/unstable with headers; see $STAGE_LOG"
+		return
+	fi
+	ver=${kdir#/usr/src/linux-headers-}
+	ver=$(echo "$ver" | cut -d. -f1-2)
+	if ! image=$("$REPO/tools/chroot.sh" image 2>> "$STAGE_LOG"); then
+		fail "selftests[$ver]: no kernel image for ${kdir#/usr/src/linux-headers-}; see $STAGE_LOG"
+		return
+	fi
+	IN_CHROOT=1 selftests_on "$kdir" "$image" "selftests[$ver]"
+}
+
+# kmake DIR KDIR ARGS...: make -C KDIR M=DIR ARGS (output to the stage
+# log), in the chroot when IN_CHROOT is set (KDIR is the chroot's then).
+kmake() {
+	local dir=$1 kdir=$2
+	shift 2
+	if [ -n "${IN_CHROOT:-}" ]; then
+		logged "$REPO/tools/chroot.sh" run "$BUILD" make -C "$kdir" M="$dir" "$@"
+	else
+		logged make -C "$kdir" M="$dir" "$@"
+	fi
 }
 
 # selftests_on KDIR IMAGE LABEL: every selftest script in a guest booting
@@ -592,12 +626,19 @@ stage_selftests() {
 selftests_on() {
 	local kdir=$1 image=$2 label=$3
 	local src=$REPO/tools/testing/selftests/drvproxy tree data log rc reason imgmods tag
+	local runner
 	tree=debian-${kdir#/usr/src/linux-headers-}
 	tag=${label//[^a-z0-9.]/}
 
 	# The Debian-built modules (same flags as stage build, so this is a no-op
 	# rebuild when that stage ran).
-	if ! build_tree "$tree" "$kdir" W=1; then
+	if [ -n "${IN_CHROOT:-}" ]; then
+		sync_sources "$REPO" "$BUILD/$tree"
+		chroot_make "$tree" "$tree" "" "$kdir" W=1
+	else
+		build_tree "$tree" "$kdir" W=1
+	fi
+	if [ $? != 0 ]; then
 		fail "$label: module build against ${kdir#/usr/src/} failed; see $STAGE_LOG"
 		return
 	fi
@@ -627,9 +668,12 @@ selftests_on() {
 	imgmods=$BUILD/$tag-image
 	rm -rf "$imgmods"
 	mkdir -p "$imgmods"
+	runner=()
+	[ -z "${IN_CHROOT:-}" ] || runner=("$REPO/tools/chroot.sh" run "$BUILD")
 	if [ -f "$src/image/build.sh" ] &&
-	   ! logged bash "$src/image/build.sh" "$BUILD/$tree" "$kdir" "$imgmods" \
-		"$data/selftests/image"; then
+	   ! logged ${runner[@]+"${runner[@]}"} bash \
+		"$BUILD/$tree/tools/testing/selftests/drvproxy/image/build.sh" \
+		"$BUILD/$tree" "$kdir" "$imgmods" "$data/selftests/image"; then
 		fail "$label: image companions (image/build.sh) failed; see $STAGE_LOG"
 		return
 	fi
@@ -641,8 +685,9 @@ selftests_on() {
 			fail "$label: no unpacked linux-source-6.12 for the converted drivers; see $STAGE_LOG"
 			return
 		fi
-		if ! logged bash "$src/drivers/build.sh" "$SRCDIR" "$kdir" "$BUILD/$tree" \
-			"$imgmods" "$data/selftests"; then
+		if ! logged bash "$src/drivers/build.sh" "$SRCDIR" \
+			"${IN_CHROOT:+$("$REPO/tools/chroot.sh" prepare 2> /dev/null | tail -n 1)}$kdir" \
+			"$BUILD/$tree" "$imgmods" "$data/selftests"; then
 			fail "$label: the converted drivers (drivers/build.sh) failed; see $STAGE_LOG"
 			return
 		fi

@@ -14,6 +14,10 @@
 #        tools/chroot.sh run DIR CMD...
 #                                     run CMD in the chroot, in DIR, with DIR
 #                                     bind-mounted at the same path
+#        tools/chroot.sh image        the kernel image of the kdir release,
+#                                     downloaded once into the cache
+#                                     (linux-binary-unsigned-<release>,
+#                                     never installed); prints its path
 #
 # The suite is whichever of testing and unstable offers the newer
 # linux-headers-amd64 (testing when equal), asked through a private apt list
@@ -193,6 +197,29 @@ kdir)
 		esac
 	done | sort -V | tail -n 1
 	;;
+image)
+	CH=$(cached_chroot)
+	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
+	kdir=$("$0" kdir)
+	rel=${kdir#/usr/src/linux-headers-}
+	[ -n "$rel" ] || die "no headers in $CH"
+	flock 9
+	dir=$DRVPROXY_CACHE/images/$rel
+	img=$dir/usr/lib/modules/$rel/vmlinuz.unsigned
+	if [ ! -e "$img" ]; then
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		(cd "$dir.tmp" && private_apt apt-get -qq download "linux-binary-unsigned-$rel") >&2 ||
+			die "apt-get download linux-binary-unsigned-$rel failed"
+		dpkg-deb --fsys-tarfile "$dir.tmp"/*.deb |
+			tar -x -C "$dir.tmp" "./usr/lib/modules/$rel/vmlinuz.unsigned" ||
+			die "no usr/lib/modules/$rel/vmlinuz.unsigned in linux-binary-unsigned-$rel"
+		rm -f "$dir.tmp"/*.deb
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$img"
+	;;
 run)
 	[ $# -ge 2 ] || die "usage: chroot.sh run DIR CMD..."
 	CH=$(cached_chroot)
@@ -202,7 +229,7 @@ run)
 	in_chroot "$dir" "$@"
 	;;
 *)
-	sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac
