@@ -27,8 +27,10 @@
 #                   "selftests[6.1]/...") and the newest kernel of Debian
 #                   testing/unstable (modules and image companions built in
 #                   its chroot, tools/chroot.sh; its image from that
-#                   release's archive; "selftests[7.2]/..." today) (skipped
-#                   while that directory does not exist).
+#                   release's archive; "selftests[7.2]/..." today) and
+#                   Debian stable's PREEMPT_RT kernel, built in the same
+#                   chroot ("selftests[6.12-rt]/...") (skipped while that
+#                   directory does not exist).
 #                   The directory is copied, built there with
 #                   "make -C <copy> KDIR=<6.12 headers> DRVPROXY_TOP=<repo>",
 #                   and appears in the guest as /data/selftests; the modules
@@ -216,6 +218,56 @@ build_newest() {
 		KBUILD_MODPOST_WARN=1 || rc=$?
 	w1_result "kunit/ (compiled only) $label" "$LOGDIR/$name-kunit.make.log" "$rc" \
 		'modpost: (".*" \[.*\] undefined!|suppressed [0-9]+ unresolved symbol warnings)'
+	dkms_newest "${kdir#/usr/src/linux-headers-}"
+	build_rt
+}
+
+# Debian stable's PREEMPT_RT headers (6.12-rt), unpacked into the chroot.
+build_rt() {
+	local kdir name rc=0
+	if ! kdir=$("$REPO/tools/chroot.sh" rt-kdir 2>> "$STAGE_LOG") || [ -z "$kdir" ]; then
+		fail "build: no PREEMPT_RT headers (tools/chroot.sh rt-kdir); see $STAGE_LOG"
+		return
+	fi
+	name=debian-${kdir#/usr/src/linux-headers-}
+	sync_sources "$REPO" "$BUILD/$name"
+	chroot_make "$name" "$name" "" "$kdir" W=1 || rc=$?
+	w1_result "W=1 against ${kdir#/usr/src/} (Debian stable, PREEMPT_RT, in the chroot)" \
+		"$LOGDIR/$name.make.log" "$rc"
+}
+
+# dkms_newest RELEASE: README's DKMS commands (dkms.conf) in the chroot, for
+# the newest kernel: add a copy of the tree, build for RELEASE, and the
+# modules dkms.conf names are what it built; then remove it again.
+dkms_newest() {
+	local rel=$1 src=$BUILD/dkms-src ver log=$LOGDIR/dkms.log mod missing=""
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$REPO/dkms.conf")
+	sync_sources "$REPO" "$src"
+	# shellcheck disable=SC2016 # expanded in the chroot's shell
+	"$REPO/tools/chroot.sh" run "$src" sh -c '
+		dkms remove "drvproxy/$1" --all > /dev/null 2>&1 || true
+		rm -rf "/usr/src/drvproxy-$1"
+		dkms add . && dkms build "drvproxy/$1" -k "$2" &&
+			ls "/var/lib/dkms/drvproxy/$1/$2/x86_64/module/" > "$3/dkms.built"
+		rc=$?
+		dkms remove "drvproxy/$1" --all > /dev/null 2>&1
+		rm -rf "/usr/src/drvproxy-$1"
+		exit $rc' sh "$ver" "$rel" "$src" > "$log" 2>&1
+	local rc=$?
+	cat "$log" >> "$STAGE_LOG"
+	if [ "$rc" != 0 ]; then
+		fail "build: DKMS (dkms add, dkms build -k $rel, in the chroot) exited $rc"
+		detail "$log" 10
+		return
+	fi
+	for mod in $(sed -n 's/^BUILT_MODULE_NAME\[[0-9]*\]="\(.*\)"/\1/p' "$REPO/dkms.conf"); do
+		grep -qE "^$mod\.ko(\.[a-z]+)?$" "$src/dkms.built" || missing="$missing $mod"
+	done
+	if [ -n "$missing" ]; then
+		fail "build: DKMS build for $rel lacks:$missing"
+	else
+		pass "build: DKMS (dkms add, dkms build -k $rel, in the chroot): $(grep -c "\.ko" "$src/dkms.built") modules"
+	fi
 }
 
 stage_build() {
@@ -570,23 +622,40 @@ count_scripts() {
 	done
 }
 
+# on_kernel LABEL IMAGE CMD...: run CMD (a selftests_on) and add its row
+# to the per-kernel table stage selftests ends with.
+KERNEL_ROWS=()
+on_kernel() {
+	local label=$1 rel=${2##*/vmlinuz-} p=$PASSED f=$FAILED s=$SKIPPED
+	shift 2
+	case $rel in */*) rel=$(basename "$(dirname "$rel")") ;; esac
+	"$@"
+	KERNEL_ROWS+=("$(printf '%-20s %-30s %6d %6d %7d' "$label" "$rel" \
+		$((PASSED - p)) $((FAILED - f)) $((SKIPPED - s)))")
+}
+
 stage_selftests() {
-	local src=$REPO/tools/testing/selftests/drvproxy image61
+	local src=$REPO/tools/testing/selftests/drvproxy image61 row
 	if [ ! -d "$src" ]; then
 		note "tools/testing/selftests/drvproxy/ does not exist yet: 0 tests, skipped"
 		return
 	fi
 	[ -n "$KDIR612" ] || { fail "selftests: no Debian 6.12 headers; run tools/bootstrap.sh"; return; }
-	selftests_on "$KDIR612" "$(debian_kernel)" selftests
+	on_kernel selftests "$(debian_kernel)" selftests_on "$KDIR612" "$(debian_kernel)" selftests
 	# The oldest kernel the README promises, booted too, not only built.
 	if [ -z "$KDIR61" ]; then
 		fail "selftests[6.1]: no Debian 6.1 headers; run BOOTSTRAP_WITH_61=1 tools/bootstrap.sh as root"
 	elif ! image61=$(image_for_kdir "$KDIR61" 2>> "$STAGE_LOG"); then
 		fail "selftests[6.1]: no kernel image for ${KDIR61#/usr/src/linux-headers-}; see $STAGE_LOG"
 	else
-		selftests_on "$KDIR61" "$image61" "selftests[6.1]"
+		on_kernel "selftests[6.1]" "$image61" selftests_on "$KDIR61" "$image61" "selftests[6.1]"
 	fi
 	selftests_newest
+	note "per kernel (booted; modules built W=1 against its headers):"
+	note "$(printf '%-20s %-30s %6s %6s %7s' results kernel passed failed skipped)"
+	for row in "${KERNEL_ROWS[@]}"; do
+		note "$row"
+	done
 }
 
 # The newest kernel of Debian testing/unstable, booted: its modules and the
@@ -605,7 +674,23 @@ selftests_newest() {
 		fail "selftests[$ver]: no kernel image for ${kdir#/usr/src/linux-headers-}; see $STAGE_LOG"
 		return
 	fi
-	IN_CHROOT=1 selftests_on "$kdir" "$image" "selftests[$ver]"
+	IN_CHROOT=1 on_kernel "selftests[$ver]" "$image" selftests_on "$kdir" "$image" "selftests[$ver]"
+	selftests_rt
+}
+
+# Debian stable's PREEMPT_RT kernel (6.12-rt), built in the same chroot.
+selftests_rt() {
+	local kdir image ver
+	if ! kdir=$("$REPO/tools/chroot.sh" rt-kdir 2>> "$STAGE_LOG") || [ -z "$kdir" ]; then
+		fail "selftests[rt]: no PREEMPT_RT headers (tools/chroot.sh rt-kdir); see $STAGE_LOG"
+		return
+	fi
+	ver=$(echo "${kdir#/usr/src/linux-headers-}" | cut -d. -f1-2)-rt
+	if ! image=$("$REPO/tools/chroot.sh" rt-image 2>> "$STAGE_LOG"); then
+		fail "selftests[$ver]: no kernel image for ${kdir#/usr/src/linux-headers-}; see $STAGE_LOG"
+		return
+	fi
+	IN_CHROOT=1 on_kernel "selftests[$ver]" "$image" selftests_on "$kdir" "$image" "selftests[$ver]"
 }
 
 # kmake DIR KDIR ARGS...: make -C KDIR M=DIR ARGS (output to the stage
@@ -679,15 +764,19 @@ selftests_on() {
 	fi
 	# Real drivers converted to drvproxy (drivers/*/): the converted
 	# modules go with the others, the plain builds and the upstream test
-	# clients into the selftests copy.
-	if [ -f "$src/drivers/build.sh" ]; then
+	# clients into the selftests copy.  They need the guest kernel's own
+	# modules (vhost_net, hid, evdev), which only Debian 12's images are
+	# unpacked with here.
+	if [ -n "${IN_CHROOT:-}" ]; then
+		echo "the converted drivers run on Debian 12's 6.12 kernel only (they load that kernel's own vhost_net, hid and evdev)" \
+			> "$data/selftests/drivers/SKIP"
+	elif [ -f "$src/drivers/build.sh" ]; then
 		if ! need_src; then
 			fail "$label: no unpacked linux-source-6.12 for the converted drivers; see $STAGE_LOG"
 			return
 		fi
-		if ! logged bash "$src/drivers/build.sh" "$SRCDIR" \
-			"${IN_CHROOT:+$("$REPO/tools/chroot.sh" prepare 2> /dev/null | tail -n 1)}$kdir" \
-			"$BUILD/$tree" "$imgmods" "$data/selftests"; then
+		if ! logged bash "$src/drivers/build.sh" "$SRCDIR" "$kdir" "$BUILD/$tree" \
+			"$imgmods" "$data/selftests"; then
 			fail "$label: the converted drivers (drivers/build.sh) failed; see $STAGE_LOG"
 			return
 		fi

@@ -18,6 +18,13 @@
 #                                     downloaded once into the cache
 #                                     (linux-binary-unsigned-<release>,
 #                                     never installed); prints its path
+#        tools/chroot.sh rt-kdir      the newest PREEMPT_RT headers of
+#                                     Debian stable (trixie: 6.12-rt),
+#                                     unpacked into the chroot once (dpkg
+#                                     -x, with their kbuild; they call
+#                                     gcc-14, which the chroot has)
+#        tools/chroot.sh rt-image     that release's kernel image, into the
+#                                     cache; prints its path
 #
 # The suite is whichever of testing and unstable offers the newer
 # linux-headers-amd64 (testing when equal), asked through a private apt list
@@ -34,8 +41,9 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 
 # Packages the builds need: kbuild, the header's own compiler (a dependency
 # of linux-headers-*), perl for kernel-doc (W=1), python3 and patch for
-# make companion and the selftests' image companions.
-PACKAGES="make gcc linux-headers-amd64 libelf-dev bc perl python3 rsync patch"
+# make companion and the selftests' image companions, dkms for make check's
+# DKMS build, gcc-14 for the 6.12-rt headers of Debian stable (rt-kdir).
+PACKAGES="make gcc gcc-14 linux-headers-amd64 libelf-dev bc perl python3 rsync patch dkms"
 
 die() { echo "chroot.sh: $*" >&2; exit 1; }
 log() { echo "chroot.sh: $*" >&2; }
@@ -69,6 +77,48 @@ private_apt() {
 	"$tool" "${APT_OPTS[@]}" -o Dir::Etc::sourcelist="$APTDIR/sources.list" \
 		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$APTDIR/lists" \
 		-o Dir::Cache="$APTDIR/cache" -o Dir::State::status=/dev/null "$@"
+}
+
+# The PREEMPT_RT kernel of Debian stable, from a private list of its own.
+RT_SUITE=trixie
+RTAPTDIR=$DRVPROXY_CACHE/apt-$RT_SUITE
+rt_apt() {
+	local tool=$1
+	shift
+	"$tool" "${APT_OPTS[@]}" -o Dir::Etc::sourcelist="$RTAPTDIR/sources.list" \
+		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$RTAPTDIR/lists" \
+		-o Dir::Cache="$RTAPTDIR/cache" -o Dir::State::status=/dev/null "$@"
+}
+
+# The release of the newest linux-headers-*-rt-amd64 of $RT_SUITE, updating
+# its list once per chroot (rt-kdir) and reusing it after (rt-image).
+rt_release() {
+	if [ ! -s "$RTAPTDIR/release" ]; then
+		mkdir -p "$RTAPTDIR/lists/partial" "$RTAPTDIR/cache/archives/partial"
+		echo "deb [signed-by=$KEYRING] $MIRROR $RT_SUITE main" > "$RTAPTDIR/sources.list"
+		rt_apt apt-get -qq update >&2 || die "apt-get update of $RT_SUITE against $MIRROR failed"
+		rt_apt apt-cache depends linux-headers-rt-amd64 2>/dev/null |
+			sed -n 's/^ *Depends: linux-headers-\(.*-rt-amd64\)$/\1/p' | head -n 1 > "$RTAPTDIR/release"
+	fi
+	[ -s "$RTAPTDIR/release" ] || { rm -f "$RTAPTDIR/release"; die "no linux-headers-rt-amd64 in $RT_SUITE"; }
+	cat "$RTAPTDIR/release"
+}
+
+# rt_unpack RELEASE: its headers, their -common-rt half and their kbuild,
+# unpacked into $CH (the paths the headers name are the same inside).
+rt_unpack() {
+	local rel=$1 ver=${1%-rt-amd64} tmp=$CH.rt.tmp deb
+	[ -e "$CH/usr/src/linux-headers-$rel/.drvproxy-unpacked" ] && return 0
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	(cd "$tmp" && rt_apt apt-get -qq download "linux-headers-$rel" \
+		"linux-headers-$ver-common-rt" "linux-kbuild-$ver") >&2 ||
+		die "apt-get download of the $rel headers failed"
+	for deb in "$tmp"/*.deb; do
+		dpkg -x "$deb" "$CH" || die "dpkg -x $deb failed"
+	done
+	rm -rf "$tmp"
+	touch "$CH/usr/src/linux-headers-$rel/.drvproxy-unpacked"
 }
 
 # The suite with the newest linux-headers-amd64.
@@ -146,7 +196,12 @@ install_packages() {
 	in_chroot "" env DEBIAN_FRONTEND=noninteractive sh -c \
 		"apt-get -qq update && apt-get -y -qq --no-install-recommends install $PACKAGES && apt-get -y -qq --no-install-recommends upgrade && apt-get -qq clean" \
 		>> "$CH.log" 2>&1 || die "installing $PACKAGES in $CH failed; see $CH.log"
-	date -u +%FT%TZ > "$CH/.drvproxy-ready"
+	{ date -u +%FT%TZ; echo "packages: $PACKAGES"; } > "$CH/.drvproxy-ready"
+}
+
+# A chroot made before PACKAGES changed gets the missing ones.
+packages_current() {
+	grep -qxF "packages: $PACKAGES" "$CH/.drvproxy-ready" 2> /dev/null
 }
 
 # Create the chroot for $1 (a suite) unless it is ready.
@@ -176,11 +231,15 @@ prepare)
 	if [ -z "$CH" ]; then
 		suite=$(discover_suite)
 		make_chroot "$suite"
+	elif ! packages_current; then
+		log "installing the build packages in $CH ($PACKAGES)"
+		install_packages
 	fi
 	echo "$CH"
 	;;
 refresh)
 	flock 9
+	rm -f "$RTAPTDIR/release"
 	suite=$(discover_suite)
 	make_chroot "$suite"
 	install_packages
@@ -220,6 +279,33 @@ image)
 	fi
 	echo "$img"
 	;;
+rt-kdir)
+	CH=$(cached_chroot)
+	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
+	flock 9
+	rel=$(rt_release)
+	rt_unpack "$rel"
+	echo "/usr/src/linux-headers-$rel"
+	;;
+rt-image)
+	CH=$(cached_chroot)
+	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
+	flock 9
+	rel=$(rt_release)
+	dir=$DRVPROXY_CACHE/images/$rel
+	if [ ! -e "$dir/boot/vmlinuz-$rel" ]; then
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		(cd "$dir.tmp" && rt_apt apt-get -qq download "linux-image-$rel-unsigned") >&2 ||
+			die "apt-get download linux-image-$rel-unsigned failed"
+		dpkg-deb --fsys-tarfile "$dir.tmp"/*.deb | tar -x -C "$dir.tmp" "./boot/vmlinuz-$rel" ||
+			die "no boot/vmlinuz-$rel in linux-image-$rel-unsigned"
+		rm -f "$dir.tmp"/*.deb
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir/boot/vmlinuz-$rel"
+	;;
 run)
 	[ $# -ge 2 ] || die "usage: chroot.sh run DIR CMD..."
 	CH=$(cached_chroot)
@@ -229,7 +315,7 @@ run)
 	in_chroot "$dir" "$@"
 	;;
 *)
-	sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac
