@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sysfs_kunit.c - KUnit suite drvproxy_sysfs: writes to a layer's "enabled"
+ * sysfs_kunit.c - KUnit suite drvproxy_sysfs: writes to a layer's "enabled",
+ * reads of the driver's files while its extension goes
  *
  * Writing 0 to /sys/kernel/drvproxy/drivers/<driver>/layers/<module>/enabled
  * reverts the layer, which removes that very file: the store gives up its
@@ -17,6 +18,7 @@
 #include <kunit/test.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/completion.h>
 #include <linux/kobject.h>
 #include <linux/slab.h>
 
@@ -33,6 +35,8 @@ struct sy_fixture {
 	struct task_struct *hook_task;	/* the thread sy_unprotected_hook() holds */
 	bool hook_ran;
 	bool unregistered;
+	struct completion released;	/* the remover released the extension */
+	bool released_in_time;
 };
 
 static struct sy_fixture *sy_cur;	/* for the test hook */
@@ -167,9 +171,83 @@ static void enabled_write_survives_host_release_in_between(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dpx_sy_ep(0), 1);
 }
 
+/* Read @path as a user would into @buf (NUL-terminated); the read's result. */
+static ssize_t sy_read(const char *path, char *buf, size_t size)
+{
+	struct file *file = filp_open(path, O_RDONLY, 0);
+	loff_t pos = 0;
+	ssize_t ret;
+
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	ret = kernel_read(file, buf, size - 1, &pos);
+	fput(file);
+	buf[ret > 0 ? ret : 0] = '\0';
+	return ret;
+}
+
+/*
+ * Held where a read of the driver's "stack" holds the extension and has not
+ * locked it yet: the host unregisters its driver object, and the read goes
+ * on once the extension is released (the unregister itself then waits for
+ * the read to leave the driver's directory).
+ */
+static void sy_attr_hook(enum drvproxy_test_point tp)
+{
+	struct sy_fixture *f = sy_cur;
+
+	if (!f)
+		return;
+	if (tp == DRVPROXY_TP_EXT_RELEASED) {
+		complete(&f->released);
+		return;
+	}
+	if (tp != DRVPROXY_TP_DRIVER_ATTR_HELD || current != f->hook_task)
+		return;
+	f->hook_task = NULL;
+	f->hook_ran = true;
+	if (dpx_thread_start(&f->remover, sy_unregister, f, "dpx-sy-unreg"))
+		return;
+	f->released_in_time = wait_for_completion_timeout(&f->released, 10 * HZ);
+}
+
+/*
+ * The host releases its extension while a read of the driver's "stack" is
+ * between taking the extension and locking it.  The read must finish on
+ * memory that is still there (KASAN reports it if not), with the stack the
+ * release left: empty, the layer reverted.
+ */
+static void driver_file_read_survives_extension_release_in_between(struct kunit *test)
+{
+	struct sy_fixture *f = test->priv;
+	char *drv_path = kobject_get_path(&f->host.drv->kobj, GFP_KERNEL);
+	char *path, buf[64];
+	ssize_t ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, drv_path);
+	path = kasprintf(GFP_KERNEL, "/sys%s/stack", drv_path);
+	kfree(drv_path);
+	KUNIT_ASSERT_NOT_NULL(test, path);
+	init_completion(&f->released);
+	f->hook_task = current;
+	drvproxy_test_set_hook(sy_attr_hook);
+	ret = sy_read(path, buf, sizeof(buf));
+	drvproxy_test_set_hook(NULL);
+	kfree(path);
+
+	KUNIT_EXPECT_TRUE(test, f->hook_ran);
+	KUNIT_EXPECT_TRUE(test, f->released_in_time);
+	KUNIT_EXPECT_EQ(test, ret, (ssize_t)1);
+	KUNIT_EXPECT_STREQ(test, buf, "\n");
+	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->remover, 10000));
+	/* Unbound: calls run the original directly. */
+	KUNIT_EXPECT_EQ(test, dpx_sy_ep(0), 1);
+}
+
 static struct kunit_case sy_cases[] = {
 	KUNIT_CASE(writing_0_to_enabled_reverts_the_layer),
 	KUNIT_CASE(enabled_write_survives_host_release_in_between),
+	KUNIT_CASE(driver_file_read_survives_extension_release_in_between),
 	{}
 };
 

@@ -21,8 +21,8 @@
 #        tools/chroot.sh rt-kdir      the newest PREEMPT_RT headers of
 #                                     Debian stable (trixie: 6.12-rt),
 #                                     unpacked into the chroot once (dpkg
-#                                     -x, with their kbuild; they call
-#                                     gcc-14, which the chroot has)
+#                                     -x, with their kbuild; and the gcc
+#                                     they call, installed in the chroot)
 #        tools/chroot.sh rt-image     that release's kernel image, into the
 #                                     cache; prints its path
 #
@@ -42,8 +42,8 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 # Packages the builds need: kbuild, the header's own compiler (a dependency
 # of linux-headers-*), perl for kernel-doc (W=1), python3 and patch for
 # make companion and the selftests' image companions, dkms for make check's
-# DKMS build, gcc-14 for the 6.12-rt headers of Debian stable (rt-kdir).
-PACKAGES="make gcc gcc-14 linux-headers-amd64 libelf-dev bc perl python3 rsync patch dkms"
+# DKMS build.  (rt-kdir installs the compiler the stable -rt headers call.)
+PACKAGES="make gcc linux-headers-amd64 libelf-dev bc perl python3 rsync patch dkms"
 
 die() { echo "chroot.sh: $*" >&2; exit 1; }
 log() { echo "chroot.sh: $*" >&2; }
@@ -118,6 +118,15 @@ rt_unpack() {
 		dpkg -x "$deb" "$CH" || die "dpkg -x $deb failed"
 	done
 	rm -rf "$tmp"
+	# The compiler they name (CONFIG_CC_VERSION_TEXT's gcc-N), from the
+	# chroot's own release.
+	cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="[^ ]*gcc-\([0-9]*\) .*/gcc-\1/p' \
+		"$CH/usr/src/linux-headers-$rel/.config")
+	if [ -n "$cc" ] && [ ! -x "$CH/usr/bin/$cc" ]; then
+		in_chroot "" env DEBIAN_FRONTEND=noninteractive apt-get -y -qq \
+			--no-install-recommends install "$cc" >> "$CH.log" 2>&1 ||
+			die "installing $cc (the $rel headers' compiler) in $CH failed; see $CH.log"
+	fi
 	touch "$CH/usr/src/linux-headers-$rel/.drvproxy-unpacked"
 }
 
@@ -235,6 +244,8 @@ prepare)
 		log "installing the build packages in $CH ($PACKAGES)"
 		install_packages
 	fi
+	# What an interrupted DKMS check of make check may have left.
+	rm -rf "$CH/var/lib/dkms/drvproxy" "$CH"/usr/src/drvproxy-*
 	echo "$CH"
 	;;
 refresh)
@@ -268,7 +279,10 @@ image)
 	if [ ! -e "$img" ]; then
 		rm -rf "$dir.tmp"
 		mkdir -p "$dir.tmp"
-		(cd "$dir.tmp" && private_apt apt-get -qq download "linux-binary-unsigned-$rel") >&2 ||
+		# A list older than the chroot's headers may not know them yet.
+		(cd "$dir.tmp" && { private_apt apt-get -qq download "linux-binary-unsigned-$rel" ||
+			{ private_apt apt-get -qq update &&
+			  private_apt apt-get -qq download "linux-binary-unsigned-$rel"; }; }) >&2 ||
 			die "apt-get download linux-binary-unsigned-$rel failed"
 		dpkg-deb --fsys-tarfile "$dir.tmp"/*.deb |
 			tar -x -C "$dir.tmp" "./usr/lib/modules/$rel/vmlinuz.unsigned" ||
@@ -296,7 +310,9 @@ rt-image)
 	if [ ! -e "$dir/boot/vmlinuz-$rel" ]; then
 		rm -rf "$dir.tmp"
 		mkdir -p "$dir.tmp"
-		(cd "$dir.tmp" && rt_apt apt-get -qq download "linux-image-$rel-unsigned") >&2 ||
+		(cd "$dir.tmp" && { rt_apt apt-get -qq download "linux-image-$rel-unsigned" ||
+			{ rt_apt apt-get -qq update &&
+			  rt_apt apt-get -qq download "linux-image-$rel-unsigned"; }; }) >&2 ||
 			die "apt-get download linux-image-$rel-unsigned failed"
 		dpkg-deb --fsys-tarfile "$dir.tmp"/*.deb | tar -x -C "$dir.tmp" "./boot/vmlinuz-$rel" ||
 			die "no boot/vmlinuz-$rel in linux-image-$rel-unsigned"

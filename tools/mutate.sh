@@ -149,8 +149,8 @@ build_images() {
 	[ "$1" = debian ] && [ -f "$build" ] || return 0
 	rm -rf "$WORK/images-out"
 	mkdir -p "$WORK/images-out/mods" "$WORK/images-out/data/image"
-	nice -n 15 bash "$build" "$WORK/$1" "$2" "$WORK/images-out/mods" \
-		"$WORK/images-out/data/image"
+	BUILD=$WORK/images-build nice -n 15 bash "$build" "$WORK/$1" "$2" \
+		"$WORK/images-out/mods" "$WORK/images-out/data/image"
 }
 
 # build_drivers KERNEL KDIR: for the Debian kernel, the real drivers

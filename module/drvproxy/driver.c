@@ -671,13 +671,18 @@ void drvproxy_driver_unregister(struct drvproxy_driver *drv)
 	if (drv->driver_unload)
 		drv->driver_unload(drv);
 
+	/*
+	 * Unpublish the extension before releasing it: a sysfs show of the
+	 * driver's directory (still there until the end) takes a reference
+	 * to it under this lock, which keeps its memory (sysfs.c).
+	 */
 	mutex_lock(&drv->lock);
 	ext = drv->extension;
+	WRITE_ONCE(drv->extension, NULL);
 	mutex_unlock(&drv->lock);
 	if (ext)
 		drvproxy_extension_release(ext);
 	mutex_lock(&drv->lock);
-	WRITE_ONCE(drv->extension, NULL);
 	drv->flags &= ~(DRVPROXY_DRIVER_REGISTERED | DRVPROXY_DRIVER_UNLOADING);
 	mutex_unlock(&drv->lock);
 	drvproxy_sysfs_del_driver(drv);

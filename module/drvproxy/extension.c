@@ -555,6 +555,7 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 	xa_destroy(&ext->ids);
 	/* A sysfs writer may still hold the memory: see layer_enabled_store(). */
 	drvproxy_ext_put(ext);
+	drvproxy_test_point(DRVPROXY_TP_EXT_RELEASED);
 }
 
 /**

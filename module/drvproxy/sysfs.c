@@ -74,6 +74,33 @@ static struct drvproxy_driver *to_drv(struct kobject *kobj)
 	return container_of(kobj, struct drvproxy_driver, kobj);
 }
 
+/*
+ * The driver's extension, its memory held: drvproxy_driver_unregister()
+ * clears &drvproxy_driver.extension under the driver's lock before it
+ * releases the extension, so a reference taken under that lock keeps the
+ * memory (its lock, its history) until the show puts it, even when the
+ * extension is released meanwhile.  Put it with drvproxy_ext_put().
+ */
+static struct drvproxy_extension *drv_ext_get(struct drvproxy_driver *drv)
+{
+	struct drvproxy_extension *ext;
+
+	mutex_lock(&drv->lock);
+	ext = drv->extension;
+	if (ext)
+		drvproxy_ext_get(ext);
+	mutex_unlock(&drv->lock);
+	if (ext)
+		drvproxy_test_point(DRVPROXY_TP_DRIVER_ATTR_HELD);
+	return ext;
+}
+
+static void drv_ext_put(struct drvproxy_extension *ext)
+{
+	if (ext)
+		drvproxy_ext_put(ext);
+}
+
 static ssize_t owner_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%s\n", drvproxy_module_name(to_drv(kobj)->owner));
@@ -81,9 +108,11 @@ static ssize_t owner_show(struct kobject *kobj, struct kobj_attribute *attr, cha
 
 static ssize_t build_id_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
-	struct drvproxy_extension *ext = drvproxy_get_extension(to_drv(kobj));
+	struct drvproxy_extension *ext = drv_ext_get(to_drv(kobj));
+	ssize_t n = sysfs_emit(buf, "%s\n", ext ? ext->build_id : "");
 
-	return sysfs_emit(buf, "%s\n", ext ? ext->build_id : "");
+	drv_ext_put(ext);
+	return n;
 }
 
 static ssize_t text_size_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -101,18 +130,22 @@ static ssize_t state_layout_show(struct kobject *kobj, struct kobj_attribute *at
 static ssize_t drv_generation_show(struct kobject *kobj, struct kobj_attribute *attr,
 				   char *buf)
 {
-	struct drvproxy_extension *ext = drvproxy_get_extension(to_drv(kobj));
+	struct drvproxy_extension *ext = drv_ext_get(to_drv(kobj));
+	ssize_t n = sysfs_emit(buf, "%llu\n", ext ? drvproxy_extension_generation(ext) : 0);
 
-	return sysfs_emit(buf, "%llu\n", ext ? drvproxy_extension_generation(ext) : 0);
+	drv_ext_put(ext);
+	return n;
 }
 
 static ssize_t transition_show(struct kobject *kobj, struct kobj_attribute *attr,
 			       char *buf)
 {
-	struct drvproxy_extension *ext = drvproxy_get_extension(to_drv(kobj));
+	struct drvproxy_extension *ext = drv_ext_get(to_drv(kobj));
+	ssize_t n = sysfs_emit(buf, "%s\n",
+			       ext ? drvproxy_transition_name(READ_ONCE(ext->transition)) : "none");
 
-	return sysfs_emit(buf, "%s\n", ext ? drvproxy_transition_name(READ_ONCE(ext->transition))
-					   : "none");
+	drv_ext_put(ext);
+	return n;
 }
 
 static ssize_t devices_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
@@ -135,32 +168,37 @@ static ssize_t opens_show(struct kobject *kobj, struct kobj_attribute *attr, cha
 
 static ssize_t stack_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
-	struct drvproxy_extension *ext = drvproxy_get_extension(to_drv(kobj));
+	struct drvproxy_extension *ext = drv_ext_get(to_drv(kobj));
 	struct drvproxy_layer *l;
 	int n = 0;
 
 	if (!ext)
 		return sysfs_emit(buf, "\n");
-	if (mutex_lock_interruptible(&ext->lock))
+	if (mutex_lock_interruptible(&ext->lock)) {
+		drv_ext_put(ext);
 		return -EINTR;
+	}
 	list_for_each_entry(l, &ext->layers, node)
 		n += sysfs_emit_at(buf, n, "%s%s", n ? " " : "",
 				   drvproxy_module_name(l->owner));
 	mutex_unlock(&ext->lock);
+	drv_ext_put(ext);
 	return n + sysfs_emit_at(buf, n, "\n");
 }
 
 static ssize_t history_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
-	struct drvproxy_extension *ext = drvproxy_get_extension(to_drv(kobj));
+	struct drvproxy_extension *ext = drv_ext_get(to_drv(kobj));
 	unsigned int k;
 	int n = 0;
 
 	if (!ext)
 		return 0;
-	if (mutex_lock_interruptible(&ext->lock))
+	if (mutex_lock_interruptible(&ext->lock)) {
+		drv_ext_put(ext);
 		return -EINTR;
+	}
 	for (k = 0; k < ext->history_count; k++) {
 		unsigned int i = (ext->history_next + DRVPROXY_HISTORY_LEN -
 				  ext->history_count + k) % DRVPROXY_HISTORY_LEN;
@@ -175,6 +213,7 @@ static ssize_t history_show(struct kobject *kobj, struct kobj_attribute *attr,
 				   h->duration_ns / NSEC_PER_USEC);
 	}
 	mutex_unlock(&ext->lock);
+	drv_ext_put(ext);
 	return n;
 }
 

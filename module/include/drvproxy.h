@@ -1606,6 +1606,11 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
  * @DRVPROXY_TP_ENABLED_UNPROTECTED: a write to a layer's sysfs "enabled" has
  *	given up its sysfs active protection and not yet locked the extension:
  *	from here on the layer, its companion and its host may go
+ * @DRVPROXY_TP_DRIVER_ATTR_HELD: a read of a file of the driver's sysfs
+ *	directory holds the driver's extension and has not used it yet: from
+ *	here on the extension may be released
+ * @DRVPROXY_TP_EXT_RELEASED: drvproxy_driver_unregister() (or the owner-less
+ *	destroy) has released an extension and dropped its reference
  *
  * Each point is a window in which a race with another thread used to touch
  * freed memory; a KUnit case holds the thread there while it runs the other
@@ -1614,6 +1619,8 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
 enum drvproxy_test_point {
 	DRVPROXY_TP_STALL_LEFT,
 	DRVPROXY_TP_ENABLED_UNPROTECTED,
+	DRVPROXY_TP_DRIVER_ATTR_HELD,
+	DRVPROXY_TP_EXT_RELEASED,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)

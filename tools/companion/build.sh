@@ -44,8 +44,8 @@
 # The companion carries OLD's build id (TARGET.ko's drvproxy_build_id note,
 # from the host's link with --build-id=sha1); drvproxy refuses to apply it
 # to any other build, and when TARGET is loaded on this machine the build
-# stops here if it is not that build ($SYSFS/kernel/drvproxy/drivers/*/
-# build_id; SYSFS defaults to /sys).  The image is compiled with
+# stops here if it is not that build ($DRVPROXY_SYSFS_ROOT/kernel/drvproxy/
+# drivers/*/build_id; DRVPROXY_SYSFS_ROOT defaults to /sys).  The image is compiled with
 # -D__DISABLE_EXPORTS: the running host owns its exports.
 #
 # Prints a report: changed / unchanged / new / removed endpoints with the
@@ -113,6 +113,8 @@ build_id_of() {
 	for h in hdr:
 	    if names[h[0]:names.index(b"\0", h[0])] == b"drvproxy_build_id":
 	        data = blob[h[4]:h[4] + h[5]]
+	        if len(data) < 16:
+	            continue
 	        namesz, descsz, ntype = struct.unpack_from("<III", data, 0)
 	        if len(data) >= 16 + descsz and namesz == 4 and ntype == 3 and data[12:16] == b"GNU\0":
 	            print(data[16:16 + descsz].hex())
@@ -122,7 +124,7 @@ build_id_of() {
 # The running build's id, when TARGET is loaded on this machine.
 running_build_id() {
 	local d
-	for d in "${SYSFS:-/sys}"/kernel/drvproxy/drivers/*/; do
+	for d in "${DRVPROXY_SYSFS_ROOT:-/sys}"/kernel/drvproxy/drivers/*/; do
 		[ -f "$d/owner" ] && [ "$(cat "$d/owner")" = "$TARGET" ] || continue
 		cat "$d/build_id" 2> /dev/null
 		return 0

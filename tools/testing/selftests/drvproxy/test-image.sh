@@ -29,7 +29,9 @@ EXPECT_CHANGED="demo_compat_ioctl demo_ioctl demo_poll demo_read demo_write"
 EXPECT_UNCHANGED="demo_fasync demo_llseek demo_mmap demo_open demo_release demo_worker"
 
 setup
-if [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -f "$MODDIR/$NOMIG.ko" ] || [ ! -f "$REPORTS/$IMG.tsv" ]; then
+if [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -f "$MODDIR/$NOMIG.ko" ] || [ ! -f "$MODDIR/$OTHER.ko" ] ||
+   [ ! -f "$REPORTS/$IMG.tsv" ] || [ ! -f "$REPORTS/host.build_id" ] ||
+   [ ! -f "$REPORTS/refusal.status" ] || [ ! -f "$REPORTS/nobuildid.status" ]; then
 	echo "1..0 # SKIP image companions not built (image/build.sh)"
 	exit $ksft_skip
 fi
@@ -41,7 +43,7 @@ cleanup_image() {
 }
 trap cleanup_image EXIT
 
-ktap_header 23
+ktap_header 24
 load_mod drvproxy_demo
 "$TOOL" reset
 
@@ -111,6 +113,11 @@ ktap_result "make companion refuses an OLD that is not the running build" \
 	eval '[ "$(cat "$REPORTS/refusal.status")" != 0 ] &&
 	grep -q "but the running drvproxy_demo is build $host_build: pass the running build" \
 		"$REPORTS/refusal.out"'
+sed 's/^/# /' "$REPORTS/nobuildid.out"
+ktap_result "make companion refuses an OLD whose .ko has no build id, saying how to link it" \
+	eval '[ "$(cat "$REPORTS/nobuildid.status")" != 0 ] &&
+	grep -q "drvproxy_demo.ko has no build id: link the host with .*--build-id=sha1" \
+		"$REPORTS/nobuildid.out"'
 
 # ---- 1.0 ----
 fill 3500

@@ -25,8 +25,10 @@
 #                              was edited): must be refused
 # Also in DATADIR: host.build_id, the build id of TREE's drvproxy_demo.ko;
 # refusal.out and refusal.status, what make companion said and its exit
-# status when the running drvproxy_demo (a stand-in sysfs tree, SYSFS=) is
-# another build than OLD.
+# status when the running drvproxy_demo (a stand-in sysfs tree,
+# DRVPROXY_SYSFS_ROOT) is another build than OLD; nobuildid.out and
+# nobuildid.status, the same for an OLD whose .ko was linked without
+# --build-id.
 # Sources are patched in $BUILD/selftests-image-src (never in the repo).
 set -eu
 
@@ -38,7 +40,9 @@ MODDIR=$3
 DATADIR=${4:-$3}
 . "$TREE/tools/lib.sh"
 SCRATCH=$BUILD/selftests-image-src
-mkdir -p "$MODDIR" "$DATADIR"
+mkdir -p "$MODDIR" "$DATADIR" "$SCRATCH/nosysfs"
+# A drvproxy_demo loaded on the build machine is not the one under test.
+export DRVPROXY_SYSFS_ROOT=$SCRATCH/nosysfs
 
 # patched NAME PATCH...: TREE's module/ with the patches, in $SCRATCH/NAME.
 patched() {
@@ -86,7 +90,7 @@ python3 - "$TREE/module/demo/drvproxy_demo.ko" > "$DATADIR/host.build_id" <<-'EO
 	hdr = [struct.unpack_from("<IIQQQQIIQQ", blob, shoff + i * shentsize) for i in range(shnum)]
 	names = blob[hdr[shstrndx][4]:hdr[shstrndx][4] + hdr[shstrndx][5]]
 	for h in hdr:
-	    if names[h[0]:names.index(b"\0", h[0])] == b"drvproxy_build_id":
+	    if names[h[0]:names.index(b"\0", h[0])] == b"drvproxy_build_id" and h[5] >= 16:
 	        print(blob[h[4] + 16:h[4] + 16 + struct.unpack_from("<I", blob, h[4] + 4)[0]].hex())
 	EOF
 fake=$SCRATCH/sysfs/kernel/drvproxy/drivers/drvproxy_demo
@@ -94,9 +98,25 @@ mkdir -p "$fake"
 echo drvproxy_demo > "$fake/owner"
 cat "$DATADIR/host.build_id" > "$fake/build_id"
 status=0
-SYSFS=$SCRATCH/sysfs make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" \
+DRVPROXY_SYSFS_ROOT=$SCRATCH/sysfs make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" \
 	SRC="$SCRATCH/drvproxy_demo_image_otherbuild/module/demo" TARGET=drvproxy_demo \
 	NAME=drvproxy_demo_image_refused OLD="$SCRATCH/otherhost/module/demo" \
 	> "$DATADIR/refusal.out" 2>&1 || status=$?
 echo "$status" > "$DATADIR/refusal.status"
 sed 's/^/image\/build.sh: refusal: /' "$DATADIR/refusal.out"
+
+# An OLD whose drvproxy_demo.ko was linked without --build-id: its
+# drvproxy_build_id section holds only drvproxy.lds's padding.
+nobid=$SCRATCH/nobuildid
+rm -rf "$nobid"
+mkdir -p "$nobid"
+cp "$TREE/module/demo/"*.o "$nobid/"
+head -c 8 /dev/zero > "$nobid/pad"
+objcopy --update-section drvproxy_build_id="$nobid/pad" "$TREE/module/demo/drvproxy_demo.ko" \
+	"$nobid/drvproxy_demo.ko"
+status=0
+make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" \
+	SRC="$SCRATCH/drvproxy_demo_image/module/demo" TARGET=drvproxy_demo \
+	NAME=drvproxy_demo_image_nobuildid OLD="$nobid" > "$DATADIR/nobuildid.out" 2>&1 || status=$?
+echo "$status" > "$DATADIR/nobuildid.status"
+sed 's/^/image\/build.sh: no build id: /' "$DATADIR/nobuildid.out"
