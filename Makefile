@@ -73,8 +73,9 @@ bootstrap:
 	@tools/bootstrap.sh
 
 # An image companion: SRC (the host module's edited source), TARGET (the
-# running host module), NAME (the companion), OLD (the running host's build
-# directory, for skipping unchanged endpoints).  See Documentation/servicing.rst.
+# running host module), NAME (the companion), OLD (a directory with the
+# running host's .ko, whose build id the companion is bound to, and its
+# objects, for skipping unchanged endpoints).  See Documentation/servicing.rst.
 companion: check-kdir
 	@tools/companion/build.sh -k "$(KDIR)" $(if $(OLD),-o "$(OLD)") \
 		"$(SRC)" "$(TARGET)" "$(NAME)" $(KBUILD_ARGS)

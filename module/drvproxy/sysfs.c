@@ -3,7 +3,7 @@
  * sysfs.c - /sys/kernel/drvproxy: what is swapped where
  *
  *   enabled, generation
- *   drivers/<driver>/{owner,text_size,state_layout,generation,transition,
+ *   drivers/<driver>/{owner,build_id,text_size,state_layout,generation,transition,
  *                     devices,opens,stack,history}
  *   drivers/<driver>/endpoints/<endpoint>/{id,signature,original,current,
  *                     calls,in_flight,swaps}
