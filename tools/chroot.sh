@@ -69,26 +69,24 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # private lists live in root's cache, which apt's sandbox user cannot read.
 APT_OPTS=(-o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root)
 
-# apt-get/apt-cache against a private list of testing and unstable.
-APTDIR=$DRVPROXY_CACHE/apt-newest
-private_apt() {
-	local tool=$1
-	shift
-	"$tool" "${APT_OPTS[@]}" -o Dir::Etc::sourcelist="$APTDIR/sources.list" \
-		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$APTDIR/lists" \
-		-o Dir::Cache="$APTDIR/cache" -o Dir::State::status=/dev/null "$@"
+# apt_in DIR TOOL ARGS...: apt-get/apt-cache with the private list, lists
+# and cache in DIR.
+apt_in() {
+	local dir=$1 tool=$2
+	shift 2
+	"$tool" "${APT_OPTS[@]}" -o Dir::Etc::sourcelist="$dir/sources.list" \
+		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$dir/lists" \
+		-o Dir::Cache="$dir/cache" -o Dir::State::status=/dev/null "$@"
 }
+
+# A private list of testing and unstable.
+APTDIR=$DRVPROXY_CACHE/apt-newest
+private_apt() { apt_in "$APTDIR" "$@"; }
 
 # The PREEMPT_RT kernel of Debian stable, from a private list of its own.
 RT_SUITE=trixie
 RTAPTDIR=$DRVPROXY_CACHE/apt-$RT_SUITE
-rt_apt() {
-	local tool=$1
-	shift
-	"$tool" "${APT_OPTS[@]}" -o Dir::Etc::sourcelist="$RTAPTDIR/sources.list" \
-		-o Dir::Etc::sourceparts=/dev/null -o Dir::State::Lists="$RTAPTDIR/lists" \
-		-o Dir::Cache="$RTAPTDIR/cache" -o Dir::State::status=/dev/null "$@"
-}
+rt_apt() { apt_in "$RTAPTDIR" "$@"; }
 
 # The release of the newest linux-headers-*-rt-amd64 of $RT_SUITE, updating
 # its list once per chroot (rt-kdir) and reusing it after (rt-image).
@@ -128,6 +126,27 @@ rt_unpack() {
 			die "installing $cc (the $rel headers' compiler) in $CH failed; see $CH.log"
 	fi
 	touch "$CH/usr/src/linux-headers-$rel/.drvproxy-unpacked"
+}
+
+# fetch_image APT PACKAGE MEMBER DIR: DIR/MEMBER, the kernel image in
+# PACKAGE, downloaded with APT (private_apt or rt_apt) and unpacked once;
+# never installed.  Prints its path.  A list older than what the chroot
+# has may not know PACKAGE yet: it is updated once before giving up.
+fetch_image() {
+	local apt=$1 pkg=$2 member=$3 dir=$4
+	if [ ! -e "$dir/$member" ]; then
+		rm -rf "$dir.tmp"
+		mkdir -p "$dir.tmp"
+		(cd "$dir.tmp" && { "$apt" apt-get -qq download "$pkg" ||
+			{ "$apt" apt-get -qq update && "$apt" apt-get -qq download "$pkg"; }; }) >&2 ||
+			die "apt-get download $pkg failed"
+		dpkg-deb --fsys-tarfile "$dir.tmp"/*.deb | tar -x -C "$dir.tmp" "./$member" ||
+			die "no $member in $pkg"
+		rm -f "$dir.tmp"/*.deb
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir/$member"
 }
 
 # The suite with the newest linux-headers-amd64.
@@ -274,24 +293,8 @@ image)
 	rel=${kdir#/usr/src/linux-headers-}
 	[ -n "$rel" ] || die "no headers in $CH"
 	flock 9
-	dir=$DRVPROXY_CACHE/images/$rel
-	img=$dir/usr/lib/modules/$rel/vmlinuz.unsigned
-	if [ ! -e "$img" ]; then
-		rm -rf "$dir.tmp"
-		mkdir -p "$dir.tmp"
-		# A list older than the chroot's headers may not know them yet.
-		(cd "$dir.tmp" && { private_apt apt-get -qq download "linux-binary-unsigned-$rel" ||
-			{ private_apt apt-get -qq update &&
-			  private_apt apt-get -qq download "linux-binary-unsigned-$rel"; }; }) >&2 ||
-			die "apt-get download linux-binary-unsigned-$rel failed"
-		dpkg-deb --fsys-tarfile "$dir.tmp"/*.deb |
-			tar -x -C "$dir.tmp" "./usr/lib/modules/$rel/vmlinuz.unsigned" ||
-			die "no usr/lib/modules/$rel/vmlinuz.unsigned in linux-binary-unsigned-$rel"
-		rm -f "$dir.tmp"/*.deb
-		rm -rf "$dir"
-		mv "$dir.tmp" "$dir"
-	fi
-	echo "$img"
+	fetch_image private_apt "linux-binary-unsigned-$rel" "usr/lib/modules/$rel/vmlinuz.unsigned" \
+		"$DRVPROXY_CACHE/images/$rel"
 	;;
 rt-kdir)
 	CH=$(cached_chroot)
@@ -306,21 +309,7 @@ rt-image)
 	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
 	flock 9
 	rel=$(rt_release)
-	dir=$DRVPROXY_CACHE/images/$rel
-	if [ ! -e "$dir/boot/vmlinuz-$rel" ]; then
-		rm -rf "$dir.tmp"
-		mkdir -p "$dir.tmp"
-		(cd "$dir.tmp" && { rt_apt apt-get -qq download "linux-image-$rel-unsigned" ||
-			{ rt_apt apt-get -qq update &&
-			  rt_apt apt-get -qq download "linux-image-$rel-unsigned"; }; }) >&2 ||
-			die "apt-get download linux-image-$rel-unsigned failed"
-		dpkg-deb --fsys-tarfile "$dir.tmp"/*.deb | tar -x -C "$dir.tmp" "./boot/vmlinuz-$rel" ||
-			die "no boot/vmlinuz-$rel in linux-image-$rel-unsigned"
-		rm -f "$dir.tmp"/*.deb
-		rm -rf "$dir"
-		mv "$dir.tmp" "$dir"
-	fi
-	echo "$dir/boot/vmlinuz-$rel"
+	fetch_image rt_apt "linux-image-$rel-unsigned" "boot/vmlinuz-$rel" "$DRVPROXY_CACHE/images/$rel"
 	;;
 run)
 	[ $# -ge 2 ] || die "usage: chroot.sh run DIR CMD..."
