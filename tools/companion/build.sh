@@ -101,24 +101,7 @@ fi
 
 # build_id_of KO: the hex build id in KO's drvproxy_build_id note, or "".
 build_id_of() {
-	python3 - "$1" <<-'EOF'
-	import struct, sys
-	blob = open(sys.argv[1], "rb").read()
-	if blob[:4] != b"\x7fELF" or blob[4] != 2:
-	    sys.exit(1)
-	shoff = struct.unpack_from("<Q", blob, 0x28)[0]
-	shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3A)
-	hdr = [struct.unpack_from("<IIQQQQIIQQ", blob, shoff + i * shentsize) for i in range(shnum)]
-	names = blob[hdr[shstrndx][4]:hdr[shstrndx][4] + hdr[shstrndx][5]]
-	for h in hdr:
-	    if names[h[0]:names.index(b"\0", h[0])] == b"drvproxy_build_id":
-	        data = blob[h[4]:h[4] + h[5]]
-	        if len(data) < 16:
-	            continue
-	        namesz, descsz, ntype = struct.unpack_from("<III", data, 0)
-	        if len(data) >= 16 + descsz and namesz == 4 and ntype == 3 and data[12:16] == b"GNU\0":
-	            print(data[16:16 + descsz].hex())
-	EOF
+	python3 "$REPO/tools/companion/build_id.py" "$1"
 }
 
 # The running build's id, when TARGET is loaded on this machine.

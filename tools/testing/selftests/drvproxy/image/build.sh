@@ -82,17 +82,8 @@ OLD=$SCRATCH/otherhost/module/demo companion drvproxy_demo_image_otherbuild demo
 
 # The build id of the host the guest runs, and make companion's refusal
 # when the running host is not OLD (a sysfs stand-in says so).
-python3 - "$TREE/module/demo/drvproxy_demo.ko" > "$DATADIR/host.build_id" <<-'EOF'
-	import struct, sys
-	blob = open(sys.argv[1], "rb").read()
-	shoff = struct.unpack_from("<Q", blob, 0x28)[0]
-	shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3A)
-	hdr = [struct.unpack_from("<IIQQQQIIQQ", blob, shoff + i * shentsize) for i in range(shnum)]
-	names = blob[hdr[shstrndx][4]:hdr[shstrndx][4] + hdr[shstrndx][5]]
-	for h in hdr:
-	    if names[h[0]:names.index(b"\0", h[0])] == b"drvproxy_build_id" and h[5] >= 16:
-	        print(blob[h[4] + 16:h[4] + 16 + struct.unpack_from("<I", blob, h[4] + 4)[0]].hex())
-	EOF
+python3 "$TREE/tools/companion/build_id.py" "$TREE/module/demo/drvproxy_demo.ko" \
+	> "$DATADIR/host.build_id"
 fake=$SCRATCH/sysfs/kernel/drvproxy/drivers/drvproxy_demo
 mkdir -p "$fake"
 echo drvproxy_demo > "$fake/owner"
