@@ -45,9 +45,12 @@ newest_61_headers() {
 }
 
 want=""
+# The arm64 guest (make check): a cross compiler with its static libc, and
+# QEMU's arm64 system emulator.
 for p in qemu-system-x86 busybox-static cpio sparse linux-source-6.12 \
 	 build-essential bc bison flex libelf-dev libssl-dev dwarves python3 \
-	 kmod xz-utils rsync; do
+	 kmod xz-utils rsync gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+	 qemu-system-arm; do
 	installed "$p" || want="$want $p"
 done
 

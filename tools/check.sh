@@ -9,7 +9,10 @@
 #                   newest installed 6.1 headers and, in a cached chroot of
 #                   Debian testing/unstable (tools/chroot.sh), the newest
 #                   kernel's headers (with tools/bench and, compiled only,
-#                   the KUnit suites); any warning fails; make
+#                   the KUnit suites) and Debian stable's PREEMPT_RT
+#                   headers; cross-built for arm64 against Debian's arm64
+#                   6.12 and 6.1 headers (tools/arm64.sh); any warning
+#                   fails; a DKMS build for the newest kernel; make
 #                   modules_install and modules_uninstall into a scratch root
 #   b | sparse      make C=2 against the Debian 6.12 headers; any sparse
 #                   warning/error fails
@@ -29,7 +32,10 @@
 #                   its chroot, tools/chroot.sh; its image from that
 #                   release's archive; "selftests[7.2]/..." today) and
 #                   Debian stable's PREEMPT_RT kernel, built in the same
-#                   chroot ("selftests[6.12-rt]/...") (skipped while that
+#                   chroot ("selftests[6.12-rt]/...") and Debian 12's
+#                   arm64 6.12 kernel in qemu-system-aarch64, the modules
+#                   cross-built against its headers (tools/arm64.sh;
+#                   "selftests[6.12-arm64]/...") (skipped while that
 #                   directory does not exist).
 #                   The directory is copied, built there with
 #                   "make -C <copy> KDIR=<6.12 headers> DRVPROXY_TOP=<repo>",
@@ -60,6 +66,8 @@
 #   SELFTESTS_TIMEOUT       guest timeout for the selftests run (default 1800 s)
 #   SELFTESTS               stage selftests runs only these scripts (names
 #                           such as "test-pin.sh test-unplug.sh"; default all)
+#   GUESTS                  the kernels stage selftests boots (default all, in
+#                           this order: "6.12 6.1 newest rt arm64")
 #   TORTURE_TIMEOUT         guest timeout for the torture run (default 900 s)
 #   KUNIT_VARIANTS          the KUnit-kernel configurations stages kunit and
 #                           torture run on, in order (default "default none rt":
@@ -283,8 +291,28 @@ stage_build() {
 		w1_result "W=1 against ${kdir#/usr/src/}" "$LOGDIR/$name.make.log" "$rc"
 	done
 	build_newest
+	build_arm64
 	stage_build_fail
 	[ -n "$KDIR612" ] && build_install "debian-${KDIR612#/usr/src/linux-headers-}" "$KDIR612"
+}
+
+# The tree cross-built W=1 for arm64 against Debian's arm64 headers of the
+# same 6.12 and 6.1 releases (tools/arm64.sh unpacks them beside the amd64
+# kbuild: Debian's cross-build layout).
+build_arm64() {
+	local kdir akdir name rc
+	for kdir in "$KDIR612" "$KDIR61"; do
+		[ -n "$kdir" ] || continue
+		if ! akdir=$("$REPO/tools/arm64.sh" kdir "$kdir" 2>> "$STAGE_LOG"); then
+			fail "build: no arm64 headers for ${kdir#/usr/src/linux-headers-} (tools/arm64.sh kdir); see $STAGE_LOG"
+			continue
+		fi
+		name=debian-${akdir##*/linux-headers-}
+		rc=0
+		build_tree "$name" "$akdir" W=1 ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- || rc=$?
+		w1_result "W=1 cross-built for arm64 against ${akdir##*/usr/src/} (Debian's arm64 headers)" \
+			"$LOGDIR/$name.make.log" "$rc"
+	done
 }
 
 # build_install TREE KDIR: "make modules_install" of the built TREE into a
@@ -622,6 +650,14 @@ count_scripts() {
 	done
 }
 
+# The guests stage selftests boots, in order (GUESTS selects some of them).
+ALL_GUESTS="6.12 6.1 newest rt arm64"
+GUESTS=${GUESTS:-$ALL_GUESTS}
+for g in $GUESTS; do
+	case " $ALL_GUESTS " in *" $g "*) ;; *) echo "check.sh: unknown guest '$g' in GUESTS (guests: $ALL_GUESTS)" >&2; exit 2 ;; esac
+done
+guest_wanted() { case " $GUESTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
 # on_kernel LABEL IMAGE CMD...: run CMD (a selftests_on) and add its row
 # to the per-kernel table stage selftests ends with.
 KERNEL_ROWS=()
@@ -641,16 +677,22 @@ stage_selftests() {
 		return
 	fi
 	[ -n "$KDIR612" ] || { fail "selftests: no Debian 6.12 headers; run tools/bootstrap.sh"; return; }
-	on_kernel selftests "$(debian_kernel)" selftests_on "$KDIR612" "$(debian_kernel)" selftests
+	[ "$GUESTS" = "$ALL_GUESTS" ] || note "only the guests $GUESTS (GUESTS)"
+	guest_wanted 6.12 &&
+		on_kernel selftests "$(debian_kernel)" selftests_on "$KDIR612" "$(debian_kernel)" selftests
 	# The oldest kernel the README promises, booted too, not only built.
-	if [ -z "$KDIR61" ]; then
+	if ! guest_wanted 6.1; then
+		:
+	elif [ -z "$KDIR61" ]; then
 		fail "selftests[6.1]: no Debian 6.1 headers; run BOOTSTRAP_WITH_61=1 tools/bootstrap.sh as root"
 	elif ! image61=$(image_for_kdir "$KDIR61" 2>> "$STAGE_LOG"); then
 		fail "selftests[6.1]: no kernel image for ${KDIR61#/usr/src/linux-headers-}; see $STAGE_LOG"
 	else
 		on_kernel "selftests[6.1]" "$image61" selftests_on "$KDIR61" "$image61" "selftests[6.1]"
 	fi
-	selftests_newest
+	guest_wanted newest && selftests_newest
+	guest_wanted rt && selftests_rt
+	guest_wanted arm64 && selftests_arm64
 	note "per kernel (booted; modules built W=1 against its headers):"
 	note "$(printf '%-20s %-30s %6s %6s %7s' results kernel passed failed skipped)"
 	for row in "${KERNEL_ROWS[@]}"; do
@@ -675,7 +717,6 @@ selftests_newest() {
 		return
 	fi
 	IN_CHROOT=1 on_kernel "selftests[$ver]" "$image" selftests_on "$kdir" "$image" "selftests[$ver]"
-	selftests_rt
 }
 
 # Debian stable's PREEMPT_RT kernel (6.12-rt), built in the same chroot.
@@ -693,6 +734,27 @@ selftests_rt() {
 	IN_CHROOT=1 on_kernel "selftests[$ver]" "$image" selftests_on "$kdir" "$image" "selftests[$ver]"
 }
 
+# Debian 12's arm64 6.12 kernel in QEMU's virt machine: the modules
+# cross-built against its headers (tools/arm64.sh, Debian's cross-build
+# layout), the selftests' programs with aarch64-linux-gnu-gcc, an arm64
+# busybox; image companions and the converted drivers skip with a reason.
+selftests_arm64() {
+	local kdir image bb ver
+	if ! kdir=$("$REPO/tools/arm64.sh" kdir "$KDIR612" 2>> "$STAGE_LOG") ||
+	   ! image=$("$REPO/tools/arm64.sh" image "$KDIR612" 2>> "$STAGE_LOG") ||
+	   ! bb=$("$REPO/tools/arm64.sh" busybox 2>> "$STAGE_LOG"); then
+		fail "selftests[arm64]: no arm64 headers, kernel or busybox (tools/arm64.sh); see $STAGE_LOG"
+		return
+	fi
+	ver=$(echo "${kdir##*/linux-headers-}" | cut -d. -f1-2)
+	CROSS_ARGS=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	GUEST_ARCH=arm64 GUEST_CC=aarch64-linux-gnu-gcc
+	DRVPROXY_BUSYBOX=$bb on_kernel "selftests[$ver-arm64]" "$image" \
+		selftests_on "$kdir" "$image" "selftests[$ver-arm64]"
+	CROSS_ARGS=()
+	GUEST_ARCH=x86_64 GUEST_CC=gcc
+}
+
 # kmake DIR KDIR ARGS...: make -C KDIR M=DIR ARGS (output to the stage
 # log), in the chroot when IN_CHROOT is set (KDIR is the chroot's then).
 kmake() {
@@ -701,9 +763,16 @@ kmake() {
 	if [ -n "${IN_CHROOT:-}" ]; then
 		logged "$REPO/tools/chroot.sh" run "$BUILD" make -C "$kdir" M="$dir" "$@"
 	else
-		logged make -C "$kdir" M="$dir" "$@"
+		logged make -C "$kdir" M="$dir" ${CROSS_ARGS[@]+"${CROSS_ARGS[@]}"} "$@"
 	fi
 }
+
+# Set while stage selftests builds for and boots the arm64 guest: the cross
+# build's make arguments, the guest runner's architecture switch and the
+# selftests' user-space compiler.
+CROSS_ARGS=()
+GUEST_ARCH=x86_64
+GUEST_CC=gcc
 
 # selftests_on KDIR IMAGE LABEL: every selftest script in a guest booting
 # IMAGE, with the modules built against KDIR (its Debian headers); results
@@ -712,7 +781,7 @@ selftests_on() {
 	local kdir=$1 image=$2 label=$3
 	local src=$REPO/tools/testing/selftests/drvproxy tree data log rc reason imgmods tag
 	local runner
-	tree=debian-${kdir#/usr/src/linux-headers-}
+	tree=debian-${kdir##*/linux-headers-}
 	tag=${label//[^a-z0-9.]/}
 
 	# The Debian-built modules (same flags as stage build, so this is a no-op
@@ -721,10 +790,10 @@ selftests_on() {
 		sync_sources "$REPO" "$BUILD/$tree"
 		chroot_make "$tree" "$tree" "" "$kdir" W=1
 	else
-		build_tree "$tree" "$kdir" W=1
+		build_tree "$tree" "$kdir" W=1 ${CROSS_ARGS[@]+"${CROSS_ARGS[@]}"}
 	fi
 	if [ $? != 0 ]; then
-		fail "$label: module build against ${kdir#/usr/src/} failed; see $STAGE_LOG"
+		fail "$label: module build against ${kdir##*/usr/src/} failed; see $STAGE_LOG"
 		return
 	fi
 
@@ -742,7 +811,7 @@ selftests_on() {
 	if [ -f "$data/selftests/Makefile" ]; then
 		# Built in a copy; DRVPROXY_TOP tells the Makefile where the
 		# repo (module/include for the uapi header) is.
-		if ! logged make -C "$data/selftests" KDIR="$kdir" DRVPROXY_TOP="$REPO"; then
+		if ! logged make -C "$data/selftests" KDIR="$kdir" DRVPROXY_TOP="$REPO" CC="$GUEST_CC"; then
 			fail "$label: make -C tools/testing/selftests/drvproxy failed; see $STAGE_LOG"
 			return
 		fi
@@ -755,7 +824,11 @@ selftests_on() {
 	mkdir -p "$imgmods"
 	runner=()
 	[ -z "${IN_CHROOT:-}" ] || runner=("$REPO/tools/chroot.sh" run "$BUILD")
-	if [ -f "$src/image/build.sh" ] &&
+	if [ "$GUEST_ARCH" != x86_64 ]; then
+		mkdir -p "$data/selftests/image"
+		echo "image companions are x86-64 only (tools/companion/epdiff.py compares x86-64 objects; this guest is $GUEST_ARCH)" \
+			> "$data/selftests/image/SKIP"
+	elif [ -f "$src/image/build.sh" ] &&
 	   ! logged ${runner[@]+"${runner[@]}"} bash \
 		"$BUILD/$tree/tools/testing/selftests/drvproxy/image/build.sh" \
 		"$BUILD/$tree" "$kdir" "$imgmods" "$data/selftests/image"; then
@@ -767,8 +840,8 @@ selftests_on() {
 	# clients into the selftests copy.  They need the guest kernel's own
 	# modules (vhost_net, hid, evdev), which only Debian 12's images are
 	# unpacked with here.
-	if [ -n "${IN_CHROOT:-}" ]; then
-		echo "the converted drivers run on Debian 12's 6.12 kernel only (they load that kernel's own vhost_net, hid and evdev)" \
+	if [ -n "${IN_CHROOT:-}" ] || [ "$GUEST_ARCH" != x86_64 ]; then
+		echo "the converted drivers run on Debian 12's 6.12 amd64 kernel only (they load that kernel's own vhost_net, hid and evdev)" \
 			> "$data/selftests/drivers/SKIP"
 	elif [ -f "$src/drivers/build.sh" ]; then
 		if ! need_src; then
@@ -788,7 +861,7 @@ selftests_on() {
 	log=$LOGDIR/$tag.console.log
 	rc=0
 	note "$label: $image"
-	"$REPO/tools/guest/run.sh" -q -k "$image" \
+	"$REPO/tools/guest/run.sh" -q -a "$GUEST_ARCH" -k "$image" \
 		-m "$BUILD/$tree" -m "$imgmods" -d "$data" \
 		-l "$log" -t "${SELFTESTS_TIMEOUT:-1800}" -c 'sh ./selftests-guest.sh' \
 		2> "$LOGDIR/$tag.run.stderr" || rc=$?
@@ -886,12 +959,12 @@ stage_name() {
 
 stage_title() {
 	case $1 in
-	build) echo "W=1 module builds (Debian 6.12, 6.1 and the newest testing/unstable headers)" ;;
+	build) echo "W=1 module builds (Debian 6.12, 6.1, the newest testing/unstable, 6.12-rt; arm64 6.12 and 6.1)" ;;
 	sparse) echo "sparse (C=2, Debian 6.12 headers)" ;;
 	style) echo "checkpatch --strict and kernel-doc" ;;
 	runner) echo "guest runner self-tests (Debian 6.12 kernel in QEMU)" ;;
 	kunit) echo "KUnit suites (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
-	selftests) echo "kselftest-style scripts (Debian 6.12 kernel in QEMU)" ;;
+	selftests) echo "kselftest-style scripts (Debian kernels in QEMU: $GUESTS)" ;;
 	torture) echo "torture and fault injection (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
 	esac
 }

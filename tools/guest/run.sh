@@ -6,8 +6,11 @@
 #
 # Usage: tools/guest/run.sh [-k KERNEL] [-m MODDIR]... [-d DATADIR]... [-c 'COMMAND']
 #                           [-t TIMEOUT] [-l LOGFILE] [-q] [-s SMP] [-M MEM_MB]
-#                           [-L LOGLEVEL] [-Q 'QEMU ARGS'] [-A 'KERNEL CMDLINE']
+#                           [-L LOGLEVEL] [-Q 'QEMU ARGS'] [-A 'KERNEL CMDLINE'] [-a ARCH]
 #
+#   -a ARCH      the guest's architecture: x86_64 (default) or arm64 (QEMU's
+#                virt machine, console ttyAMA0; -k and DRVPROXY_BUSYBOX, an
+#                arm64 static busybox, are then required)
 #   -k KERNEL    bzImage/vmlinuz to boot (default: newest /boot/vmlinuz-6.12.*-amd64)
 #   -m MODDIR    every *.ko below MODDIR goes to /lib/drvproxy/ in the guest (repeatable)
 #   -d DATADIR   copied recursively to /data in the guest (repeatable)
@@ -44,7 +47,6 @@
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-QEMU=${DRVPROXY_QEMU:-qemu-system-x86_64}
 
 # Extended regexes; a console line is a splat if it carries a kernel printk
 # timestamp ("[    1.234567]", forced by printk.time=1) and matches one of
@@ -75,7 +77,7 @@ SPLAT_PATTERNS=(
 )
 
 die() { echo "run.sh: ERROR: $*" >&2; exit 1; }
-usage() { sed -n '7,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '7,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 kernel=""
 cmd="true"
@@ -88,8 +90,10 @@ loglevel=4
 qemu_extra=""
 append_extra=""
 mkargs=()
-while getopts "k:m:d:c:t:l:qs:M:L:Q:A:h" opt; do
+arch=x86_64
+while getopts "a:k:m:d:c:t:l:qs:M:L:Q:A:h" opt; do
 	case $opt in
+	a) arch=$OPTARG ;;
 	k) kernel=$OPTARG ;;
 	m) mkargs+=(-m "$OPTARG") ;;
 	d) mkargs+=(-d "$OPTARG") ;;
@@ -107,6 +111,15 @@ while getopts "k:m:d:c:t:l:qs:M:L:Q:A:h" opt; do
 done
 [ $OPTIND -gt $# ] || die "unexpected argument '${!OPTIND}' (quote the -c command)"
 case $timeout_s$smp$mem$loglevel in *[!0-9]*) die "-t, -s, -M and -L take numbers" ;; esac
+case $arch in
+x86_64) QEMU=${DRVPROXY_QEMU:-qemu-system-x86_64} console=ttyS0 ;;
+arm64|aarch64)
+	arch=arm64 QEMU=${DRVPROXY_QEMU:-qemu-system-aarch64} console=ttyAMA0
+	[ -n "$kernel" ] || die "-a arm64 needs -k (an arm64 Image)"
+	[ -n "${DRVPROXY_BUSYBOX:-}" ] || die "-a arm64 needs DRVPROXY_BUSYBOX (an arm64 static busybox)"
+	;;
+*) die "-a takes x86_64 or arm64, not '$arch'" ;;
+esac
 
 # Default kernel: the newest installed Debian 6.12 image.
 if [ -z "$kernel" ]; then
@@ -129,29 +142,37 @@ rm -f "$logfile".boot[0-9]*
 # printk.time=1: the splat scan keys on printk timestamps.  log_buf_len: the
 # post-command re-print of warnings (loglevel <= 4) reads the ring buffer, so
 # make it big enough that a long, chatty test cannot wrap an early WARN away.
-append="console=ttyS0 panic=-1 printk.time=1 log_buf_len=16M loglevel=$loglevel"
+append="console=$console panic=-1 printk.time=1 log_buf_len=16M loglevel=$loglevel"
 [ -z "$append_extra" ] || append="$append $append_extra"
 
-qemu_args=(-nodefaults -nographic -serial stdio -no-reboot -machine pc
+qemu_args=(-nodefaults -nographic -serial stdio -no-reboot
 	   -smp "$smp" -m "$mem" -kernel "$kernel" -initrd "$tmp/initrd.cpio"
 	   -append "$append")
-# TCG's "max" CPU without 5-level paging.  With LA57 offered, a kernel
-# built with CONFIG_X86_5LEVEL (the KUnit kernel) runs with 5-level page
-# tables, and 6.12's pgtable_l5_enabled() is cpu_feature_enabled(LA57),
-# which until alternatives are patched reads boot_cpu_data.  identify_cpu()
-# clears that capability array and refills it with interrupts already on
-# (start_kernel() -> arch_cpu_finalize_init()), so an interrupt in between
-# sees 4-level sizes: KASAN's KASAN_SHADOW_START moves above the shadow of
-# the 5-level direct map and the irq descriptor's lock in handle_edge_irq()
-# is reported as a wild-memory-access.  The window is a few instructions,
-# so it hits when the host is loaded.  Nothing here needs 5-level paging.
-if [ "${DRVPROXY_KVM:-0}" = 1 ]; then
-	qemu_args+=(-accel kvm -cpu host)
+if [ "$arch" = arm64 ]; then
+	# TCG's "max" CPU, with the cheap implementation-defined pointer
+	# authentication: the architected QARMA one costs TCG a lot on every
+	# function entry and return of a kernel built with pac-ret.
+	qemu_args+=(-machine virt -accel tcg -cpu max,pauth-impdef=on)
 else
-	qemu_args+=(-accel tcg -cpu max,la57=off)
+	qemu_args+=(-machine pc)
+	# TCG's "max" CPU without 5-level paging.  With LA57 offered, a kernel
+	# built with CONFIG_X86_5LEVEL (the KUnit kernel) runs with 5-level page
+	# tables, and 6.12's pgtable_l5_enabled() is cpu_feature_enabled(LA57),
+	# which until alternatives are patched reads boot_cpu_data.  identify_cpu()
+	# clears that capability array and refills it with interrupts already on
+	# (start_kernel() -> arch_cpu_finalize_init()), so an interrupt in between
+	# sees 4-level sizes: KASAN's KASAN_SHADOW_START moves above the shadow of
+	# the 5-level direct map and the irq descriptor's lock in handle_edge_irq()
+	# is reported as a wild-memory-access.  The window is a few instructions,
+	# so it hits when the host is loaded.  Nothing here needs 5-level paging.
+	if [ "${DRVPROXY_KVM:-0}" = 1 ]; then
+		qemu_args+=(-accel kvm -cpu host)
+	else
+		qemu_args+=(-accel tcg -cpu max,la57=off)
+	fi
+	# qboot skips SeaBIOS's option-ROM and boot-menu dance: about a second faster.
+	[ -r /usr/share/qemu/qboot.rom ] && qemu_args+=(-bios /usr/share/qemu/qboot.rom)
 fi
-# qboot skips SeaBIOS's option-ROM and boot-menu dance: about a second faster.
-[ -r /usr/share/qemu/qboot.rom ] && qemu_args+=(-bios /usr/share/qemu/qboot.rom)
 # shellcheck disable=SC2206  # -Q is documented as word-split
 [ -z "$qemu_extra" ] || qemu_args+=($qemu_extra)
 

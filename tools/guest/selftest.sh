@@ -9,6 +9,9 @@
 #   4. a hung guest ('sleep 600', -t 20)        -> run.sh exits 124
 #   5. a kernel that panics before the command  -> booted again once
 #      (DRVPROXY_BOOT_RETRIES=1), then run.sh exits 1
+#   6. -a arm64 (Debian's arm64 6.12 kernel, tools/arm64.sh), command 0
+#                                               -> run.sh exits 0
+#   7. -a arm64, a module that WARNs at load    -> run.sh exits 1 (splat)
 #
 # Usage: tools/guest/selftest.sh
 # Output: KTAP (TAP version 13); exit status 0 iff all cases pass.
@@ -28,7 +31,7 @@ KERNEL=${KERNEL:-$(debian_kernel)}
 RUN=$HERE/run.sh
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..7"
 if [ -z "$KDIR" ] || [ -z "$KERNEL" ]; then
 	echo "Bail out! no Debian 6.12 kernel image + headers; run tools/bootstrap.sh"
 	exit 1
@@ -122,5 +125,48 @@ ok=0
 result 5 "a guest kernel that crashes before the command is booted again, then fails" "$ok" \
 	"run.sh exited $rc (retried: $retried): $reason"
 
-echo "# $((5 - failed)) passed, $failed failed"
+# The arm64 guest: its console is another UART (ttyAMA0) and its busybox
+# another architecture's; the same outcomes must come out.
+arm64_case() { # arm64_case NAME RUN-ARGS...
+	local name=$1
+	shift
+	set +e
+	DRVPROXY_BUSYBOX=$abb "$RUN" -q -a arm64 -k "$akernel" -l "$LOGDIR/$name.console.log" "$@" \
+		2> "$LOGDIR/$name.stderr"
+	rc=$?
+	set -e
+	reason=$(grep -E '^run.sh: (FAIL|TIMEOUT|ERROR)' "$LOGDIR/$name.stderr" | head -n 1 || true)
+}
+abuilt=0
+if akdir=$("$REPO/tools/arm64.sh" kdir "$KDIR" 2> "$LOGDIR/arm64.log") &&
+   akernel=$("$REPO/tools/arm64.sh" image "$KDIR" 2>> "$LOGDIR/arm64.log") &&
+   abb=$("$REPO/tools/arm64.sh" busybox 2>> "$LOGDIR/arm64.log"); then
+	arm64_case arm64-pass -t 120 -c 'exit 0'
+	result 6 "arm64 guest command exiting 0 gives exit 0" "$([ "$rc" = 0 ] && echo 1)" \
+		"run.sh exited $rc: $reason"
+	amodsrc=$BUILD/guest-testmod-arm64
+	mkdir -p "$amodsrc"
+	cp "$HERE/testmod/Kbuild" "$HERE/testmod/"*.c "$amodsrc/"
+	make -C "$akdir" M="$amodsrc" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- modules \
+		> "$LOGDIR/testmod-arm64-build.log" 2>&1 && [ -f "$amodsrc/warn_on_load.ko" ] && abuilt=1
+else
+	result 6 "arm64 guest command exiting 0 gives exit 0" 0 \
+		"no arm64 kernel, headers or busybox (tools/arm64.sh); see $LOGDIR/arm64.log"
+fi
+if [ "$abuilt" = 1 ]; then
+	mkdir -p "$amodsrc/ko"
+	cp "$amodsrc/warn_on_load.ko" "$amodsrc/ko/"
+	arm64_case arm64-warn -t 120 -m "$amodsrc/ko" -c 'insmod /lib/drvproxy/warn_on_load.ko'
+	cmd_ok=0
+	grep -q 'DRVPROXY-GUEST-EXIT=0' "$LOGDIR/arm64-warn.console.log" && cmd_ok=1
+	ok=0
+	[ "$rc" = 1 ] && [ "$cmd_ok" = 1 ] && case $reason in *"kernel splat"*WARNING:*) ok=1 ;; esac
+	result 7 "arm64: WARN at module load fails the run although the command exits 0" "$ok" \
+		"run.sh exited $rc (command ok: $cmd_ok): $reason"
+else
+	result 7 "arm64: WARN at module load fails the run although the command exits 0" 0 \
+		"the arm64 test module did not build; see $LOGDIR/testmod-arm64-build.log"
+fi
+
+echo "# $((7 - failed)) passed, $failed failed"
 [ "$failed" = 0 ]
