@@ -145,6 +145,7 @@ help:
 	@echo "  check            bootstrap (with 6.1 headers), then every stage of tools/check.sh;"
 	@echo "                   STAGES='build sparse style runner kunit selftests' selects stages,"
 	@echo "                   KUNIT_VARIANTS='default none rt' the kernels of stages kunit and torture"
+	@echo "                   GUESTS='6.12 6.1 newest rt arm64' the kernels stage selftests boots"
 	@echo "  demo             bootstrap, then tools/demo.sh"
 	@echo "  bench            bootstrap, build and run the benchmarks in QEMU (about 15 min);"
 	@echo "                   tables and raw data in ~/.cache/drvproxy/build/bench; UPDATE_RST=1 also"
