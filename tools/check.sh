@@ -737,7 +737,7 @@ selftests_rt() {
 # Debian 12's arm64 6.12 kernel in QEMU's virt machine: the modules
 # cross-built against its headers (tools/arm64.sh, Debian's cross-build
 # layout), the selftests' programs with aarch64-linux-gnu-gcc, an arm64
-# busybox; image companions and the converted drivers skip with a reason.
+# busybox; the converted drivers skip with a reason.
 selftests_arm64() {
 	local kdir image bb ver
 	if ! kdir=$("$REPO/tools/arm64.sh" kdir "$KDIR612" 2>> "$STAGE_LOG") ||
@@ -824,11 +824,7 @@ selftests_on() {
 	mkdir -p "$imgmods"
 	runner=()
 	[ -z "${IN_CHROOT:-}" ] || runner=("$REPO/tools/chroot.sh" run "$BUILD")
-	if [ "$GUEST_ARCH" != x86_64 ]; then
-		mkdir -p "$data/selftests/image"
-		echo "image companions are x86-64 only (tools/companion/epdiff.py compares x86-64 objects; this guest is $GUEST_ARCH)" \
-			> "$data/selftests/image/SKIP"
-	elif [ -f "$src/image/build.sh" ] &&
+	if [ -f "$src/image/build.sh" ] &&
 	   ! logged ${runner[@]+"${runner[@]}"} bash \
 		"$BUILD/$tree/tools/testing/selftests/drvproxy/image/build.sh" \
 		"$BUILD/$tree" "$kdir" "$imgmods" "$data/selftests/image"; then

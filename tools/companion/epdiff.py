@@ -51,7 +51,8 @@
 # implementation is current: it is not a dependency.  Everything else
 # differs: the endpoint is changed and the reason says where first.
 #
-# Limits: x86-64 ELF relocatable objects (RELA); both builds must come from
+# Limits: x86-64 and arm64 ELF relocatable objects (RELA; arm64 objects are
+# disassembled with aarch64-linux-gnu-objdump, or $OBJDUMP); both builds must come from
 # the same compiler and flags (a .comment mismatch is warned about, and
 # makes everything differ anyway); writable module-local data referenced by
 # an endpoint is reported as a warning, because an image companion has its
@@ -68,20 +69,52 @@ SHT_SYMTAB, SHT_RELA, SHT_NOBITS = 2, 4, 8
 SHF_WRITE, SHF_ALLOC, SHF_EXEC, SHF_MERGE, SHF_STRINGS = 1, 2, 4, 0x10, 0x20
 STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION = 0, 1, 2, 3
 STB_LOCAL = 0
-# x86-64 relocation types whose value is relative to the place patched.
-PC_RELATIVE = {2, 4, 9, 24, 26, 41, 42}
-RELOC_NAMES = {1: "R_X86_64_64", 2: "R_X86_64_PC32", 4: "R_X86_64_PLT32",
-               9: "R_X86_64_GOTPCREL", 10: "R_X86_64_32", 11: "R_X86_64_32S",
-               24: "R_X86_64_PC64", 41: "R_X86_64_GOTPCRELX",
-               42: "R_X86_64_REX_GOTPCRELX"}
-# Side tables with fixed-size entries: the whole entry describes the site.
-# (name: entry size, byte ranges of the entry that are ignored)
+# Side tables with fixed-size entries, the same on x86-64 and arm64 (Arch
+# adds .altinstructions).
 SIDE_TABLES = {
     "__jump_table": (16, ()),
     "__ex_table": (12, ()),
     ".static_call_sites": (8, ()),
-    ".altinstructions": (14, ()),
     "__bug_table": (12, ((4, 10),)),        # file name and line number
+}
+EM_X86_64, EM_AARCH64 = 62, 183
+
+
+class Arch:
+    """What the normaliser must know of an instruction set."""
+
+    def __init__(self, name, objdump, comment, pc_relative, reloc_names, alt_size):
+        self.name, self.objdump, self.comment = name, objdump, comment
+        # Relocation types patched into an instruction whose addend is
+        # relative to the end of that instruction, not to the field: x86's
+        # PC-relative fields.  arm64's PC-relative relocations compute S + A
+        # for the instruction's own address, so none is listed there.
+        self.pc_relative = pc_relative
+        self.reloc_names = reloc_names
+        # Side tables with fixed-size entries: the whole entry describes
+        # the site.  (name: entry size, byte ranges of the entry that are
+        # ignored)  struct alt_instr is the one whose size differs.
+        self.side_tables = dict(SIDE_TABLES)
+        self.side_tables[".altinstructions"] = (alt_size, ())
+
+
+ARCHES = {
+    EM_X86_64: Arch("x86-64", "objdump", "#", {2, 4, 9, 24, 26, 41, 42},
+                    {1: "R_X86_64_64", 2: "R_X86_64_PC32", 4: "R_X86_64_PLT32",
+                     9: "R_X86_64_GOTPCREL", 10: "R_X86_64_32", 11: "R_X86_64_32S",
+                     24: "R_X86_64_PC64", 41: "R_X86_64_GOTPCRELX",
+                     42: "R_X86_64_REX_GOTPCRELX"}, 14),
+    EM_AARCH64: Arch("arm64", "aarch64-linux-gnu-objdump", "//", set(),
+                     {257: "R_AARCH64_ABS64", 258: "R_AARCH64_ABS32",
+                      260: "R_AARCH64_PREL64", 261: "R_AARCH64_PREL32",
+                      274: "R_AARCH64_ADR_PREL_LO21", 275: "R_AARCH64_ADR_PREL_PG_HI21",
+                      277: "R_AARCH64_ADD_ABS_LO12_NC", 278: "R_AARCH64_LDST8_ABS_LO12_NC",
+                      279: "R_AARCH64_TSTBR14", 280: "R_AARCH64_CONDBR19",
+                      282: "R_AARCH64_JUMP26", 283: "R_AARCH64_CALL26",
+                      284: "R_AARCH64_LDST16_ABS_LO12_NC",
+                      285: "R_AARCH64_LDST32_ABS_LO12_NC",
+                      286: "R_AARCH64_LDST64_ABS_LO12_NC",
+                      299: "R_AARCH64_LDST128_ABS_LO12_NC"}, 12),
 }
 # "__key.12" -> "__key"; only numeric suffixes of data objects.
 NUMBERED = re.compile(r"(\.\d+)+$")
@@ -108,7 +141,7 @@ def cstr(blob, off):
 
 
 class Object:
-    """One relocatable x86-64 ELF object: sections, symbols, relocations,
+    """One relocatable x86-64 or arm64 ELF object: sections, symbols, relocations,
     and the disassembly of its executable sections."""
 
     def __init__(self, path):
@@ -118,8 +151,10 @@ class Object:
             blob = f.read()
         if blob[:4] != b"\x7fELF" or blob[4] != 2 or blob[5] != 1:
             raise ValueError(f"{path}: not a little-endian ELF64 file")
-        if struct.unpack_from("<H", blob, 0x12)[0] != 62:
-            raise ValueError(f"{path}: not an x86-64 object")
+        machine = struct.unpack_from("<H", blob, 0x12)[0]
+        if machine not in ARCHES:
+            raise ValueError(f"{path}: not an x86-64 or arm64 object (e_machine {machine})")
+        self.arch = ARCHES[machine]
         shoff = struct.unpack_from("<Q", blob, 0x28)[0]
         shentsize, shnum, shstrndx = struct.unpack_from("<HHH", blob, 0x3A)
         raw = []
@@ -171,7 +206,9 @@ class Object:
 
     def _disassemble(self):
         """{section index: [(address, text)]} for every executable section."""
-        out = subprocess.run(["objdump", "-d", "-z", "-w", "--no-show-raw-insn", self.path],
+        objdump = os.environ.get("OBJDUMP") if self.arch.name != "x86-64" else None
+        out = subprocess.run([objdump or self.arch.objdump, "-d", "-z", "-w",
+                              "--no-show-raw-insn", self.path],
                              check=True, capture_output=True, text=True).stdout
         by_name = {s.name: s.idx for s in self.sections}
         insns = {}
@@ -279,11 +316,11 @@ class Normaliser:
         in data), @here: the function being normalised."""
         off, rtype, symidx, addend = rel
         sym = o.symbols[symidx]
-        tname = RELOC_NAMES.get(rtype, f"R_{rtype}")
+        tname = o.arch.reloc_names.get(rtype, f"R_{rtype}")
         local_label = sym.type in (STT_SECTION, STT_NOTYPE) and sym.bind == STB_LOCAL
         if local_label and 0 < sym.shndx < len(o.sections):
             target = sym.value + addend
-            if rtype in PC_RELATIVE and end is not None:
+            if rtype in o.arch.pc_relative and end is not None:
                 # S + A - P patched into an instruction ending at @end
                 target += end - off
             tok, dep = self._section_target(o, sym.shndx, target, here)
@@ -310,9 +347,9 @@ class Normaliser:
         toks, deps = [], set()
         lo, hi = fsym.value, fsym.value + fsym.size
         for sec in o.sections:
-            if sec.name not in SIDE_TABLES:
+            if sec.name not in o.arch.side_tables:
                 continue
-            size, ignored = SIDE_TABLES[sec.name]
+            size, ignored = o.arch.side_tables[sec.name]
             for rel in sec.relocs:
                 sym = o.symbols[rel[2]]
                 if sym.shndx != fsym.shndx:
@@ -352,7 +389,7 @@ class Normaliser:
             end = insns[k + 1][0] if k + 1 < len(insns) else o.sections[fsym.shndx].size
             mine = relocs[bisect.bisect_left(offsets, addr):bisect.bisect_left(offsets, end)]
             if mine:
-                text = TARGET.sub("", text.split("#")[0])
+                text = TARGET.sub("", text.split(o.arch.comment)[0])
                 for r in mine:
                     tok, dep = self.reloc_token(o, r, end, fsym)
                     text += f" [{r[0] - addr}:{tok}]"

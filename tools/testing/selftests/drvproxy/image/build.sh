@@ -103,7 +103,12 @@ rm -rf "$nobid"
 mkdir -p "$nobid"
 cp "$TREE/module/demo/"*.o "$nobid/"
 head -c 8 /dev/zero > "$nobid/pad"
-objcopy --update-section drvproxy_build_id="$nobid/pad" "$TREE/module/demo/drvproxy_demo.ko" \
+# This machine's objcopy reads its own architecture only: an arm64 host
+# module needs the cross binutils'.
+objcopy=objcopy
+readelf -h "$TREE/module/demo/drvproxy_demo.ko" | grep -q 'Machine:.*AArch64' &&
+	objcopy=aarch64-linux-gnu-objcopy
+$objcopy --update-section drvproxy_build_id="$nobid/pad" "$TREE/module/demo/drvproxy_demo.ko" \
 	"$nobid/drvproxy_demo.ko"
 status=0
 make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" \
