@@ -3,11 +3,12 @@
  * extension.c - the proxy extension: endpoint enumeration (V2), manual
  * registration (V1) and wrapper lookup
  *
- * An extension owns its endpoints, their id index (an xarray) and their
- * wrapper index (an rhashtable).  Both indexes are written only under
- * ext->lock and read lock-free under RCU, so lookups work in any context,
- * hard IRQ included, in time independent of the number of endpoints and
- * drivers.
+ * An extension owns its endpoints and their index (struct drvproxy_index):
+ * an array indexed by id and an open-addressing hash of the wrappers, in
+ * one allocation.  An index is built whole under ext->lock and replaced
+ * with one RCU pointer store; lookups read it lock-free under RCU, so they
+ * work in any context, hard IRQ included, in time independent of the
+ * number of endpoints and drivers.
  *
  * Binding and unbinding endpoints, and every publish, are the swap
  * protocol's (transition.c): a table that covers an endpoint's slot is
@@ -19,6 +20,11 @@
 
 #include <linux/ctype.h>
 #include <linux/elf.h>
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/nospec.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
@@ -26,13 +32,6 @@
 #include "internal.h"
 
 static LIST_HEAD(drvproxy_extensions);	/* under drvproxy_lock */
-
-static const struct rhashtable_params by_wrapper_params = {
-	.key_len = sizeof(drvproxy_fn_t),
-	.key_offset = offsetof(struct drvproxy_endpoint, wrapper),
-	.head_offset = offsetof(struct drvproxy_endpoint, node),
-	.automatic_shrinking = true,
-};
 
 static const char *ext_name(struct drvproxy_extension *ext)
 {
@@ -191,15 +190,10 @@ static struct drvproxy_extension *ext_alloc(struct drvproxy_driver *drv,
 	ext = kzalloc(sizeof(*ext), GFP_KERNEL);
 	if (!ext)
 		return NULL;
-	if (drvproxy_fail_alloc() || rhashtable_init(&ext->by_wrapper, &by_wrapper_params)) {
-		kfree(ext);
-		return NULL;
-	}
 	ext->drv = drv;
 	ext->owner = owner;
 	kref_init(&ext->ref);
 	mutex_init(&ext->lock);
-	xa_init(&ext->ids);
 	INIT_LIST_HEAD(&ext->layers);
 	INIT_LIST_HEAD(&ext->tables);
 	INIT_LIST_HEAD(&ext->retiring);
@@ -232,33 +226,138 @@ static struct drvproxy_endpoint *ep_alloc(struct drvproxy_extension *ext,
 	return ep;
 }
 
-/* Put the endpoint in both indexes (ext->lock held, or ext not yet public). */
-static int ep_index(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
+/*
+ * The first slot of @fn's probe sequence in @idx->by_wrapper.  hash_64()
+ * alone, one multiply, keeps evenly spaced addresses (descriptors of one
+ * array, functions of one size) an arithmetic progression, which for some
+ * spacings bunches into long runs of slots: 4.8 probes on average for
+ * 10,000 addresses 56 bytes apart.  Folding the product's high half into
+ * its low half before the second multiply breaks the progression: at most
+ * 1.7 probes on average for 1,000 to 10,000 addresses spaced by any
+ * multiple of 8 bytes up to 512.
+ */
+static u32 index_hash(const struct drvproxy_index *idx, drvproxy_fn_t fn)
 {
-	int ret;
+	u64 v = (u64)(unsigned long)fn * GOLDEN_RATIO_64;
 
-	if (drvproxy_fail_alloc())
-		return -ENOMEM;
-	ret = xa_insert(&ext->ids, ep->id, ep, GFP_KERNEL);
-	if (ret)
-		return ret == -EBUSY ? -EBUSY : -ENOMEM;
-	if (drvproxy_fail_alloc()) {
-		ret = -ENOMEM;
-		goto err;
-	}
-	ret = rhashtable_insert_fast(&ext->by_wrapper, &ep->node, by_wrapper_params);
-	if (ret)
-		goto err;
-	return 0;
-err:
-	xa_erase(&ext->ids, ep->id);
-	return ret == -EEXIST ? -EBUSY : ret;
+	return hash_64(v ^ (v >> 32), idx->hash_bits);
 }
 
-static void ep_unindex(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
+/*
+ * The slot of @fn in @idx->by_wrapper, or NULL.  The probe ends at @fn or
+ * at a free slot; at most half the slots are used, so there always is one.
+ */
+static const struct drvproxy_index_slot *index_by_wrapper(const struct drvproxy_index *idx,
+							  drvproxy_fn_t fn)
 {
-	rhashtable_remove_fast(&ext->by_wrapper, &ep->node, by_wrapper_params);
-	xa_erase(&ext->ids, ep->id);
+	u32 mask, h;
+
+	if (!idx || !fn)
+		return NULL;
+	mask = BIT(idx->hash_bits) - 1;
+	for (h = index_hash(idx, fn); idx->by_wrapper[h].wrapper; h = (h + 1) & mask) {
+		if (idx->by_wrapper[h].wrapper == fn)
+			return &idx->by_wrapper[h];
+	}
+	return NULL;
+}
+
+/*
+ * The slot of @id in @idx->by_id, or NULL past the last id.  A caller's id
+ * may come from user space (an ioctl argument), hence the clamp against
+ * speculation past the bound.  The slot of an unregistered id has a NULL
+ * wrapper.
+ */
+static const struct drvproxy_index_slot *index_by_id(const struct drvproxy_index *idx, u32 id)
+{
+	if (!idx || id >= idx->nr_ids)
+		return NULL;
+	return &idx->by_id[array_index_nospec(id, idx->nr_ids)];
+}
+
+/* The endpoint with id @id; ext->lock held (the index cannot change). */
+static struct drvproxy_endpoint *ep_by_id_locked(struct drvproxy_extension *ext, u32 id)
+{
+	const struct drvproxy_index_slot *s;
+
+	s = index_by_id(rcu_dereference_protected(ext->index, lockdep_is_held(&ext->lock)), id);
+	return s ? s->ep : NULL;
+}
+
+/* Put @ep in both halves of @idx; -EBUSY if its id or wrapper is taken. */
+static int index_add(struct drvproxy_index *idx, struct drvproxy_endpoint *ep)
+{
+	struct drvproxy_index_slot *s = &idx->by_id[ep->id];
+	u32 mask = BIT(idx->hash_bits) - 1, h;
+
+	if (s->wrapper)
+		return -EBUSY;
+	s->wrapper = ep->wrapper;
+	s->ep = ep;
+	for (h = index_hash(idx, ep->wrapper); idx->by_wrapper[h].wrapper; h = (h + 1) & mask) {
+		if (idx->by_wrapper[h].wrapper == ep->wrapper)
+			return -EBUSY;
+	}
+	idx->by_wrapper[h] = *s;
+	return 0;
+}
+
+/*
+ * A new index of @eps[0..@nr), nothing published: NULL for no endpoints,
+ * ERR_PTR(-ENOMEM), or ERR_PTR(-EBUSY) when two endpoints share an id or a
+ * wrapper.  Ids are dense (V2: 0..n-1; V1: checked against
+ * DRVPROXY_MAX_ENDPOINT_ID by v1_check()), so @by_id costs a slot per id up
+ * to the largest.  The hash gets the next power of two of twice @nr slots.
+ */
+static struct drvproxy_index *index_build(struct drvproxy_endpoint **eps, unsigned int nr)
+{
+	struct drvproxy_index *idx;
+	unsigned int i, bits;
+	u32 nr_ids = 0;
+	int ret;
+
+	if (!nr)
+		return NULL;
+	for (i = 0; i < nr; i++)
+		nr_ids = max(nr_ids, eps[i]->id + 1);
+	bits = order_base_2(2 * (unsigned long)nr);
+	if (drvproxy_fail_alloc())
+		return ERR_PTR(-ENOMEM);
+	idx = kvzalloc(struct_size(idx, by_id, (size_t)nr_ids + BIT(bits)), GFP_KERNEL);
+	if (!idx)
+		return ERR_PTR(-ENOMEM);
+	idx->nr_ids = nr_ids;
+	idx->hash_bits = bits;
+	idx->by_wrapper = idx->by_id + nr_ids;
+	for (i = 0; i < nr; i++) {
+		ret = index_add(idx, eps[i]);
+		if (ret) {
+			kvfree(idx);
+			return ERR_PTR(ret);
+		}
+	}
+	return idx;
+}
+
+/*
+ * Make @idx @ext's index (ext->lock held, or @ext not yet shared) and return
+ * the one it replaces, which lookups may still be reading: free that one
+ * after a grace period.  The release store pairs with rcu_dereference() in
+ * the lookups (drvproxy_get_endpoint_wrapper(), drvproxy_wrapper_desc(),
+ * drvproxy_endpoint_stats()): a lookup that loads @idx sees its slots
+ * filled, and the endpoints they point to initialised.
+ */
+static struct drvproxy_index *index_publish(struct drvproxy_extension *ext,
+					    struct drvproxy_index *idx, bool shared)
+{
+	return rcu_replace_pointer(ext->index, idx, !shared || lockdep_is_held(&ext->lock));
+}
+
+/* Free @ext's index when no lookup can run any more (release, failed create). */
+static void index_free(struct drvproxy_extension *ext)
+{
+	kvfree(rcu_dereference_protected(ext->index, true));
+	RCU_INIT_POINTER(ext->index, NULL);
 }
 
 /* Drop an endpoint that never got a sysfs directory, or put its kobject. */
@@ -338,8 +437,8 @@ static int ext_populate(struct drvproxy_extension *ext,
 			struct drvproxy_endpoint_desc **descs, unsigned int n)
 {
 	struct drvproxy_generation *t;
+	struct drvproxy_index *idx;
 	unsigned int i;
-	int ret = -ENOMEM;
 
 	if (n) {
 		if (drvproxy_fail_alloc())
@@ -355,10 +454,11 @@ static int ext_populate(struct drvproxy_extension *ext,
 			return -ENOMEM;
 		ep->index = i;
 		ext->eps[ext->nr_eps++] = ep;
-		ret = ep_index(ext, ep);
-		if (ret)
-			return ret;
 	}
+	idx = index_build(ext->eps, n);
+	if (IS_ERR(idx))
+		return PTR_ERR(idx);
+	index_publish(ext, idx, false);
 	t = drvproxy_table_alloc(ext, n);
 	if (!t)
 		return -ENOMEM;
@@ -373,14 +473,12 @@ static void ext_free_unused(struct drvproxy_extension *ext)
 {
 	unsigned int i;
 
-	for (i = 0; i < ext->nr_eps; i++) {
-		ep_unindex(ext, ext->eps[i]);
+	/* Nobody else ever saw @ext: nothing to wait for. */
+	index_free(ext);
+	for (i = 0; i < ext->nr_eps; i++)
 		ep_free(ext->eps[i]);
-	}
 	drvproxy_table_free(drvproxy_gen(rcu_dereference_protected(ext->domain.active, true)));
 	kfree(ext->eps);
-	rhashtable_destroy(&ext->by_wrapper);
-	xa_destroy(&ext->ids);
 	kfree(ext);
 }
 
@@ -546,13 +644,16 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 	for (i = 0; i < ext->nr_v1_pins; i++)
 		module_put(ext->v1_pins[i]);
 	kfree(ext->v1_pins);
-	for (i = 0; i < ext->nr_eps; i++) {
-		ep_unindex(ext, ext->eps[i]);
+	/*
+	 * No lookup runs any more: the extension's users are gone (its
+	 * driver object unregistered or drvproxy_destroy_extension() called)
+	 * and drvproxy_unbind() drained every call, the stalled ones that
+	 * look up wrappers (wait.c) included.
+	 */
+	index_free(ext);
+	for (i = 0; i < ext->nr_eps; i++)
 		ep_free(ext->eps[i]);
-	}
 	kfree(ext->eps);
-	rhashtable_destroy(&ext->by_wrapper);
-	xa_destroy(&ext->ids);
 	/* A sysfs writer may still hold the memory: see layer_enabled_store(). */
 	drvproxy_ext_put(ext);
 	drvproxy_test_point(DRVPROXY_TP_EXT_RELEASED);
@@ -596,12 +697,18 @@ int __drvproxy_get_wrapper_from_endpoint(struct drvproxy_extension *ext,
 					 drvproxy_fn_t endpoint,
 					 drvproxy_fn_t *wrapper)
 {
-	struct drvproxy_endpoint *ep = NULL;
+	const struct drvproxy_index_slot *s;
 
-	if (ext && endpoint)
-		ep = rhashtable_lookup_fast(&ext->by_wrapper, &endpoint, by_wrapper_params);
-	*wrapper = ep ? ep->wrapper : NULL;
-	return ep ? 0 : -ENOENT;
+	*wrapper = NULL;
+	if (!ext)
+		return -ENOENT;
+	rcu_read_lock();
+	/* Pairs with rcu_replace_pointer() in index_publish(). */
+	s = index_by_wrapper(rcu_dereference(ext->index), endpoint);
+	if (s)
+		*wrapper = s->wrapper;
+	rcu_read_unlock();
+	return *wrapper ? 0 : -ENOENT;
 }
 EXPORT_SYMBOL_GPL(__drvproxy_get_wrapper_from_endpoint);
 
@@ -612,10 +719,20 @@ EXPORT_SYMBOL_GPL(__drvproxy_get_wrapper_from_endpoint);
 struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *ext,
 						     drvproxy_fn_t fn)
 {
-	struct drvproxy_endpoint *ep;
+	const struct drvproxy_index_slot *s;
+	struct drvproxy_endpoint_desc *desc = NULL;
 
-	ep = rhashtable_lookup_fast(&ext->by_wrapper, &fn, by_wrapper_params);
-	return ep ? ep->desc : NULL;
+	rcu_read_lock();
+	/*
+	 * Pairs with rcu_replace_pointer() in index_publish().  The endpoint
+	 * is read inside the section: a failed V1 batch frees its new
+	 * endpoints after a grace period (v1_unwind()).
+	 */
+	s = index_by_wrapper(rcu_dereference(ext->index), fn);
+	if (s)
+		desc = s->ep->desc;
+	rcu_read_unlock();
+	return desc;
 }
 
 /**
@@ -628,12 +745,18 @@ struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *
  */
 drvproxy_fn_t drvproxy_get_endpoint_wrapper(struct drvproxy_extension *ext, u32 id)
 {
-	struct drvproxy_endpoint *ep;
+	const struct drvproxy_index_slot *s;
+	drvproxy_fn_t wrapper = NULL;
 
 	if (!ext)
 		return NULL;
-	ep = xa_load(&ext->ids, id);
-	return ep ? ep->wrapper : NULL;
+	rcu_read_lock();
+	/* Pairs with rcu_replace_pointer() in index_publish(). */
+	s = index_by_id(rcu_dereference(ext->index), id);
+	if (s)
+		wrapper = s->wrapper;
+	rcu_read_unlock();
+	return wrapper;
 }
 EXPORT_SYMBOL_GPL(drvproxy_get_endpoint_wrapper);
 
@@ -645,6 +768,8 @@ struct v1_batch {
 	struct drvproxy_endpoint **eps;		/* the grown endpoint array */
 	struct module **pins;			/* grown v1_pins */
 	unsigned int nr_pins;
+	struct drvproxy_index *index;		/* published: with the new endpoints */
+	struct drvproxy_index *old_index;	/* what it replaced */
 };
 
 static int v1_check(struct drvproxy_extension *ext,
@@ -668,7 +793,7 @@ static int v1_check(struct drvproxy_extension *ext,
 				return -EINVAL;
 			}
 		}
-		old = xa_load(&ext->ids, info[i].id);
+		old = ep_by_id_locked(ext, info[i].id);
 		b->old_eps[i] = old;
 		if (old) {
 			if (!drvproxy_same_signature(old->desc->signature, d->signature)) {
@@ -682,6 +807,11 @@ static int v1_check(struct drvproxy_extension *ext,
 				return -EINVAL;
 			}
 		} else {
+			if (info[i].id > DRVPROXY_MAX_ENDPOINT_ID) {
+				pr_err("%s: V1 entry %u: id %u is above the largest, %u\n",
+				       ext_name(ext), i, info[i].id, DRVPROXY_MAX_ENDPOINT_ID);
+				return -EINVAL;
+			}
 			if (READ_ONCE(d->ext)) {
 				pr_err("%s: endpoint %s is already bound to an extension\n",
 				       ext_name(ext), d->name);
@@ -728,16 +858,39 @@ static int v1_prepare(struct drvproxy_extension *ext,
 	return 0;
 }
 
-static void v1_unwind(struct drvproxy_extension *ext, struct v1_batch *b,
-		      unsigned int indexed)
+/*
+ * Index the grown endpoint array and publish it: from here lookups find the
+ * new endpoints (as a phased callback may want to).  A batch that only
+ * replaces keeps the index, whose ids and wrappers do not change.
+ */
+static int v1_index(struct drvproxy_extension *ext, struct v1_batch *b)
+{
+	struct drvproxy_index *idx;
+
+	if (!b->nr_new)
+		return 0;
+	idx = index_build(b->eps, ext->nr_eps + b->nr_new);
+	if (IS_ERR(idx))
+		return PTR_ERR(idx);
+	b->index = idx;
+	b->old_index = index_publish(ext, idx, true);
+	return 0;
+}
+
+static void v1_unwind(struct drvproxy_extension *ext, struct v1_batch *b)
 {
 	unsigned int k;
 
-	for (k = 0; k < indexed; k++)
-		ep_unindex(ext, b->new_eps[k]);
-	/* Lock-free lookups may have found them while they were indexed. */
-	if (indexed)
+	if (b->index) {
+		index_publish(ext, b->old_index, true);
+		/*
+		 * Lock-free lookups may have loaded the new index and be
+		 * reading it or its endpoints: this grace period waits for
+		 * their rcu_read_lock() sections.
+		 */
 		synchronize_rcu();
+		kvfree(b->index);
+	}
 	for (k = 0; k < b->nr_new; k++) {
 		if (b->new_eps[k])
 			ep_free(b->new_eps[k]);
@@ -849,7 +1002,8 @@ err:
  * of the new base implementations.
  *
  * Context: process context, may sleep.
- * Return: 0; -EINVAL (bad argument, repeated id, signature mismatch);
+ * Return: 0; -EINVAL (bad argument, repeated id, new id above
+ * DRVPROXY_MAX_ENDPOINT_ID, signature mismatch);
  * -EBUSY (endpoint bound elsewhere); -EOPNOTSUPP / -EPERM (disabled /
  * excluded); -ENOMEM; -ETIMEDOUT (drain timed out); -EDEADLK (called from a
  * callback of @ext); -EINTR; -ENODEV (extension going away); or the
@@ -862,7 +1016,7 @@ int drvproxy_register_endpoints(struct drvproxy_extension *ext,
 {
 	struct v1_batch b = {};
 	struct drvproxy_generation *next = NULL;
-	unsigned int k, indexed = 0;
+	unsigned int k;
 	u64 start = ktime_get_ns();
 	bool replaces;
 	int ret;
@@ -899,11 +1053,9 @@ int drvproxy_register_endpoints(struct drvproxy_extension *ext,
 	ret = v1_prepare(ext, info, count, &b);
 	if (ret)
 		goto unwind;
-	for (k = 0; k < b.nr_new; k++, indexed++) {
-		ret = ep_index(ext, b.new_eps[k]);
-		if (ret)
-			goto unwind;
-	}
+	ret = v1_index(ext, &b);
+	if (ret)
+		goto unwind;
 	ret = v1_add_sysfs(ext, &b);
 	if (ret)
 		goto unwind;
@@ -918,13 +1070,16 @@ int drvproxy_register_endpoints(struct drvproxy_extension *ext,
 	if (ret)
 		goto unwind_sysfs;
 	v1_commit(ext, info, count, &b);
+	/* Lookups may still read the old index: see index_publish(). */
+	if (b.old_index)
+		kvfree_rcu(b.old_index, rcu);
 	goto out;
 
 unwind_sysfs:
 	for (k = 0; k < b.nr_new; k++)
 		drvproxy_sysfs_del_endpoint(b.new_eps[k]);
 unwind:
-	v1_unwind(ext, &b, indexed);
+	v1_unwind(ext, &b);
 out:
 	drvproxy_history_add(ext, DRVPROXY_OP_REGISTER,
 			     b.nr_new < count ? DRVPROXY_MODE_STALLED : DRVPROXY_MODE_LIVE,
@@ -957,6 +1112,7 @@ EXPORT_SYMBOL_GPL(drvproxy_register_endpoints);
 int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
 			    struct drvproxy_endpoint_stats *stats)
 {
+	const struct drvproxy_index_slot *s;
 	struct drvproxy_endpoint *ep;
 
 	if (!ext)
@@ -967,14 +1123,20 @@ int drvproxy_endpoint_stats(struct drvproxy_extension *ext, u32 id,
 	 * taken with softirqs off (spin_lock_bh()).
 	 */
 	rcu_read_lock();
-	ep = xa_load(&ext->ids, id);
+	/*
+	 * Pairs with rcu_replace_pointer() in index_publish().  The endpoint
+	 * is read inside the section: one a failed V1 batch added is freed
+	 * after a grace period (v1_unwind()).
+	 */
+	s = index_by_id(rcu_dereference(ext->index), id);
+	ep = s ? s->ep : NULL;
+	if (ep) {
+		stats->swaps = READ_ONCE(ep->swaps);
+		stats->calls = drvproxy_calls(ext, ep);
+		stats->in_flight = drvproxy_in_flight(ext, ep->index);
+	}
 	rcu_read_unlock();
-	if (!ep)
-		return -ENOENT;
-	stats->swaps = READ_ONCE(ep->swaps);
-	stats->calls = drvproxy_calls(ext, ep);
-	stats->in_flight = drvproxy_in_flight(ext, ep->index);
-	return 0;
+	return ep ? 0 : -ENOENT;
 }
 EXPORT_SYMBOL_GPL(drvproxy_endpoint_stats);
 

@@ -38,10 +38,9 @@
 #define _DRVPROXY_INTERNAL_H
 
 #include <linux/fault-inject.h>
-#include <linux/rhashtable.h>
+#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
-#include <linux/xarray.h>
 
 #include <drvproxy.h>
 
@@ -136,12 +135,47 @@ struct drvproxy_endpoint {
 	struct drvproxy_extension *ext;
 	u32 id;
 	unsigned int index;
-	drvproxy_fn_t wrapper;		/* the key of ext->by_wrapper */
+	drvproxy_fn_t wrapper;		/* ext->index's key; never changes */
 	drvproxy_fn_t base;		/* original, or the last V1 replacement */
 	u64 calls_retired;		/* calls of freed tables; retire_lock */
 	u64 swaps;
-	struct rhash_head node;		/* ext->by_wrapper */
 	struct kobject kobj;
+};
+
+/*
+ * struct drvproxy_index_slot - one entry of an endpoint index
+ * @wrapper: the endpoint's wrapper; NULL in a free slot.  Kept next to @ep
+ *	so that a lookup reads one slot and no endpoint.
+ * @ep: the endpoint
+ */
+struct drvproxy_index_slot {
+	drvproxy_fn_t wrapper;
+	struct drvproxy_endpoint *ep;
+};
+
+/*
+ * struct drvproxy_index - an extension's endpoints by id and by wrapper
+ * @rcu: frees a superseded index once no lookup can hold it
+ * @nr_ids: the slots of @by_id: the highest id plus one
+ * @hash_bits: @by_wrapper has 1 << @hash_bits slots, at least twice as
+ *	many as endpoints, so that a probe of it ends within about 1.5 slots
+ *	on average at any size
+ * @by_wrapper: open addressing with linear probing on hash_long() of the
+ *	wrapper's address; it follows @by_id in the same allocation
+ * @by_id: indexed by id; ids are dense (V2: 0..n-1; V1: at most
+ *	DRVPROXY_MAX_ENDPOINT_ID), holes have a NULL wrapper
+ *
+ * Both lookups cost a fixed number of loads whatever the number of
+ * endpoints.  An index is never changed once published: a registration
+ * builds a new one and replaces it whole (extension.c), so a lock-free
+ * reader sees one index or the other, never a half-made one.
+ */
+struct drvproxy_index {
+	struct rcu_head rcu;
+	u32 nr_ids;
+	u32 hash_bits;
+	struct drvproxy_index_slot *by_wrapper;
+	struct drvproxy_index_slot by_id[];
 };
 
 struct drvproxy_history {
@@ -177,8 +211,8 @@ struct drvproxy_extension {
 
 	struct drvproxy_endpoint **eps;
 	unsigned int nr_eps;
-	struct xarray ids;
-	struct rhashtable by_wrapper;
+	/* Written under @lock, read under RCU; NULL without endpoints. */
+	struct drvproxy_index __rcu *index;
 	struct module **v1_pins;
 	unsigned int nr_v1_pins;
 

@@ -980,11 +980,19 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  */
 #define DRVPROXY_DESC(name) (&__dpx_desc_##name)
 
+/*
+ * The largest id a V1 registration may add.  Ids index an array (a lookup by
+ * id costs the same for any number of endpoints), so every id up to the
+ * largest registered one costs a slot: keep them dense, from 0.
+ */
+#define DRVPROXY_MAX_ENDPOINT_ID	65535
+
 /**
  * struct drvproxy_endpoint_info - one entry of a V1 registration
  * @id: endpoint id; unique in the extension.  An existing id replaces that
  *	endpoint's original implementation (signatures must be identical),
- *	a new id adds the endpoint.
+ *	a new id adds the endpoint; a new id must be at most
+ *	DRVPROXY_MAX_ENDPOINT_ID.
  * @endpoint: the endpoint's descriptor, DRVPROXY_DESC(name)
  */
 struct drvproxy_endpoint_info {
