@@ -12,8 +12,11 @@
  *      and sets *wrapper to NULL; the pointer must match exactly
  *   15 lookup by an unknown id returns NULL
  *   16 lookups work in atomic and hard-IRQ context and never sleep
- * That a lookup's cost does not depend on the number of endpoints is a
- * benchmark matter, not tested here.
+ * Also the edges of the index (extension.c): an array indexed by id up to
+ * the largest registered id and a hash of the wrappers, rebuilt by every
+ * registration that adds endpoints; ids above DRVPROXY_MAX_ENDPOINT_ID are
+ * refused.  That a lookup's cost does not depend on the number of
+ * endpoints is a benchmark matter, not tested here.
  *
  * Also defines dpx_v2_bravo, one of the module's V2 endpoints (see
  * extension_kunit.c), to show the section spans source files.
@@ -28,6 +31,8 @@
 
 #define LK_ID		7
 #define LK_DRV		"dpx_kunit_lookup"
+/* Batches of lookups_find_every_endpoint_as_the_index_grows(). */
+#define LK_GROW		64
 
 DRVPROXY_ENDPOINT(int, dpx_v2_bravo, int, x)
 {
@@ -161,6 +166,94 @@ static void endpoint_wrapper_by_unknown_id_returns_null(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, drvproxy_get_endpoint_wrapper(NULL, LK_ID));
 }
 
+/* Does @id look up as @want by id and, unless @want is NULL, by pointer? */
+static bool lk_found(struct drvproxy_extension *ext, u32 id, drvproxy_fn_t want)
+{
+	drvproxy_fn_t w = NULL;
+
+	if (drvproxy_get_endpoint_wrapper(ext, id) != want)
+		return false;
+	return !want || (!__drvproxy_get_wrapper_from_endpoint(ext, want, &w) && w == want);
+}
+
+/*
+ * LK_GROW copies of dpx_lk_d, registered one batch each with ids LK_ID + 1
+ * upwards: the index is rebuilt LK_GROW times, its hash growing from 4 to
+ * 256 slots, so wrappers collide and probes wrap around.  Each copy's
+ * wrapper is fake, the address of its own array element (lookups never
+ * call a wrapper and nothing calls these).  After every batch: LK_ID and
+ * every id registered so far are found by id and by pointer; the id one
+ * past the last, the holes below LK_ID and a copy never registered are not.
+ */
+static void lookups_find_every_endpoint_as_the_index_grows(struct kunit *test)
+{
+	struct lk_fixture *f = test->priv;
+	struct drvproxy_endpoint_desc *d;
+	unsigned int k, i, bad, first;
+	drvproxy_fn_t w;
+
+	d = kunit_kcalloc(test, LK_GROW + 1, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	for (k = 0; k <= LK_GROW; k++) {
+		d[k] = *DRVPROXY_DESC(dpx_lk_d);
+		d[k].wrapper = (drvproxy_fn_t)&d[k];
+	}
+	for (k = 0; k < LK_GROW; k++) {
+		KUNIT_ASSERT_EQ(test, dpx_register_one(f->ext, LK_ID + 1 + k, &d[k]), 0);
+		KUNIT_EXPECT_TRUE_MSG(test, lk_found(f->ext, LK_ID, (drvproxy_fn_t)dpx_lk_a),
+				      "batch %u", k);
+		for (i = 0, bad = 0, first = 0; i <= k; i++) {
+			if (!lk_found(f->ext, LK_ID + 1 + i, d[i].wrapper) && !bad++)
+				first = LK_ID + 1 + i;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, bad, 0U, "batch %u: first id not found %u", k, first);
+		KUNIT_EXPECT_NULL_MSG(test, drvproxy_get_endpoint_wrapper(f->ext, LK_ID + 2 + k),
+				      "batch %u: the id past the last", k);
+		for (i = 0; i < LK_ID; i++)
+			KUNIT_EXPECT_NULL_MSG(test, drvproxy_get_endpoint_wrapper(f->ext, i),
+					      "batch %u: hole %u", k, i);
+		w = d[LK_GROW].wrapper;
+		KUNIT_EXPECT_EQ_MSG(test, __drvproxy_get_wrapper_from_endpoint(f->ext, w, &w),
+				    -ENOENT, "batch %u: a copy never registered", k);
+	}
+}
+
+/*
+ * The largest id, DRVPROXY_MAX_ENDPOINT_ID, registers and is found by id
+ * and by pointer; the ids between it and LK_ID are holes, the id past it
+ * is not found.  A new id one above it, or U32_MAX, is -EINVAL and changes
+ * nothing.
+ */
+static void largest_id_registers_and_one_more_is_einval(struct kunit *test)
+{
+	drvproxy_fn_t c = (drvproxy_fn_t)dpx_lk_c;
+	struct lk_fixture *f = test->priv;
+	int (*w)(int x) = NULL;
+	u64 gen;
+
+	KUNIT_ASSERT_EQ(test, dpx_register_one(f->ext, DRVPROXY_MAX_ENDPOINT_ID,
+					       DRVPROXY_DESC(dpx_lk_c)), 0);
+	KUNIT_EXPECT_TRUE(test, lk_found(f->ext, DRVPROXY_MAX_ENDPOINT_ID, c));
+	KUNIT_EXPECT_TRUE(test, lk_found(f->ext, LK_ID, (drvproxy_fn_t)dpx_lk_a));
+	KUNIT_EXPECT_TRUE(test, lk_found(f->ext, LK_ID + 1, NULL));
+	KUNIT_EXPECT_TRUE(test, lk_found(f->ext, DRVPROXY_MAX_ENDPOINT_ID - 1, NULL));
+	KUNIT_EXPECT_TRUE(test, lk_found(f->ext, DRVPROXY_MAX_ENDPOINT_ID + 1, NULL));
+	KUNIT_EXPECT_TRUE(test, lk_found(f->ext, U32_MAX, NULL));
+	KUNIT_EXPECT_EQ(test, dpx_lk_c(1), 61);
+	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext, DRVPROXY_MAX_ENDPOINT_ID), 1ULL);
+
+	gen = drvproxy_extension_generation(f->ext);
+	KUNIT_EXPECT_EQ(test, dpx_register_one(f->ext, DRVPROXY_MAX_ENDPOINT_ID + 1,
+					       DRVPROXY_DESC(dpx_lk_d)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dpx_register_one(f->ext, U32_MAX, DRVPROXY_DESC(dpx_lk_d)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->ext), gen);
+	KUNIT_EXPECT_NULL(test, DRVPROXY_DESC(dpx_lk_d)->ext);
+	KUNIT_EXPECT_TRUE(test, lk_found(f->ext, DRVPROXY_MAX_ENDPOINT_ID + 1, NULL));
+	KUNIT_EXPECT_EQ(test, drvproxy_get_wrapper_from_endpoint(f->ext, dpx_lk_d, &w), -ENOENT);
+	KUNIT_EXPECT_TRUE(test, lk_found(f->ext, DRVPROXY_MAX_ENDPOINT_ID, c));
+}
+
 /* Every lookup, the feature query and an endpoint call, from where we run. */
 static void lk_atomic_lookups(struct lk_fixture *f, struct lk_irq_result *r)
 {
@@ -285,6 +378,8 @@ static struct kunit_case drvproxy_lookup_cases[] = {
 	KUNIT_CASE(wrapper_from_endpoint_returns_wrapper_of_registered_endpoint),
 	KUNIT_CASE(wrapper_from_unknown_endpoint_returns_enoent_and_null),
 	KUNIT_CASE(endpoint_wrapper_by_unknown_id_returns_null),
+	KUNIT_CASE(lookups_find_every_endpoint_as_the_index_grows),
+	KUNIT_CASE(largest_id_registers_and_one_more_is_einval),
 	KUNIT_CASE(lookups_work_in_hard_irq_context),
 	KUNIT_CASE(lookups_work_with_preemption_disabled),
 	{}
