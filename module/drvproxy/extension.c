@@ -584,7 +584,13 @@ int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
 				goto err_free;
 			}
 		}
-		WRITE_ONCE(drv->extension, ext);
+		/*
+		 * Publish the extension whole: this release store pairs with
+		 * the acquire load in drvproxy_get_extension(), so a reader
+		 * on another CPU that sees @ext sees its fields and index
+		 * initialised (a plain store would not order them on arm64).
+		 */
+		smp_store_release(&drv->extension, ext);
 		mutex_unlock(&drv->lock);
 	}
 	/* Counted only now that nothing can fail any more. */

@@ -479,7 +479,8 @@ void drvproxy_destroy_extension(struct drvproxy_extension *ext);
 static inline struct drvproxy_extension *
 drvproxy_get_extension(const struct drvproxy_driver *drv)
 {
-	return drv ? READ_ONCE(drv->extension) : NULL;
+	/* Pairs with smp_store_release() in __drvproxy_create_extension(). */
+	return drv ? smp_load_acquire(&drv->extension) : NULL;
 }
 
 /* ------------------------------------------------------------------------ */
