@@ -1033,9 +1033,67 @@ static void stalled_caller_touches_no_table_after_leaving_it(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->blocker.result, 30L);
 }
 
+/*
+ * Like tr_stall_left_hook(), but once the stall has ended the host goes
+ * away: drvproxy_driver_unregister() drains (the caller is counted in no
+ * table) and releases the extension, all before the caller runs again.
+ */
+static void tr_stall_left_unregister_hook(enum drvproxy_test_point tp)
+{
+	struct tr_fixture *f = tr_cur;
+
+	if (tp != DRVPROXY_TP_STALL_LEFT || !f || current != f->hook_task)
+		return;
+	f->hook_task = NULL;
+	complete_all(&f->gate);
+	f->hook_applied = dpx_thread_wait(&f->caller, 5000);
+	if (!f->hook_applied)
+		return;
+	dpx_host_unregister(&f->host);
+	f->hook_flushed = true;
+}
+
+/*
+ * A caller that left the stall table waits counted in no table.  If the
+ * host unregisters in that window, the extension and its tables are freed
+ * before the caller runs again: it must touch neither (KASAN reports it if
+ * it does) and run the original implementation, as a call that finds the
+ * endpoint unbound does.
+ */
+static void stalled_caller_survives_unregister_while_uncounted(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_domain *dom = (struct drvproxy_domain *)f->host.ext;
+	struct drvproxy_table *before = rcu_access_pointer(dom->active);
+	int ret;
+
+	f->apply_layer = tr_layer(f, DRVPROXY_MODE_STALLED, tr_block1);
+	f->apply_layer->drain_timeout_ms = 10000;
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->blocker, tr_call_block, f, "dpx-tr-block"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_BLOCK) == 1, 5000));
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_apply_when_told, f,
+					       "dpx-tr-apply"), 0);
+	complete(&f->apply_go);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(drvproxy_call_stale(before), 5000));
+
+	f->hook_task = current;
+	drvproxy_test_set_hook(tr_stall_left_unregister_hook);
+	ret = dpx_tr_block(0);
+	drvproxy_test_set_hook(NULL);
+
+	KUNIT_EXPECT_TRUE(test, f->hook_applied);
+	KUNIT_EXPECT_TRUE(test, f->hook_flushed);
+	KUNIT_EXPECT_EQ(test, f->caller.result, 0L);
+	/* The original implementation: the endpoint is unbound now. */
+	KUNIT_EXPECT_EQ(test, ret, 30);
+	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->blocker, 5000));
+	KUNIT_EXPECT_EQ(test, f->blocker.result, 30L);
+}
+
 static struct kunit_case drvproxy_retire_cases[] = {
 	KUNIT_CASE(superseded_table_outlives_call_that_loaded_it_before_publish),
 	KUNIT_CASE(stalled_caller_touches_no_table_after_leaving_it),
+	KUNIT_CASE(stalled_caller_survives_unregister_while_uncounted),
 	{}
 };
 

@@ -600,6 +600,13 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		 */
 		smp_rmb();
 		/*
+		 * Once its exit is counted the call is in no table, so nothing
+		 * keeps the extension: drvproxy_unbind() may drain without it
+		 * and the extension be released.  Keep its memory until the
+		 * call is counted again (or runs unbound).
+		 */
+		drvproxy_ext_get(ext);
+		/*
 		 * Mark the entry as not a new call before counting the exit:
 		 * once the exit is counted the table may be retired and freed.
 		 * @t's address is only compared below, never dereferenced.
@@ -609,16 +616,36 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		drvproxy_test_point(DRVPROXY_TP_STALL_LEFT);
 		if (rcu_access_pointer(ext->domain.active) == &t->table &&
 		    !drvproxy_stall_wait(ext, desc, seq)) {
+			drvproxy_ext_put(ext);
 			e.fn = NULL;
 			e.table = NULL;
 			return e;
 		}
 		preempt_disable();
+		/*
+		 * Enter again only while the endpoint is bound: G1, as in
+		 * drvproxy_call_enter().  drvproxy_unbind() clears desc->ext,
+		 * then synchronize_rcu() waits for this preempt-disabled
+		 * region, so either the entry below is counted before its
+		 * drain, or this load sees NULL and the call runs the original
+		 * implementation, touching no table: the unbound extension's
+		 * tables may be freed already.  Pairs with the release store
+		 * in drvproxy_bind_endpoint().
+		 */
+		if (!smp_load_acquire(&desc->ext)) {
+			preempt_enable();
+			drvproxy_ext_put(ext);
+			e.fn = desc->impl;
+			e.table = NULL;
+			return e;
+		}
 		/* Acquire, as in drvproxy_call_enter(): see the STALLED writes. */
 		table = (struct drvproxy_table __force *)smp_load_acquire(&ext->domain.active);
 		this_cpu_inc(table->slot[i].count->enter);
 		e.fn = table->slot[i].fn;
 		preempt_enable();
+		/* Counted again: the extension stays until this call leaves. */
+		drvproxy_ext_put(ext);
 		if (e.fn) {
 			e.table = table;
 			return e;
