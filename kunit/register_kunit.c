@@ -93,6 +93,9 @@ struct reg_fixture {
 	int fail_ret;
 	int reenter_ret;
 	bool reenter;
+	/* reg_callback() registers dpx_reg_a in @other_ext at PRE */
+	struct drvproxy_extension *other_ext;
+	int other_ret;
 	int slow_left_at_stalled;
 	u64 gen_at[DRVPROXY_PHASE_MAX];
 };
@@ -141,6 +144,26 @@ static void reg_exit(struct kunit *test)
 }
 
 /* Records every phase; fails in f->fail_phase; optionally re-enters. */
+static long reg_register_a_in_other(void *arg)
+{
+	struct reg_fixture *f = arg;
+
+	return dpx_register_one(f->other_ext, 7, DRVPROXY_DESC(dpx_reg_a));
+}
+
+/*
+ * While a registration is between its check and its bind (its PRE
+ * callback), another task registers the same endpoint in @other_ext
+ * (another task: a transition's callback may not lock another extension).
+ */
+static void reg_other_in_flight(struct reg_fixture *f)
+{
+	if (dpx_thread_start(&f->registrar, reg_register_a_in_other, f, "dpx-reg-other"))
+		return;
+	if (dpx_thread_wait(&f->registrar, 5000))
+		f->other_ret = f->registrar.result;
+}
+
 static int reg_callback(enum drvproxy_phase phase, void *context)
 {
 	struct reg_fixture *f = reg_cur;
@@ -159,6 +182,8 @@ static int reg_callback(enum drvproxy_phase phase, void *context)
 		f->slow_left_at_stalled = atomic_read(&f->slow_left);
 	if (f->reenter && phase == DRVPROXY_PHASE_PRE)
 		f->reenter_ret = dpx_register_one(f->ext, 3, DRVPROXY_DESC(dpx_reg_b));
+	if (f->other_ext && phase == DRVPROXY_PHASE_PRE)
+		reg_other_in_flight(f);
 	return phase == f->fail_phase ? f->fail_ret : 0;
 }
 
@@ -330,6 +355,37 @@ static void register_endpoint_bound_elsewhere_returns_ebusy(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, DRVPROXY_DESC(dpx_reg_a)->ext, f->ext2);
 	KUNIT_EXPECT_EQ(test, dpx_reg_a(0), 1);
 	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext2, 1), 1ULL);
+}
+
+/*
+ * Two extensions registering one endpoint at the same time: one gets it,
+ * the other -EBUSY.  The second registration runs while the first one is
+ * in its PRE callback, after it checked the endpoint and before it binds it;
+ * both used to pass the check and both bind, leaving the descriptor with
+ * one extension's pointer and the other's slot index.
+ */
+static void register_endpoint_claimed_by_a_registration_in_flight_returns_ebusy(struct kunit *test)
+{
+	struct reg_fixture *f = test->priv;
+	struct drvproxy_endpoint_info info = { .id = 1, .endpoint = DRVPROXY_DESC(dpx_reg_a) };
+
+	KUNIT_ASSERT_EQ(test, drvproxy_create_extension(NULL, 0, &f->ext2), 0);
+	f->other_ext = f->ext2;
+	f->other_ret = 1;
+	KUNIT_EXPECT_EQ(test, drvproxy_register_endpoints(f->ext, &info, 1, reg_callback, f),
+			0);
+	KUNIT_EXPECT_EQ(test, f->other_ret, -EBUSY);
+	KUNIT_EXPECT_NULL(test, drvproxy_get_endpoint_wrapper(f->ext2, 7));
+	KUNIT_EXPECT_PTR_EQ(test, DRVPROXY_DESC(dpx_reg_a)->ext, f->ext);
+	KUNIT_EXPECT_EQ(test, dpx_reg_a(0), 1);
+	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext, 1), 1ULL);
+	/* Released with its extension: then another may take it. */
+	drvproxy_destroy_extension(f->ext);
+	f->ext = NULL;
+	KUNIT_EXPECT_EQ(test, dpx_register_one(f->ext2, 7, DRVPROXY_DESC(dpx_reg_a)), 0);
+	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext2, 7), 0ULL);
+	KUNIT_EXPECT_EQ(test, dpx_reg_a(0), 1);
+	KUNIT_EXPECT_EQ(test, dpx_calls(f->ext2, 7), 1ULL);
 }
 
 /*
@@ -598,6 +654,7 @@ static struct kunit_case drvproxy_register_cases[] = {
 	KUNIT_CASE(register_same_endpoint_under_second_id_returns_ebusy),
 	KUNIT_CASE(register_bad_arguments_return_einval),
 	KUNIT_CASE(register_endpoint_bound_elsewhere_returns_ebusy),
+	KUNIT_CASE(register_endpoint_claimed_by_a_registration_in_flight_returns_ebusy),
 	KUNIT_CASE(register_null_callback_allowed),
 	KUNIT_CASE(register_callback_phases_in_order_with_same_context),
 	KUNIT_CASE_PARAM(register_callback_error_fails_and_rolls_back,

@@ -49,6 +49,24 @@ static void ext_free(struct kref *ref)
 	kfree(container_of(ref, struct drvproxy_extension, ref));
 }
 
+/*
+ * One extension binds an endpoint, however many try at once: each claims
+ * the descriptor before it builds anything for it, and the claim lasts
+ * until the extension is released.  A check of desc->ext alone would let
+ * two registrations both pass it and both bind (desc->index of one, ext of
+ * the other: calls would count in a slot past the end of a table).
+ */
+static bool desc_claim(struct drvproxy_endpoint_desc *d, struct drvproxy_extension *ext)
+{
+	return !cmpxchg(&d->claim, NULL, ext);
+}
+
+/* Give up @ext's claim on @d; another extension's stays. */
+static void desc_unclaim(struct drvproxy_endpoint_desc *d, struct drvproxy_extension *ext)
+{
+	cmpxchg(&d->claim, ext, NULL);
+}
+
 /* Keep @ext's memory (not the extension: it may still be released). */
 void drvproxy_ext_get(struct drvproxy_extension *ext)
 {
@@ -405,11 +423,6 @@ static int collect_descs(struct drvproxy_endpoint_desc *const *start,
 			pr_err("two endpoints named %s\n", v[i]->name);
 			goto inval;
 		}
-		if (READ_ONCE(v[i]->ext)) {
-			pr_err("endpoint %s is already bound to an extension\n", v[i]->name);
-			kfree(v);
-			return -EBUSY;
-		}
 	}
 	*out = v;
 	return 0;
@@ -475,8 +488,10 @@ static void ext_free_unused(struct drvproxy_extension *ext)
 
 	/* Nobody else ever saw @ext: nothing to wait for. */
 	index_free(ext);
-	for (i = 0; i < ext->nr_eps; i++)
+	for (i = 0; i < ext->nr_eps; i++) {
+		desc_unclaim(ext->eps[i]->desc, ext);
 		ep_free(ext->eps[i]);
+	}
 	drvproxy_table_free(drvproxy_gen(rcu_dereference_protected(ext->domain.active, true)));
 	kfree(ext->eps);
 	kfree(ext);
@@ -567,6 +582,13 @@ int __drvproxy_create_extension(struct drvproxy_driver *drv, u32 flags,
 	ret = ext_populate(ext, descs, n);
 	if (ret)
 		goto err_free;
+	for (i = 0; i < n; i++) {
+		if (!desc_claim(descs[i], ext)) {
+			pr_err("endpoint %s is already bound to an extension\n", descs[i]->name);
+			ret = -EBUSY;
+			goto err_free;
+		}
+	}
 	ext_set_build_id(ext, build_id, build_id_end);
 
 	if (drv) {
@@ -645,6 +667,9 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 	}
 	WRITE_ONCE(ext->lock_owner, NULL);
 	drvproxy_unbind(ext);
+	/* Unbound: another extension may take the endpoints (their code is pinned still). */
+	for (i = 0; i < ext->nr_eps; i++)
+		desc_unclaim(ext->eps[i]->desc, ext);
 
 	drvproxy_sysfs_del_extension(ext);
 	for (i = 0; i < ext->nr_v1_pins; i++)
@@ -818,7 +843,7 @@ static int v1_check(struct drvproxy_extension *ext,
 				       ext_name(ext), i, info[i].id, DRVPROXY_MAX_ENDPOINT_ID);
 				return -EINVAL;
 			}
-			if (READ_ONCE(d->ext)) {
+			if (!desc_claim(d, ext)) {
 				pr_err("%s: endpoint %s is already bound to an extension\n",
 				       ext_name(ext), d->name);
 				return -EBUSY;
@@ -881,6 +906,25 @@ static int v1_index(struct drvproxy_extension *ext, struct v1_batch *b)
 	b->index = idx;
 	b->old_index = index_publish(ext, idx, true);
 	return 0;
+}
+
+/*
+ * Give up the claims a failed batch made: v1_check() claimed the
+ * descriptor of each new endpoint, in order, counting them in nr_new, and
+ * none of an endpoint @ext had before (those it still owns).
+ */
+static void v1_unclaim(struct drvproxy_extension *ext,
+		       const struct drvproxy_endpoint_info *info, unsigned int count,
+		       struct v1_batch *b)
+{
+	unsigned int i, k = 0;
+
+	for (i = 0; i < count && k < b->nr_new; i++) {
+		if (b->old_eps[i])
+			continue;
+		desc_unclaim(info[i].endpoint, ext);
+		k++;
+	}
 }
 
 static void v1_unwind(struct drvproxy_extension *ext, struct v1_batch *b)
@@ -1087,6 +1131,8 @@ unwind_sysfs:
 unwind:
 	v1_unwind(ext, &b);
 out:
+	if (ret)
+		v1_unclaim(ext, info, count, &b);
 	drvproxy_history_add(ext, DRVPROXY_OP_REGISTER,
 			     b.nr_new < count ? DRVPROXY_MODE_STALLED : DRVPROXY_MODE_LIVE,
 			     drvproxy_module_name(info[0].endpoint ?

@@ -551,6 +551,8 @@ struct drvproxy_endpoint_desc {
 	struct drvproxy_extension *ext;
 	unsigned int index;
 	unsigned int flags;
+	/* drvproxy's: the extension that owns the endpoint (cmpxchg) */
+	struct drvproxy_extension *claim;
 };
 
 #define DRVPROXY_EP_ATOMIC	BIT(0)
