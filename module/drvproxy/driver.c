@@ -705,10 +705,16 @@ void drvproxy_driver_free(struct drvproxy_driver *drv)
 	if (WARN(drv->flags & DRVPROXY_DRIVER_REGISTERED,
 		 "drvproxy: %s: freed while registered\n", drv->name))
 		return;
-	/* An extension created before a failed registration goes with it. */
+	/*
+	 * An extension created before a failed registration goes with it;
+	 * unpublished first, as drvproxy_driver_unregister() does, so that
+	 * drvproxy_get_extension() never returns one being released.
+	 */
 	if (drv->extension) {
-		drvproxy_extension_release(drv->extension);
+		struct drvproxy_extension *ext = drv->extension;
+
 		WRITE_ONCE(drv->extension, NULL);
+		drvproxy_extension_release(ext);
 	}
 	if (drv->kobj.state_initialized) {
 		kobject_put(&drv->kobj);

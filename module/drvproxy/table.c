@@ -229,12 +229,17 @@ struct drvproxy_generation *drvproxy_table_copy(struct drvproxy_generation *t, b
 }
 
 /*
- * Sum one slot's counters over all CPUs, exits first.  A call counts its
- * exit after its enter, and every exit counter read here precedes every
- * enter counter read, so each exit seen has its enter seen too: enter - exit
- * never goes negative, even on the active table.  On a retiring table the
- * enter sum is final (step 1), and exits only grow, so equal sums mean no
- * call is left inside.
+ * Sum one slot's counters over all CPUs, exits first.  On a retiring table
+ * the enter sum is final (step 1: after a grace period, whose full barriers
+ * order every enter before this read), and exits only grow, so equal sums
+ * mean no call is left inside.  On the active table a call's enter and exit
+ * increments are not ordered against each other (per-CPU increments are
+ * relaxed; on arm64 a later store may become visible first), so a reader
+ * may see an exit without its enter: enter - exit may be transiently
+ * negative there, and readers of the active table clamp it
+ * (drvproxy_in_flight()).  A caller that leaves a stall table orders its
+ * enter before its exit (smp_mb__before_atomic() in drvproxy_call_stalled(),
+ * paired with the smp_rmb() below), which the stalled drain relies on.
  */
 void drvproxy_table_sum(struct drvproxy_generation *t, unsigned int i,
 			unsigned long *enter, unsigned long *exit)
@@ -257,12 +262,20 @@ void drvproxy_table_sum(struct drvproxy_generation *t, unsigned int i,
 u64 drvproxy_table_calls(struct drvproxy_generation *t, unsigned int i)
 {
 	struct drvproxy_count __percpu *c = t->table.slot[i].count;
-	unsigned long in = 0;
+	unsigned long in = 0, again;
 	int cpu;
 
+	again = atomic_long_read(&t->again[i]);
+	/*
+	 * Pairs with smp_mb__before_atomic() before the increments of
+	 * @again (drvproxy_call_stalled(), drvproxy_call_redispatch()): each
+	 * re-entry seen here has its enter seen below, so the difference
+	 * never drops below the calls counted before.
+	 */
+	smp_rmb();
 	for_each_possible_cpu(cpu)
 		in += READ_ONCE(per_cpu_ptr(c, cpu)->enter);
-	return in - atomic_long_read(&t->again[i]);
+	return in > again ? in - again : 0;
 }
 
 bool drvproxy_table_drained(struct drvproxy_generation *t)
@@ -331,7 +344,9 @@ u64 drvproxy_in_flight(struct drvproxy_extension *ext, unsigned int i)
 		if (i >= t->table.nr)
 			continue;
 		drvproxy_table_sum(t, i, &in, &out);
-		sum += in - out;
+		/* Transiently negative on the active table: see drvproxy_table_sum(). */
+		if (in > out)
+			sum += in - out;
 	}
 	spin_unlock_bh(&ext->retire_lock);
 	return sum;

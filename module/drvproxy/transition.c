@@ -610,7 +610,12 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		 * Mark the entry as not a new call before counting the exit:
 		 * once the exit is counted the table may be retired and freed.
 		 * @t's address is only compared below, never dereferenced.
+		 * The barrier orders this call's enter before @again and its
+		 * exit: pairs with the smp_rmb() in drvproxy_table_calls()
+		 * and in drvproxy_table_sum(), whose stalled drain must never
+		 * see this exit without its enter.
 		 */
+		smp_mb__before_atomic();
 		atomic_long_inc(&t->again[i]);
 		this_cpu_inc(t->table.slot[i].count->exit);
 		drvproxy_test_point(DRVPROXY_TP_STALL_LEFT);
@@ -685,6 +690,8 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
 {
 	if (!drvproxy_call_stale(t))
 		return false;
+	/* Enter before @again: pairs with smp_rmb() in drvproxy_table_calls(). */
+	smp_mb__before_atomic();
 	atomic_long_inc(&drvproxy_gen(t)->again[desc->index]);
 	return true;
 }
