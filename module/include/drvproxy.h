@@ -541,6 +541,8 @@ struct drvproxy_table {
  *	DRVPROXY_EP_ERRNO: its return type carries a negative errno (int,
  *	long, long long: ssize_t, loff_t), so it can be re-dispatched and a
  *	killed stalled caller can fail with -EINTR
+ * @claim: the extension that owns the endpoint, from the check of its
+ *	registration until its release (written by drvproxy, with cmpxchg())
  */
 struct drvproxy_endpoint_desc {
 	const char *name;
@@ -551,7 +553,6 @@ struct drvproxy_endpoint_desc {
 	struct drvproxy_extension *ext;
 	unsigned int index;
 	unsigned int flags;
-	/* drvproxy's: the extension that owns the endpoint (cmpxchg) */
 	struct drvproxy_extension *claim;
 };
 
