@@ -77,6 +77,7 @@ struct tr_fixture {
 	struct task_struct *hook_task;	/* the thread tr_stall_left_hook() holds */
 	bool hook_applied;
 	bool hook_flushed;
+	bool hook_unregister;		/* tr_stall_left_hook() unregisters the host */
 };
 
 static struct tr_fixture *tr_cur;	/* for the endpoint bodies */
@@ -977,9 +978,12 @@ static void superseded_table_outlives_call_that_loaded_it_before_publish(struct 
 
 /*
  * Held where a stalled caller has counted its exit from the stall table:
- * let the blocked call return, so the drain ends, wait until the apply has
- * returned, then until the retire worker freed every superseded table, the
- * stall table included.  Only once, and only for the test thread.
+ * let the blocked call return, so the drain ends, and wait until the apply
+ * has returned.  Then either wait until the retire worker freed every
+ * superseded table, the stall table included, or (@hook_unregister) let the
+ * host go away: drvproxy_driver_unregister() drains (the caller is counted
+ * in no table) and releases the extension.  Only once, and only for the
+ * test thread.
  */
 static void tr_stall_left_hook(enum drvproxy_test_point tp)
 {
@@ -992,20 +996,20 @@ static void tr_stall_left_hook(enum drvproxy_test_point tp)
 	f->hook_applied = dpx_thread_wait(&f->caller, 5000);
 	if (!f->hook_applied)
 		return;
-	drvproxy_test_retire_flush(f->host.ext);
+	if (f->hook_unregister)
+		dpx_host_unregister(&f->host);
+	else
+		drvproxy_test_retire_flush(f->host.ext);
 	f->hook_flushed = true;
 }
 
 /*
- * A call that arrives during a stall leaves the stall table (counts its
- * exit) before it waits for the next publish.  From that instant the stall
- * may end and the stall table be retired and freed, all before the caller
- * runs again; it must not touch that table any more (KASAN reports it if it
- * does) and completes in the implementation the transition installed.
+ * A call of dpx_tr_block() that arrives while a stalled apply of layer 1
+ * waits for a blocked call, held at DRVPROXY_TP_STALL_LEFT by
+ * tr_stall_left_hook(); returns what the call returned.
  */
-static void stalled_caller_touches_no_table_after_leaving_it(struct kunit *test)
+static int tr_call_through_stall_left(struct kunit *test, struct tr_fixture *f)
 {
-	struct tr_fixture *f = test->priv;
 	struct drvproxy_domain *dom = (struct drvproxy_domain *)f->host.ext;
 	struct drvproxy_table *before = rcu_access_pointer(dom->active);
 	int ret;
@@ -1028,29 +1032,23 @@ static void stalled_caller_touches_no_table_after_leaving_it(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, f->hook_applied);
 	KUNIT_EXPECT_TRUE(test, f->hook_flushed);
 	KUNIT_EXPECT_EQ(test, f->caller.result, 0L);
-	KUNIT_EXPECT_EQ(test, ret, 31);
 	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->blocker, 5000));
 	KUNIT_EXPECT_EQ(test, f->blocker.result, 30L);
+	return ret;
 }
 
 /*
- * Like tr_stall_left_hook(), but once the stall has ended the host goes
- * away: drvproxy_driver_unregister() drains (the caller is counted in no
- * table) and releases the extension, all before the caller runs again.
+ * A call that arrives during a stall leaves the stall table (counts its
+ * exit) before it waits for the next publish.  From that instant the stall
+ * may end and the stall table be retired and freed, all before the caller
+ * runs again; it must not touch that table any more (KASAN reports it if it
+ * does) and completes in the implementation the transition installed.
  */
-static void tr_stall_left_unregister_hook(enum drvproxy_test_point tp)
+static void stalled_caller_touches_no_table_after_leaving_it(struct kunit *test)
 {
-	struct tr_fixture *f = tr_cur;
+	struct tr_fixture *f = test->priv;
 
-	if (tp != DRVPROXY_TP_STALL_LEFT || !f || current != f->hook_task)
-		return;
-	f->hook_task = NULL;
-	complete_all(&f->gate);
-	f->hook_applied = dpx_thread_wait(&f->caller, 5000);
-	if (!f->hook_applied)
-		return;
-	dpx_host_unregister(&f->host);
-	f->hook_flushed = true;
+	KUNIT_EXPECT_EQ(test, tr_call_through_stall_left(test, f), 31);
 }
 
 /*
@@ -1063,31 +1061,9 @@ static void tr_stall_left_unregister_hook(enum drvproxy_test_point tp)
 static void stalled_caller_survives_unregister_while_uncounted(struct kunit *test)
 {
 	struct tr_fixture *f = test->priv;
-	struct drvproxy_domain *dom = (struct drvproxy_domain *)f->host.ext;
-	struct drvproxy_table *before = rcu_access_pointer(dom->active);
-	int ret;
 
-	f->apply_layer = tr_layer(f, DRVPROXY_MODE_STALLED, tr_block1);
-	f->apply_layer->drain_timeout_ms = 10000;
-	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->blocker, tr_call_block, f, "dpx-tr-block"), 0);
-	KUNIT_ASSERT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_BLOCK) == 1, 5000));
-	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_apply_when_told, f,
-					       "dpx-tr-apply"), 0);
-	complete(&f->apply_go);
-	KUNIT_ASSERT_TRUE(test, DPX_POLL(drvproxy_call_stale(before), 5000));
-
-	f->hook_task = current;
-	drvproxy_test_set_hook(tr_stall_left_unregister_hook);
-	ret = dpx_tr_block(0);
-	drvproxy_test_set_hook(NULL);
-
-	KUNIT_EXPECT_TRUE(test, f->hook_applied);
-	KUNIT_EXPECT_TRUE(test, f->hook_flushed);
-	KUNIT_EXPECT_EQ(test, f->caller.result, 0L);
-	/* The original implementation: the endpoint is unbound now. */
-	KUNIT_EXPECT_EQ(test, ret, 30);
-	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->blocker, 5000));
-	KUNIT_EXPECT_EQ(test, f->blocker.result, 30L);
+	f->hook_unregister = true;
+	KUNIT_EXPECT_EQ(test, tr_call_through_stall_left(test, f), 30);
 }
 
 static struct kunit_case drvproxy_retire_cases[] = {
