@@ -45,19 +45,7 @@ APTDIR=$TOP/apt
 ROOT=$TOP/root
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
-# The machine's Debian mirror and suite, from its apt sources (one-line and
-# deb822 formats): the arm64 packages must be the same release as the
-# amd64 headers installed from there.
-host_mirror() {
-	{
-		sed -nE 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' \
-			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
-		sed -nE 's/^[[:space:]]*URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-			tr ' ' '\n'
-	} | grep -E '^https?://.*/debian/?$' | head -n 1
-}
-MIRROR=${DRVPROXY_DEBIAN_MIRROR:-$(host_mirror)}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+MIRROR=$(debian_mirror)
 SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
 
 APT_OPTS=(-o Acquire::Check-Valid-Until=false -o APT::Sandbox::User=root

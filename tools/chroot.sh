@@ -25,6 +25,9 @@
 #                                     they call, installed in the chroot)
 #        tools/chroot.sh rt-image     that release's kernel image, into the
 #                                     cache; prints its path
+#        tools/chroot.sh debootstrap SUITE DIR
+#                                     debootstrap (minbase) SUITE into DIR
+#                                     (tools/devbox.sh's VM images)
 #
 # The suite is whichever of testing and unstable offers the newer
 # linux-headers-amd64 (testing when equal), asked through a private apt list
@@ -51,18 +54,7 @@ log() { echo "chroot.sh: $*" >&2; }
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap and chroot)"
 mkdir -p "$DRVPROXY_CACHE"
 
-# The machine's Debian archive mirror, from its apt sources (one-line and
-# deb822 formats).
-host_mirror() {
-	{
-		sed -nE 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' \
-			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
-		sed -nE 's/^[[:space:]]*URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-			tr ' ' '\n'
-	} | grep -E '^https?://.*/debian/?$' | head -n 1
-}
-MIRROR=${DRVPROXY_DEBIAN_MIRROR:-$(host_mirror)}
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
+MIRROR=$(debian_mirror)
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 # A snapshot mirror serves Release files past their Valid-Until date; the
@@ -311,6 +303,12 @@ rt-image)
 	rel=$(rt_release)
 	fetch_image rt_apt "linux-image-$rel-unsigned" "boot/vmlinuz-$rel" "$DRVPROXY_CACHE/images/$rel"
 	;;
+debootstrap)
+	[ $# = 2 ] || die "usage: chroot.sh debootstrap SUITE DIR"
+	unshare --mount --propagation private bash -c "$(declare -f debootstrap_suite)
+		$(declare -p DRVPROXY_CACHE KEYRING MIRROR)
+		debootstrap_suite \"\$@\"" sh "$1" "$2"
+	;;
 run)
 	[ $# -ge 2 ] || die "usage: chroot.sh run DIR CMD..."
 	CH=$(cached_chroot)
@@ -320,7 +318,7 @@ run)
 	in_chroot "$dir" "$@"
 	;;
 *)
-	sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,30p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

@@ -12,6 +12,20 @@
 DRVPROXY_CACHE=${DRVPROXY_CACHE:-$HOME/.cache/drvproxy}
 BUILD=${BUILD:-$DRVPROXY_CACHE/build}
 
+# The Debian archive mirror the tools download from: DRVPROXY_DEBIAN_MIRROR,
+# else the machine's own, from its apt sources (one-line and deb822
+# formats), else deb.debian.org.
+debian_mirror() {
+	local m=${DRVPROXY_DEBIAN_MIRROR:-}
+	[ -n "$m" ] || m=$( {
+		sed -nE 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+		sed -nE 's/^[[:space:]]*URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+			tr ' ' '\n'
+	} | grep -E '^https?://.*/debian/?$' | head -n 1)
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
 # Newest Debian 6.12 amd64 kernel release with both an image in /boot and a
 # headers tree in /usr/src, e.g. "6.12.117+deb12-amd64"; empty if none.
 debian_kver() {

@@ -60,6 +60,16 @@ run_case() {
 	reason=$(grep -E '^run.sh: (FAIL|TIMEOUT|ERROR)' "$LOGDIR/$name.stderr" | head -n 1 || true)
 }
 
+# warn_result N DESC NAME: the case NAME (run_case or arm64_case) loaded a
+# module that WARNs: its command exited 0, yet run.sh failed it, for the
+# splat.
+warn_result() {
+	local cmd_ok=0 ok=0
+	grep -q 'DRVPROXY-GUEST-EXIT=0' "$LOGDIR/$3.console.log" && cmd_ok=1
+	[ "$rc" = 1 ] && [ "$cmd_ok" = 1 ] && case $reason in *"kernel splat"*WARNING:*) ok=1 ;; esac
+	result "$1" "$2" "$ok" "run.sh exited $rc (command ok: $cmd_ok): $reason"
+}
+
 # The timeout case mostly waits; start it first, in the background, so its
 # 20 s overlap the other boots.
 set +e
@@ -91,12 +101,7 @@ if [ "$built" = 1 ]; then
 	mkdir -p "$modsrc/ko"
 	cp "$modsrc/warn_on_load.ko" "$modsrc/ko/"
 	run_case warn -t 120 -m "$modsrc/ko" -c 'insmod /lib/drvproxy/warn_on_load.ko'
-	cmd_ok=0
-	grep -q 'DRVPROXY-GUEST-EXIT=0' "$LOGDIR/warn.console.log" && cmd_ok=1
-	ok=0
-	[ "$rc" = 1 ] && [ "$cmd_ok" = 1 ] && case $reason in *"kernel splat"*WARNING:*) ok=1 ;; esac
-	result 3 "WARN at module load fails the run although the command exits 0" "$ok" \
-		"run.sh exited $rc (command ok: $cmd_ok): $reason"
+	warn_result 3 "WARN at module load fails the run although the command exits 0" warn
 else
 	result 3 "WARN at module load fails the run although the command exits 0" 0 \
 		"test module did not build; see $LOGDIR/testmod-build.log"
@@ -157,12 +162,8 @@ if [ "$abuilt" = 1 ]; then
 	mkdir -p "$amodsrc/ko"
 	cp "$amodsrc/warn_on_load.ko" "$amodsrc/ko/"
 	arm64_case arm64-warn -t 120 -m "$amodsrc/ko" -c 'insmod /lib/drvproxy/warn_on_load.ko'
-	cmd_ok=0
-	grep -q 'DRVPROXY-GUEST-EXIT=0' "$LOGDIR/arm64-warn.console.log" && cmd_ok=1
-	ok=0
-	[ "$rc" = 1 ] && [ "$cmd_ok" = 1 ] && case $reason in *"kernel splat"*WARNING:*) ok=1 ;; esac
-	result 7 "arm64: WARN at module load fails the run although the command exits 0" "$ok" \
-		"run.sh exited $rc (command ok: $cmd_ok): $reason"
+	warn_result 7 "arm64: WARN at module load fails the run although the command exits 0" \
+		arm64-warn
 else
 	result 7 "arm64: WARN at module load fails the run although the command exits 0" 0 \
 		"the arm64 test module did not build; see $LOGDIR/testmod-arm64-build.log"
