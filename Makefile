@@ -121,6 +121,14 @@ bench:
 torture:
 	@tools/torture.sh -d $(or $(DURATION),600) $(if $(KERNELS),-k $(KERNELS))
 
+# The README's "On a development box" section, typed in a full Debian VM
+# (tools/devbox.sh): SUITE=bookworm (its newest 6.12 kernel; default) or
+# SUITE=newest (Debian testing/unstable's newest kernel).  About 15 min
+# under TCG, plus a few minutes once to make the VM image.
+.PHONY: devbox
+devbox:
+	@tools/devbox.sh $(or $(SUITE),bookworm)
+
 # Mutation testing (tools/mutate.sh, Documentation/reliability.rst): every
 # deliberate bug in tools/mutate/mutants/ must make its checks fail.  Long
 # (one build and guest per mutant), so not part of check; MUTANTS='03 12'
@@ -152,6 +160,8 @@ help:
 	@echo "                   rewrites the tables in Documentation/performance.rst"
 	@echo "  torture          long torture/churn/fuzz/fault-injection runs in QEMU (DURATION=600 s;"
 	@echo "                   KERNELS=all: Debian's and the three KUnit kernels)"
+	@echo "  devbox           the README's development-box section in a full Debian VM (tools/devbox.sh);"
+	@echo "                   SUITE=bookworm (default) or SUITE=newest"
 	@echo "  mutate           mutation testing: build each deliberate bug of tools/mutate/mutants/,"
 	@echo "                   run the checks it names; kill rate and survivors (MUTANTS='03 12' picks some)"
 	@echo "  help             this text"
