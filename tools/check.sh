@@ -958,7 +958,7 @@ stage_title() {
 	build) echo "W=1 module builds (Debian 6.12, 6.1, the newest testing/unstable, 6.12-rt; arm64 6.12 and 6.1)" ;;
 	sparse) echo "sparse (C=2, Debian 6.12 headers)" ;;
 	style) echo "checkpatch --strict and kernel-doc" ;;
-	runner) echo "guest runner self-tests (Debian 6.12 kernel in QEMU)" ;;
+	runner) echo "guest runner self-tests (Debian 6.12 amd64 and arm64 kernels in QEMU)" ;;
 	kunit) echo "KUnit suites (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
 	selftests) echo "kselftest-style scripts (Debian kernels in QEMU: $GUESTS)" ;;
 	torture) echo "torture and fault injection (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
