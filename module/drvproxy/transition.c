@@ -632,12 +632,13 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		 * drvproxy_call_enter().  drvproxy_unbind() clears desc->ext,
 		 * then synchronize_rcu() waits for this preempt-disabled
 		 * region, so either the entry below is counted before its
-		 * drain, or this load sees NULL and the call runs the original
-		 * implementation, touching no table: the unbound extension's
-		 * tables may be freed already.  Pairs with the release store
-		 * in drvproxy_bind_endpoint().
+		 * drain, or this load no longer sees @ext (NULL, or another
+		 * extension that bound the endpoint since) and the call runs
+		 * the original implementation, touching no table: the unbound
+		 * extension's tables may be freed already.  Pairs with the
+		 * release store in drvproxy_bind_endpoint().
 		 */
-		if (!smp_load_acquire(&desc->ext)) {
+		if (smp_load_acquire(&desc->ext) != ext) {
 			preempt_enable();
 			drvproxy_ext_put(ext);
 			e.fn = desc->impl;
