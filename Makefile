@@ -80,7 +80,7 @@ companion: check-kdir
 	@tools/companion/build.sh -k "$(KDIR)" $(if $(OLD),-o "$(OLD)") \
 		"$(SRC)" "$(TARGET)" "$(NAME)" $(KBUILD_ARGS)
 
-# VARIANT=none|rt: one of the other kernel configurations (kunit/variants/).
+# VARIANT=none|rt|newest: one of the other kernel configurations (tools/kunit-kernel.sh).
 kunit-kernel:
 	@tools/kunit-kernel.sh $(VARIANT)
 
@@ -148,11 +148,13 @@ help:
 	@echo "  clean            kbuild clean plus tools build outputs"
 	@echo "  bootstrap        install missing build/test dependencies (tools/bootstrap.sh, needs root)"
 	@echo "  kunit-kernel     build or reuse the cached KUnit kernel (tools/kunit-kernel.sh);"
-	@echo "                   VARIANT=none|rt: PREEMPT_NONE without PREEMPT_COUNT, PREEMPT_RT"
+	@echo "                   VARIANT=none|rt|newest: PREEMPT_NONE without PREEMPT_COUNT, PREEMPT_RT,"
+	@echo "                   the newest Debian kernel's linux-source (built in its chroot)"
 	@echo "  companion        image companion: SRC=<edited host source> TARGET=<host module> NAME=<companion> [OLD=<running host's build dir>]"
 	@echo "  check            bootstrap (with 6.1 headers), then every stage of tools/check.sh;"
 	@echo "                   STAGES='build sparse style runner kunit selftests' selects stages,"
-	@echo "                   KUNIT_VARIANTS='default none rt' the kernels of stages kunit and torture"
+	@echo "                   KUNIT_VARIANTS='default none rt newest' the kernels of stage kunit,"
+	@echo "                   TORTURE_VARIANTS='default none rt' those of stage torture"
 	@echo "                   GUESTS='6.12 6.1 newest rt arm64' the kernels stage selftests boots"
 	@echo "  demo             bootstrap, then tools/demo.sh"
 	@echo "  bench            bootstrap, build and run the benchmarks in QEMU (about 15 min);"

@@ -46,7 +46,7 @@
 #                   kernel (KASAN, lockdep, PROVE_RCU, fault injection,
 #                   kmemleak), with modules built against it, run the same
 #                   way as stage selftests runs its scripts; once per kernel
-#                   configuration in KUNIT_VARIANTS, results named
+#                   configuration in TORTURE_VARIANTS, results named
 #                   "torture[<variant>]/<script>: ..."; make torture runs the
 #                   long versions of all reliability scripts
 #
@@ -69,11 +69,15 @@
 #   GUESTS                  the kernels stage selftests boots (default all, in
 #                           this order: "6.12 6.1 newest rt arm64")
 #   TORTURE_TIMEOUT         guest timeout for the torture run (default 900 s)
-#   KUNIT_VARIANTS          the KUnit-kernel configurations stages kunit and
-#                           torture run on, in order (default "default none rt":
+#   KUNIT_VARIANTS          the KUnit-kernel configurations stage kunit runs
+#                           on, in order (default "default none rt newest":
 #                           PREEMPT, PREEMPT_NONE without PREEMPT_COUNT,
-#                           PREEMPT_RT; see tools/kunit-kernel.sh and
-#                           kunit/variants/*.config)
+#                           PREEMPT_RT, all from linux-source-6.12, and
+#                           PREEMPT from the newest Debian kernel's
+#                           linux-source, built in its chroot; see
+#                           tools/kunit-kernel.sh and kunit/variants/*.config)
+#   TORTURE_VARIANTS        the same for stage torture (default: those of
+#                           KUNIT_VARIANTS but newest)
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -528,7 +532,12 @@ count_kunit_cases() {
 
 # The KUnit-kernel configurations (tools/kunit-kernel.sh VARIANT) that
 # stages kunit and torture run on.
-KUNIT_VARIANTS=${KUNIT_VARIANTS:-default none rt}
+KUNIT_VARIANTS=${KUNIT_VARIANTS:-default none rt newest}
+TORTURE_VARIANTS=${TORTURE_VARIANTS:-$(for v in $KUNIT_VARIANTS; do [ "$v" = newest ] || printf '%s ' "$v"; done)}
+TORTURE_VARIANTS=${TORTURE_VARIANTS% }
+case " $TORTURE_VARIANTS " in
+*" newest "*) echo "check.sh: TORTURE_VARIANTS: newest is a KUnit-only kernel (stage torture runs on the linux-source-6.12 ones)" >&2; exit 2 ;;
+esac
 
 # variant_name BASE VARIANT: the name of a variant's build tree, guest dir and
 # logs: BASE for the default kernel (the names it had before variants, so
@@ -550,10 +559,32 @@ variant_kernel() {
 	fi
 }
 
+# kunit_build NAME KKDIR VARIANT: the tree built as NAME against VARIANT's
+# KUnit kernel KKDIR; for newest in its release's chroot, which sees the
+# kernel tree through a bind mount of the kunit-kernel cache.
+kunit_build() {
+	local name=$1 kkdir=$2
+	if [ "$3" != newest ]; then
+		build_tree "$name" "$kkdir"
+		return
+	fi
+	sync_sources "$REPO" "$BUILD/$name"
+	DRVPROXY_CHROOT_BIND=$DRVPROXY_CACHE/kunit-kernel chroot_make "$name" "$name" "" "$kkdir"
+}
+
 stage_kunit() {
-	local v
+	local v p f s row rows=()
 	for v in $KUNIT_VARIANTS; do
+		p=$PASSED f=$FAILED s=$SKIPPED KKDIR=""
 		kunit_variant "$v"
+		rows+=("$(printf '%-20s %-30s %6d %6d %7d' "kunit[$v]" \
+			"$(cat "$KKDIR/include/config/kernel.release" 2>/dev/null || echo '?')" \
+			$((PASSED - p)) $((FAILED - f)) $((SKIPPED - s)))")
+	done
+	note "per KUnit kernel (the suites' cases):"
+	note "$(printf '%-20s %-30s %6s %6s %7s' results kernel passed failed skipped)"
+	for row in "${rows[@]}"; do
+		note "$row"
 	done
 }
 
@@ -575,7 +606,7 @@ kunit_variant() {
 	data=$BUILD/$name-guest/data
 	rm -rf "$BUILD/$name-guest"
 	mkdir -p "$mods" "$data"
-	if build_tree "$name" "$kkdir"; then
+	if kunit_build "$name" "$kkdir" "$variant"; then
 		find "$BUILD/$name" -name '*.ko' -exec cp {} "$mods/" \;
 	else
 		fail "$label: module build against the KUnit kernel failed; see $LOGDIR/$name.make.log"
@@ -885,7 +916,7 @@ TORTURE_ENV="TORTURE_DURATION=10"
 
 stage_torture() {
 	local v
-	for v in $KUNIT_VARIANTS; do
+	for v in $TORTURE_VARIANTS; do
 		torture_variant "$v"
 	done
 }
@@ -899,7 +930,7 @@ torture_variant() {
 	variant_kernel "$label" "$variant" || return
 	kkdir=$KKDIR
 	# The same build as stage kunit's (a no-op rebuild when that ran).
-	if ! build_tree "$kname" "$kkdir"; then
+	if ! kunit_build "$kname" "$kkdir" "$variant"; then
 		fail "$label: module build against the KUnit kernel failed; see $LOGDIR/$kname.make.log"
 		return
 	fi
@@ -961,7 +992,7 @@ stage_title() {
 	runner) echo "guest runner self-tests (Debian 6.12 amd64 and arm64 kernels in QEMU)" ;;
 	kunit) echo "KUnit suites (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
 	selftests) echo "kselftest-style scripts (Debian kernels in QEMU: $GUESTS)" ;;
-	torture) echo "torture and fault injection (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
+	torture) echo "torture and fault injection (KUnit kernels $TORTURE_VARIANTS in QEMU)" ;;
 	esac
 }
 

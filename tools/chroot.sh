@@ -18,6 +18,11 @@
 #                                     downloaded once into the cache
 #                                     (linux-binary-unsigned-<release>,
 #                                     never installed); prints its path
+#        tools/chroot.sh source       the linux-source tarball of the kdir
+#                                     release (linux-source-<major.minor>),
+#                                     downloaded once into the cache, never
+#                                     installed; prints its path (the KUnit
+#                                     kernel of tools/kunit-kernel.sh newest)
 #        tools/chroot.sh rt-kdir      the newest PREEMPT_RT headers of
 #                                     Debian stable (trixie: 6.12-rt),
 #                                     unpacked into the chroot once (dpkg
@@ -35,7 +40,10 @@
 # is the machine's Debian mirror (DRVPROXY_DEBIAN_MIRROR overrides it).  The
 # chroot lives in $DRVPROXY_CACHE/chroot-<suite>; only kbuild runs there.
 # The mounts are made in a private mount namespace, so they vanish with the
-# command, also when it is killed.  Needs root (debootstrap, chroot).
+# command, also when it is killed.  `run` also binds, each at its own path,
+# the directories listed (space-separated) in DRVPROXY_CHROOT_BIND: a
+# kernel tree outside DIR that a module build needs.  Needs root
+# (debootstrap, chroot).
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,8 +53,10 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 # Packages the builds need: kbuild, the header's own compiler (a dependency
 # of linux-headers-*), perl for kernel-doc (W=1), python3 and patch for
 # make companion and the selftests' image companions, dkms for make check's
-# DKMS build.  (rt-kdir installs the compiler the stable -rt headers call.)
-PACKAGES="make gcc linux-headers-amd64 libelf-dev bc perl python3 rsync patch dkms"
+# DKMS build, flex and bison for the KUnit kernel built from the release's
+# linux-source (kconfig's parser).  (rt-kdir installs the compiler the
+# stable -rt headers call.)
+PACKAGES="make gcc linux-headers-amd64 libelf-dev bc perl python3 rsync patch dkms flex bison"
 
 die() { echo "chroot.sh: $*" >&2; exit 1; }
 log() { echo "chroot.sh: $*" >&2; }
@@ -202,13 +212,15 @@ in_chroot() {
 		ch=$1 dir=$2
 		shift 2
 		mount -t proc proc "$ch/proc"
-		if [ -n "$dir" ]; then
-			mkdir -p "$ch$dir"
-			mount --bind "$dir" "$ch$dir"
-		fi
+		for d in $dir $DRVPROXY_CHROOT_BIND; do
+			mkdir -p "$ch$d"
+			mount --bind "$d" "$ch$d"
+		done
 		exec chroot "$ch" /bin/sh -c "cd \"\${0:-/}\" && exec \"\$@\"" "$dir" "$@"
 	' sh "$CH" "$dir" "$@"
 }
+DRVPROXY_CHROOT_BIND=${DRVPROXY_CHROOT_BIND:-}
+export DRVPROXY_CHROOT_BIND
 
 # Install (or upgrade) the build packages in $CH; the output goes to $CH.log.
 install_packages() {
@@ -288,6 +300,18 @@ image)
 	fetch_image private_apt "linux-binary-unsigned-$rel" "usr/lib/modules/$rel/vmlinuz.unsigned" \
 		"$DRVPROXY_CACHE/images/$rel"
 	;;
+source)
+	CH=$(cached_chroot)
+	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
+	kdir=$("$0" kdir)
+	rel=${kdir#/usr/src/linux-headers-}
+	[ -n "$rel" ] || die "no headers in $CH"
+	mm=$(echo "$rel" | sed -n 's/^\([0-9]*\.[0-9]*\)[.-].*/\1/p')
+	[ -n "$mm" ] || die "cannot tell the version of $rel"
+	flock 9
+	fetch_image private_apt "linux-source-$mm" "usr/src/linux-source-$mm.tar.xz" \
+		"$DRVPROXY_CACHE/images/linux-source-$rel"
+	;;
 rt-kdir)
 	CH=$(cached_chroot)
 	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
@@ -318,7 +342,7 @@ run)
 	in_chroot "$dir" "$@"
 	;;
 *)
-	sed -n '4,30p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//' >&2
 	exit 2
 	;;
 esac

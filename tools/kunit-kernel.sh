@@ -13,6 +13,10 @@
 #                            for the same option in .kunitconfig.  Variants:
 #                            none (PREEMPT_NONE without PREEMPT_COUNT) and
 #                            rt (PREEMPT_RT); see the files' comments.
+#                 newest   kunit/.kunitconfig alone, on the linux-source of
+#                          the newest Debian kernel (testing/unstable: 7.2
+#                          today), built inside that release's chroot with
+#                          its compiler (tools/chroot.sh prepare, source)
 #   (no option)   make sure the KUnit kernel exists and print its build dir as
 #                 the LAST stdout line.  That dir is a KDIR for out-of-tree
 #                 module builds (make -C <dir> M=...); the kernel image is
@@ -29,6 +33,10 @@
 # booted by tools/guest/run.sh).  Everything lives under
 #   ${DRVPROXY_CACHE:-~/.cache/drvproxy}/src/linux-source-6.12-<pkgversion>/
 #   ${DRVPROXY_CACHE:-~/.cache/drvproxy}/kunit-kernel/<key>/
+# (for newest: ${DRVPROXY_CACHE:-~/.cache/drvproxy}/kunit-kernel/src/ holds
+# the source, so that one bind mount shows the chroot both trees, and a
+# module build against it runs in the chroot too:
+#   DRVPROXY_CHROOT_BIND=<cache>/kunit-kernel tools/chroot.sh run ...)
 # where <key> hashes the source package version, the .kunitconfig contents,
 # the variant's name and fragment (none for "default", whose key is what it
 # was before variants existed) and this script's build-affecting settings
@@ -72,20 +80,18 @@ for arg in "$@"; do
 done
 variant=${variant:-default}
 case $variant in
-default) FRAGMENT="" ;;
+default | newest) FRAGMENT="" ;;
 *[!a-z0-9_-]*) die "bad variant name '$variant' (letters, digits, '-', '_')" ;;
 *)
 	FRAGMENT=$REPO/kunit/variants/$variant.config
 	if [ ! -r "$FRAGMENT" ]; then
-		known=default
+		known="default newest"
 		for f in "$REPO"/kunit/variants/*.config; do
 			[ -e "$f" ] && known="$known $(basename "$f" .config)"
 		done
 		die "unknown variant '$variant': no kunit/variants/$variant.config (variants: $known)"
 	fi ;;
 esac
-
-[ -r "$TARBALL" ] || die "$TARBALL not found; run tools/bootstrap.sh (installs $SRCPKG)"
 
 # The Debian package version identifies the source exactly (e.g. a new
 # security update changes it).  Without dpkg, fall back to size+mtime.
@@ -96,18 +102,45 @@ src_version() {
 	printf '%s\n' "$v" | tr -c 'A-Za-z0-9.+~_\n-' '_'
 }
 
-PKGVER=$(src_version)
-SRCDIR=$CACHE/src/$SRCPKG-$PKGVER
+# in_tree DIR CMD...: CMD in DIR, on this machine or, for newest, in the
+# chroot with the kunit-kernel cache bound (the source and the build dir).
+in_tree() {
+	local dir=$1
+	shift
+	if [ "$variant" = newest ]; then
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		DRVPROXY_CHROOT_BIND=$CACHE/kunit-kernel "$REPO/tools/chroot.sh" run \
+			"$CACHE/kunit-kernel" sh -c 'cd "$0" && exec "$@"' "$dir" "$@"
+	else
+		(cd "$dir" && "$@")
+	fi
+}
+
+if [ "$variant" = newest ] && [ "$print_src" = 0 ]; then
+	"$REPO/tools/chroot.sh" prepare > /dev/null || die "tools/chroot.sh prepare failed"
+	TARBALL=$("$REPO/tools/chroot.sh" source | tail -n 1) || die "tools/chroot.sh source failed"
+	# .../images/linux-source-<release>/usr/src/linux-source-<major.minor>.tar.xz
+	SRCPKG=$(basename "$TARBALL" .tar.xz)
+	PKGVER=${TARBALL%/usr/src/*}
+	PKGVER=${PKGVER##*/linux-source-}
+	SRCDIR=$CACHE/kunit-kernel/src/$SRCPKG-$PKGVER
+else
+	[ -r "$TARBALL" ] || die "$TARBALL not found; run tools/bootstrap.sh (installs $SRCPKG)"
+	PKGVER=$(src_version)
+	SRCDIR=$CACHE/src/$SRCPKG-$PKGVER
+fi
+[ -r "$TARBALL" ] || die "$TARBALL not found"
 
 # Unpack the tarball once.  Extract into a temporary dir and rename, so an
 # interrupted unpack never looks complete.
 ensure_src() {
 	[ -f "$SRCDIR/.drvproxy-unpacked" ] && return 0
-	mkdir -p "$CACHE/src"
-	exec 8>"$CACHE/src/.lock"
+	local top=${SRCDIR%/*}
+	mkdir -p "$top"
+	exec 8>"$top/.lock"
 	flock 8
 	if [ ! -f "$SRCDIR/.drvproxy-unpacked" ]; then
-		local tmp=$CACHE/src/.unpack.$$
+		local tmp=$top/.unpack.$$
 		rm -rf "$tmp" "$SRCDIR"
 		mkdir -p "$tmp"
 		say "unpacking $TARBALL (once) into $SRCDIR"
@@ -137,6 +170,8 @@ KEY=$( {
 	if [ -n "$FRAGMENT" ]; then
 		printf 'variant=%s\n' "$variant"
 		cat "$FRAGMENT"
+	elif [ "$variant" = newest ]; then
+		printf 'variant=%s builder=chroot\n' "$variant"
 	fi
 } | sha256sum | cut -c1-16)
 BUILD=$CACHE/kunit-kernel/$KEY
@@ -157,7 +192,11 @@ config_name() {
 # a variant, .kunitconfig without the options the fragment sets, then the
 # fragment (kunit.py refuses two values for one option, so the override is
 # done here).
-if [ -z "$FRAGMENT" ]; then
+if [ "$variant" = newest ]; then
+	# A copy the chroot can read (it sees the cache, not the repository).
+	CONFIG_IN=$CACHE/kunit-kernel/$KEY.kunitconfig
+	cp "$KUNITCONFIG" "$CONFIG_IN"
+elif [ -z "$FRAGMENT" ]; then
 	CONFIG_IN=$KUNITCONFIG
 else
 	CONFIG_IN=$CACHE/kunit-kernel/$KEY.kunitconfig
@@ -231,8 +270,8 @@ mkdir -p "$BUILD"
 say "building KUnit kernel $variant (key $KEY, $JOBS jobs; cold build takes ~5 min on 2 cores); log: $LOG"
 start=$(date +%s)
 set -o pipefail
-if ! (cd "$SRCDIR" && python3 ./tools/testing/kunit/kunit.py build --arch=x86_64 \
-	--build_dir="$BUILD" --kunitconfig="$CONFIG_IN" --jobs="$JOBS") 2>&1 |
+if ! in_tree "$SRCDIR" python3 ./tools/testing/kunit/kunit.py build --arch=x86_64 \
+	--build_dir="$BUILD" --kunitconfig="$CONFIG_IN" --jobs="$JOBS" 2>&1 |
 	tee "$LOG" >&2; then
 	die "kunit.py build failed; see $LOG"
 fi
