@@ -875,16 +875,18 @@ static enum hrtimer_restart tr_event_timer(struct hrtimer *timer)
 }
 
 /*
- * drvproxy_event_set() works from a hard-IRQ hrtimer (on PREEMPT_RT only
- * from threaded handlers, as documented: there this case runs the timer
- * in its softirq thread) and wakes a waiter in process context.
+ * drvproxy_event_set() works from the hard IRQ of an hrtimer that
+ * PREEMPT_RT would thread (HRTIMER_MODE_REL: hard IRQ elsewhere, the
+ * softirq thread there), as documented, and wakes a waiter in process
+ * context.  Not HRTIMER_MODE_REL_HARD: a spinlock_t is invalid there, which
+ * lockdep reports with PROVE_RAW_LOCK_NESTING (the newest kernel's
+ * default) even where it does not sleep.
  */
 static void event_set_works_from_hard_irq(struct kunit *test)
 {
 	struct drvproxy_event ev;
 	struct tr_event_irq e = { .ev = &ev };
-	enum hrtimer_mode mode = IS_ENABLED(CONFIG_PREEMPT_RT) ? HRTIMER_MODE_REL_SOFT :
-				 HRTIMER_MODE_REL_HARD;
+	enum hrtimer_mode mode = HRTIMER_MODE_REL;
 
 	drvproxy_event_init(&ev, false);
 	dpx_hrtimer_setup(&e.timer, tr_event_timer, CLOCK_MONOTONIC, mode);

@@ -55,10 +55,13 @@ EXPORT_SYMBOL_GPL(drvproxy_event_init);
  * drvproxy_event_set() - signal an event and wake its waiters
  * @ev: the event
  *
- * Context: any context, hard IRQ included, like complete(): the wait queue's
- * lock is a spinlock_t, so on PREEMPT_RT, where that sleeps, not from a
- * non-threaded interrupt handler (IRQF_NO_THREAD, an hrtimer in
- * HRTIMER_MODE_HARD) nor with preemption or interrupts disabled.
+ * Context: wherever wake_up() may be called: process and softirq context,
+ * and the hard IRQ of an interrupt handler or hrtimer that PREEMPT_RT runs
+ * in a thread (request_irq() without IRQF_NO_THREAD, an hrtimer not in
+ * HRTIMER_MODE_HARD).  Not from a context that stays hard on PREEMPT_RT
+ * (IRQF_NO_THREAD, HRTIMER_MODE_HARD, a raw_spinlock_t held): the wait
+ * queue's lock is a spinlock_t, which sleeps there, and lockdep with
+ * PROVE_RAW_LOCK_NESTING reports such a call on every configuration.
  */
 void drvproxy_event_set(struct drvproxy_event *ev)
 {
