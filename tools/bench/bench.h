@@ -56,7 +56,12 @@ struct bench_file {
 /* bench_targets.c: the called functions (kept apart from their callers). */
 long bench_f(void *ctx, long x);
 long bench_f_lp(void *ctx, long x);
+long bench_f_lp_idle(void *ctx, long x);
 long bench_ep(void *ctx, long x);
+long bench_ep_app(void *ctx, long x);
+unsigned long bench_ep_nr(void *ctx, long x);
+extern const struct drvproxy_replacement *const bench_app_repls[];
+extern const unsigned int bench_nr_app_repls;
 long bench_dbgfs_proxy(void *ctx, long x);
 long bench_srcu_proxy(void *ctx, long x);
 long bench_swap_ep(void *ctx, long x);
@@ -96,6 +101,9 @@ void bench_stop_load(void);
 long bench_loop_direct(struct bench_ctx *ctx, unsigned long n);
 long bench_loop_ops(struct bench_ctx *ctx, unsigned long n);
 long bench_loop_dpx(struct bench_ctx *ctx, unsigned long n);
+long bench_loop_dpx_app(struct bench_ctx *ctx, unsigned long n);
+long bench_loop_dpx_nr(struct bench_ctx *ctx, unsigned long n);
+long bench_loop_lp_idle(struct bench_ctx *ctx, unsigned long n);
 long bench_loop_lp(struct bench_ctx *ctx, unsigned long n);
 long bench_loop_dbgfs(struct bench_ctx *ctx, unsigned long n);
 long bench_loop_srcu(struct bench_ctx *ctx, unsigned long n);
@@ -105,6 +113,7 @@ int bench_dispatch(unsigned long iters, unsigned int reps);
 int bench_swap(bool stalled, bool load, unsigned int count);
 int bench_swap_init(void);
 void bench_swap_exit(void);
+int bench_layers_drained(int base);
 
 /* bench_lookup.c */
 int bench_lookup(unsigned int nr, unsigned long iters);

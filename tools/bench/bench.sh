@@ -18,10 +18,11 @@
 # as tools/check.sh does) built against the Debian 6.12 headers, then
 # tools/bench/ built out of tree against it (drvproxy_bench.ko, the livepatch
 # drvproxy_bench_lp.ko) and dpxbench (gcc -static); the kernel image
-# decompressed for the hot-path analysis; then four guests, each with the
-# two vCPUs of run.sh's default: the main benchmarks and the lookup benchmark,
-# once in plain TCG and once with -icount shift=0,sleep=off.  bench.py turns
-# the console logs into tables.
+# decompressed for the hot-path analysis; then, once in plain TCG and once
+# with -icount shift=0,sleep=off, the main benchmarks and the lookup
+# benchmark in guests of two vCPUs (run.sh's default) and the dispatch
+# benchmark alone in guests of one and of four vCPUs.  bench.py turns the
+# console logs into tables.
 #
 # Everything goes to $BUILD/bench (default ~/.cache/drvproxy/build/bench):
 #   logs/       build and guest console logs
@@ -118,6 +119,7 @@ if [ "$quick" = 1 ]; then
 	cat > "$DATA/bench.conf" <<-EOF
 	DISPATCH_ITERS=200000
 	DISPATCH_REPS=3
+	SCALE_REPS=1
 	SYSCALL_ITERS=8192
 	SYSCALL_REPS=3
 	SWAPS=20
@@ -128,6 +130,7 @@ else
 	cat > "$DATA/bench.conf" <<-EOF
 	DISPATCH_ITERS=2000000
 	DISPATCH_REPS=5
+	SCALE_REPS=3
 	SYSCALL_ITERS=65536
 	SYSCALL_REPS=5
 	SWAPS=100
@@ -140,18 +143,19 @@ LOOKUP_SIZES="10 100 1000 10000"
 KSYMS="_text|__fentry__|__x86_return_thunk|__x86_indirect_thunk_rax|__srcu_read_lock|__srcu_read_unlock|klp_ftrace_handler|ftrace_caller|ftrace_caller_end|ftrace_call|ftrace_stub"
 EOF
 
-# run_guest MODE PART: one guest; its console log and run.sh status are
-# handed to bench.py.  A failing lookup guest is reported, not fatal: the
-# framework may refuse a size with a kernel warning.
+# run_guest MODE PART [VCPUS]: one guest (of VCPUS vCPUs, default 2,
+# running guest.sh's dispatch part for a PART of dispatch-smpN); its console
+# log and run.sh status are handed to bench.py.  A failing lookup guest is
+# reported, not fatal: the framework may refuse a size with a kernel warning.
 run_guest() {
-	local mode=$1 part=$2 log=$LOGS/$1-$2.log rc=0 q=()
+	local mode=$1 part=$2 smp=${3:-2} log=$LOGS/$1-$2.log rc=0 q=()
 	[ "$mode" = icount ] && q=(-Q '-icount shift=0,sleep=off')
-	say "guest $mode/$part (log: $log)"
-	"$REPO/tools/guest/run.sh" -q -t "$TIMEOUT" -m "$SRC" -d "$DATA" -l "$log" \
-		"${q[@]}" -c "sh ./guest.sh $part" 2> "$log.status" || rc=$?
+	say "guest $mode/$part, $smp vCPUs (log: $log)"
+	"$REPO/tools/guest/run.sh" -q -t "$TIMEOUT" -s "$smp" -m "$SRC" -d "$DATA" -l "$log" \
+		"${q[@]}" -c "sh ./guest.sh ${part%-smp*}" 2> "$log.status" || rc=$?
 	say "  $(tail -n 1 "$log.status")"
 	echo "$rc" > "$log.rc"
-	if [ "$rc" != 0 ] && [ "$part" = main ]; then
+	if [ "$rc" != 0 ] && [ "$part" != lookup ]; then
 		grep -a 'DPXB error' "$log" >&2 || true
 		die "the $mode/$part guest failed (status $rc); see $log"
 	fi
@@ -160,6 +164,8 @@ run_guest() {
 for mode in tcg icount; do
 	run_guest "$mode" main
 	run_guest "$mode" lookup
+	run_guest "$mode" dispatch-smp1 1
+	run_guest "$mode" dispatch-smp4 4
 done
 busy_after=$(other_qemus)
 echo "other QEMU processes: $busy_before at the start, $busy_after at the end" > "$LOGS/host-load"
@@ -168,7 +174,7 @@ fi
 # ---- tables ----
 logargs=()
 for mode in tcg icount; do
-	for part in main lookup; do
+	for part in main lookup dispatch-smp1 dispatch-smp4; do
 		log=$LOGS/$mode-$part.log
 		[ -f "$log" ] || die "no $log; run without --report first"
 		logargs+=(--log "$mode:$part:$log:$(cat "$log.rc" 2>/dev/null || echo 0)")

@@ -19,6 +19,7 @@
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/kthread.h>
+#include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 
@@ -51,6 +52,36 @@ long bench_loop_dpx(struct bench_ctx *ctx, unsigned long n)
 
 	for (i = 0; i < n; i++)
 		acc += bench_ep(ctx, i);
+	return acc;
+}
+
+long bench_loop_dpx_app(struct bench_ctx *ctx, unsigned long n)
+{
+	unsigned long i;
+	long acc = 0;
+
+	for (i = 0; i < n; i++)
+		acc += bench_ep_app(ctx, i);
+	return acc;
+}
+
+long bench_loop_dpx_nr(struct bench_ctx *ctx, unsigned long n)
+{
+	unsigned long i;
+	long acc = 0;
+
+	for (i = 0; i < n; i++)
+		acc += bench_ep_nr(ctx, i);
+	return acc;
+}
+
+long bench_loop_lp_idle(struct bench_ctx *ctx, unsigned long n)
+{
+	unsigned long i;
+	long acc = 0;
+
+	for (i = 0; i < n; i++)
+		acc += bench_f_lp_idle(ctx, i);
 	return acc;
 }
 
@@ -91,6 +122,9 @@ static const struct {
 	{ "a", bench_loop_direct },
 	{ "b", bench_loop_ops },
 	{ "c", bench_loop_dpx },
+	{ "c2", bench_loop_dpx_app },
+	{ "c3", bench_loop_dpx_nr },
+	{ "d0", bench_loop_lp_idle },
 	{ "d", bench_loop_lp },
 	{ "e", bench_loop_dbgfs },
 	{ "f", bench_loop_srcu },
@@ -208,19 +242,64 @@ static void bench_report(const char *variant, unsigned int rep, unsigned long it
 }
 
 /*
+ * Variant c2's companion: a layer replacing bench_ep_app(), applied for the
+ * whole benchmark.  Freed once drvproxy has let go of it (a reverted layer
+ * stays on its draining list for a while).
+ */
+static struct drvproxy_layer *bench_apply_app(void)
+{
+	struct drvproxy_layer *layer;
+	int ret;
+
+	layer = kzalloc(sizeof(*layer), GFP_KERNEL);
+	if (!layer)
+		return ERR_PTR(-ENOMEM);
+	layer->target = BENCH_DRV_NAME;
+	layer->owner = THIS_MODULE;
+	layer->mode = DRVPROXY_MODE_LIVE;
+	layer->replacements = bench_app_repls;
+	layer->nr_replacements = bench_nr_app_repls;
+	ret = drvproxy_layer_apply(layer);
+	if (ret) {
+		kfree(layer);
+		return ERR_PTR(ret);
+	}
+	return layer;
+}
+
+static int bench_revert_app(struct drvproxy_layer *layer, int base)
+{
+	int ret = drvproxy_layer_revert(layer);
+
+	if (!ret)
+		ret = bench_layers_drained(base);
+	if (!ret)
+		kfree(layer);
+	return ret;
+}
+
+/*
  * "dispatch ITERS REPS": for each repetition, every variant single-threaded,
  * then every variant on all CPUs at once.  One line per thread:
  *   DPXB dispatch variant=c threads=2 rep=0 cpu=1 iters=N ns=T
  */
 int bench_dispatch(unsigned long iters, unsigned int reps)
 {
+	int base = module_refcount(THIS_MODULE);
+	struct drvproxy_layer *layer;
 	struct bench_thread *thr;
 	unsigned int rep, v, nr;
-	int pass, ret = 0;
+	int pass, ret = 0, err;
 
 	thr = kcalloc(nr_cpu_ids, sizeof(*thr), GFP_KERNEL);
 	if (!thr)
 		return -ENOMEM;
+	layer = bench_apply_app();
+	if (IS_ERR(layer)) {
+		bench_out("DPXB error cmd=dispatch apply=%ld\n", PTR_ERR(layer));
+		kfree(thr);
+		return PTR_ERR(layer);
+	}
 	/* Warm up: code, data and the livepatch trampoline are touched once. */
 	for (v = 0; v < ARRAY_SIZE(bench_variants); v++) {
 		ret = bench_run(bench_variants[v].loop, iters / 16 + 1, true, thr, &nr);
@@ -239,6 +318,9 @@ int bench_dispatch(unsigned long iters, unsigned int reps)
 		}
 	}
 out:
+	err = bench_revert_app(layer, base);
+	if (err)
+		bench_out("DPXB error cmd=dispatch revert=%d\n", err);
 	kfree(thr);
-	return ret;
+	return ret ?: err;
 }

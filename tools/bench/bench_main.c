@@ -5,10 +5,11 @@
  *
  * At load the module registers a driver object named drvproxy_bench and
  * creates its proxy extension, which enumerates the module's endpoints
- * (bench_ep, bench_swap_ep in bench_targets.c).  Nothing runs until a
- * command is written to /sys/kernel/debug/drvproxy_bench/run; the command
- * runs in the writer's context, and its result lines (prefixed "DPXB ") are
- * read back from .../result:
+ * (bench_ep, bench_ep_app, bench_ep_nr, bench_swap_ep in bench_targets.c).
+ * Nothing runs until a command is written to
+ * /sys/kernel/debug/drvproxy_bench/run; the command runs in the writer's
+ * context, and its result lines (prefixed "DPXB ") are read back from
+ * .../result:
  *
  *   dispatch ITERS REPS           per-call cost of each variant
  *   swap live|stalled idle|load COUNT

@@ -182,12 +182,26 @@ static int bench_swap_one(struct drvproxy_layer *layer, bool revert, bool stalle
 	return 0;
 }
 
+/*
+ * A reverted layer stays on drvproxy's draining list, pinning this module,
+ * until its code has drained: a layer may be freed only once the module's
+ * reference count is back at @base.  0 then, -EBUSY after 5 s.
+ */
+int bench_layers_drained(int base)
+{
+	unsigned int waited;
+
+	for (waited = 0; module_refcount(THIS_MODULE) > base && waited < 100; waited++)
+		msleep(50);
+	return module_refcount(THIS_MODULE) > base ? -EBUSY : 0;
+}
+
 int bench_swap(bool stalled, bool load, unsigned int count)
 {
 	struct bench_layer *bl, *n;
 	LIST_HEAD(layers);
 	int base = module_refcount(THIS_MODULE);
-	unsigned int i, waited;
+	unsigned int i;
 	int ret = 0;
 
 	if (load) {
@@ -216,14 +230,7 @@ int bench_swap(bool stalled, bool load, unsigned int count)
 	}
 	if (load)
 		bench_stop_load();
-	/*
-	 * A reverted layer stays on drvproxy's draining list, pinning this
-	 * module, until its code has drained: free the layers only after the
-	 * module's reference count is back where it started.
-	 */
-	for (waited = 0; module_refcount(THIS_MODULE) > base && waited < 100; waited++)
-		msleep(50);
-	if (module_refcount(THIS_MODULE) > base) {
+	if (bench_layers_drained(base)) {
 		bench_out("DPXB swap warning=layers-still-draining (leaked)\n");
 		return ret ?: -EBUSY;
 	}

@@ -12,8 +12,16 @@
  *   bench_f_lp()         the livepatch target (variant d): a noinline,
  *                        ftrace-able function that drvproxy_bench_lp.ko
  *                        redirects to its own copy
+ *   bench_f_lp_idle()    the same kind of function, never patched: its
+ *                        fentry call is ftrace's nop (variant d0)
  *   bench_ep()           a drvproxy endpoint: the name is the wrapper
- *                        (variant c)
+ *                        (variant c: no companion applied to it)
+ *   bench_ep_app()       the same, with a companion's implementation
+ *                        bench_ep_app_v2() applied for the whole dispatch
+ *                        benchmark (variant c2)
+ *   bench_ep_nr()        an endpoint returning unsigned long: its type
+ *                        carries no errno, so its wrapper has no
+ *                        re-dispatch loop (variant c3)
  *   bench_dbgfs_proxy()  a debugfs-style proxy: a shared refcount taken and
  *                        dropped around the indirect call (variant e), as
  *                        fs/debugfs's full proxy does with active_users
@@ -53,7 +61,34 @@ noinline long bench_f_lp(void *ctx, long x)
 	return bench_work(ctx, x);
 }
 
+/* Like bench_f_lp(), but no livepatch names it. */
+noinline long bench_f_lp_idle(void *ctx, long x)
+{
+	return bench_work(ctx, x);
+}
+
 DRVPROXY_ENDPOINT_GLOBAL(long, bench_ep, void *, ctx, long, x)
+{
+	return bench_work(ctx, x);
+}
+
+DRVPROXY_ENDPOINT_GLOBAL(long, bench_ep_app, void *, ctx, long, x)
+{
+	return bench_work(ctx, x);
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(long, bench_ep_app, bench_ep_app_v2, void *, ctx, long, x)
+{
+	return bench_work(ctx, x);
+}
+
+const struct drvproxy_replacement *const bench_app_repls[] = {
+	DRVPROXY_REPL(bench_ep_app_v2),
+};
+
+const unsigned int bench_nr_app_repls = ARRAY_SIZE(bench_app_repls);
+
+DRVPROXY_ENDPOINT_GLOBAL(unsigned long, bench_ep_nr, void *, ctx, long, x)
 {
 	return bench_work(ctx, x);
 }

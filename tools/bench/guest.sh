@@ -4,11 +4,13 @@
 # guest.sh - the guest side of make bench (busybox sh, run by
 # tools/guest/run.sh in /data, next to dpxbench and bench.conf)
 #
-# Usage: sh ./guest.sh main | lookup
+# Usage: sh ./guest.sh main | lookup | dispatch
 #
-#   main    the syscall, dispatch, swap and livepatch benchmarks
-#   lookup  the lookup-scaling benchmark, in a guest of its own because a
-#           size the framework cannot register may end in a kernel warning
+#   main      the syscall, dispatch, swap and livepatch benchmarks
+#   lookup    the lookup-scaling benchmark, in a guest of its own because a
+#             size the framework cannot register may end in a kernel warning
+#   dispatch  the dispatch benchmark alone (SCALE_REPS repetitions), for
+#             guests of other vCPU counts
 #
 # Every result line starts with "DPXB "; tools/bench/bench.py reads them
 # from the console log.  bench.conf sets the iteration counts.
@@ -59,6 +61,25 @@ env_line() {
 		"srso=\"$(cat $v/spec_rstack_overflow 2>/dev/null)\""
 }
 
+# dispatch REPS: the dispatch benchmark; variant (d) needs the livepatch
+# enabled.
+dispatch() {
+	insmod $K/$LP.ko || fail "insmod $LP.ko"
+	lp_settle
+	grep -w bench_f_lp /sys/kernel/debug/tracing/enabled_functions 2>/dev/null |
+		sed 's/^/DPXB ftrace /'
+	run "dispatch $DISPATCH_ITERS $1"
+	lp_remove
+}
+
+dispatch_only() {
+	env_line
+	insmod $K/drvproxy.ko || fail "insmod drvproxy.ko"
+	insmod $K/drvproxy_bench.ko || fail "insmod drvproxy_bench.ko"
+	dispatch "$SCALE_REPS"
+	echo "DPXB finished part=dispatch"
+}
+
 main() {
 	env_line
 	insmod $K/drvproxy.ko || fail "insmod drvproxy.ko"
@@ -71,13 +92,7 @@ main() {
 
 	./dpxbench syscall "$SYSCALL_ITERS" "$SYSCALL_REPS" || fail "dpxbench syscall"
 
-	# Variant (d) needs the livepatch enabled.
-	insmod $K/$LP.ko || fail "insmod $LP.ko"
-	lp_settle
-	grep -w bench_f_lp /sys/kernel/debug/tracing/enabled_functions 2>/dev/null |
-		sed 's/^/DPXB ftrace /'
-	run "dispatch $DISPATCH_ITERS $DISPATCH_REPS"
-	lp_remove
+	dispatch "$DISPATCH_REPS"
 
 	for mode in live stalled; do
 		for load in idle load; do
@@ -105,5 +120,6 @@ lookup() {
 case "${1:-}" in
 main) main ;;
 lookup) lookup ;;
-*) fail "usage: guest.sh main|lookup" ;;
+dispatch) dispatch_only ;;
+*) fail "usage: guest.sh main|lookup|dispatch" ;;
 esac
