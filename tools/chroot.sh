@@ -251,6 +251,16 @@ make_chroot() {
 	echo "$suite" > "$DRVPROXY_CACHE/chroot.suite"
 }
 
+# The release of the kdir headers (7.2.13+deb14-amd64 today).
+kdir_release() {
+	local ch kdir
+	ch=$(cached_chroot)
+	[ -n "$ch" ] || die "no chroot yet; run: tools/chroot.sh prepare"
+	kdir=$("$0" kdir)
+	[ -n "$kdir" ] || die "no headers in $ch"
+	echo "${kdir#/usr/src/linux-headers-}"
+}
+
 # Serialize preparing: concurrent make checks share the cache.
 exec 9> "$DRVPROXY_CACHE/chroot.lock"
 
@@ -291,21 +301,13 @@ kdir)
 	done | sort -V | tail -n 1
 	;;
 image)
-	CH=$(cached_chroot)
-	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
-	kdir=$("$0" kdir)
-	rel=${kdir#/usr/src/linux-headers-}
-	[ -n "$rel" ] || die "no headers in $CH"
+	rel=$(kdir_release)
 	flock 9
 	fetch_image private_apt "linux-binary-unsigned-$rel" "usr/lib/modules/$rel/vmlinuz.unsigned" \
 		"$DRVPROXY_CACHE/images/$rel"
 	;;
 source)
-	CH=$(cached_chroot)
-	[ -n "$CH" ] || die "no chroot yet; run: tools/chroot.sh prepare"
-	kdir=$("$0" kdir)
-	rel=${kdir#/usr/src/linux-headers-}
-	[ -n "$rel" ] || die "no headers in $CH"
+	rel=$(kdir_release)
 	mm=$(echo "$rel" | sed -n 's/^\([0-9]*\.[0-9]*\)[.-].*/\1/p')
 	[ -n "$mm" ] || die "cannot tell the version of $rel"
 	flock 9

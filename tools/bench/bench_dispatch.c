@@ -25,95 +25,33 @@
 
 #include "bench.h"
 
-long bench_loop_direct(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
-
-	for (i = 0; i < n; i++)
-		acc += bench_f(ctx, i);
-	return acc;
+/*
+ * One loop per variant, each its own function (not inlined, not cloned) so
+ * that bench.py finds it by name in the disassembly.
+ */
+#define BENCH_LOOP(name, call)						\
+long name(struct bench_ctx *ctx, unsigned long n)			\
+{									\
+	unsigned long i;						\
+	long acc = 0;							\
+									\
+	for (i = 0; i < n; i++)						\
+		acc += call(ctx, i);					\
+	return acc;							\
 }
 
-long bench_loop_ops(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
+/* The ops-table call as the VFS makes it: f_op reloaded every call. */
+#define bench_ops_call(ctx, x)	bench_filp->f_op->f(ctx, x)
 
-	for (i = 0; i < n; i++)
-		acc += bench_filp->f_op->f(ctx, i);
-	return acc;
-}
-
-long bench_loop_dpx(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
-
-	for (i = 0; i < n; i++)
-		acc += bench_ep(ctx, i);
-	return acc;
-}
-
-long bench_loop_dpx_app(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
-
-	for (i = 0; i < n; i++)
-		acc += bench_ep_app(ctx, i);
-	return acc;
-}
-
-long bench_loop_dpx_nr(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
-
-	for (i = 0; i < n; i++)
-		acc += bench_ep_nr(ctx, i);
-	return acc;
-}
-
-long bench_loop_lp_idle(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
-
-	for (i = 0; i < n; i++)
-		acc += bench_f_lp_idle(ctx, i);
-	return acc;
-}
-
-long bench_loop_lp(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
-
-	for (i = 0; i < n; i++)
-		acc += bench_f_lp(ctx, i);
-	return acc;
-}
-
-long bench_loop_dbgfs(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
-
-	for (i = 0; i < n; i++)
-		acc += bench_dbgfs_proxy(ctx, i);
-	return acc;
-}
-
-long bench_loop_srcu(struct bench_ctx *ctx, unsigned long n)
-{
-	unsigned long i;
-	long acc = 0;
-
-	for (i = 0; i < n; i++)
-		acc += bench_srcu_proxy(ctx, i);
-	return acc;
-}
+BENCH_LOOP(bench_loop_direct, bench_f)
+BENCH_LOOP(bench_loop_ops, bench_ops_call)
+BENCH_LOOP(bench_loop_dpx, bench_ep)
+BENCH_LOOP(bench_loop_dpx_app, bench_ep_app)
+BENCH_LOOP(bench_loop_dpx_nr, bench_ep_nr)
+BENCH_LOOP(bench_loop_lp_idle, bench_f_lp_idle)
+BENCH_LOOP(bench_loop_lp, bench_f_lp)
+BENCH_LOOP(bench_loop_dbgfs, bench_dbgfs_proxy)
+BENCH_LOOP(bench_loop_srcu, bench_srcu_proxy)
 
 static const struct {
 	const char *name;
