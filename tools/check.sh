@@ -49,6 +49,11 @@
 #                   configuration in TORTURE_VARIANTS, results named
 #                   "torture[<variant>]/<script>: ..."; make torture runs the
 #                   long versions of all reliability scripts
+#   h | devbox      tools/devbox.sh for each suite of DEVBOX_SUITES: the
+#                   README's "On a development box" section typed in a full
+#                   Debian VM, results named "devbox[<suite>]: ..."; a suite
+#                   that would end the run past CHECK_BUDGET is skipped,
+#                   with the reason
 #
 # Prints one line per stage start, one result line per test case
 # ("PASS", "FAIL" or "SKIP"), the stage's counts and wall time, then every
@@ -78,6 +83,12 @@
 #                           tools/kunit-kernel.sh and kunit/variants/*.config)
 #   TORTURE_VARIANTS        the same for stage torture (default: those of
 #                           KUNIT_VARIANTS but newest)
+#   DEVBOX_SUITES           the suites of stage devbox (default "bookworm
+#                           newest"; tools/devbox.sh)
+#   CHECK_BUDGET            seconds from the start of the run within which
+#                           stage devbox must finish (default 4800: CI
+#                           stops a run at 90 minutes); a suite is estimated
+#                           at 15 minutes, 30 when its VM image is not made
 set -eu
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -85,7 +96,8 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 LOGDIR=$BUILD/logs
 mkdir -p "$LOGDIR"
 
-ALL_STAGES="build sparse style runner kunit selftests torture"
+ALL_STAGES="build sparse style runner kunit selftests torture devbox"
+CHECK_START=$(date +%s)
 PASSED=0
 FAILED=0
 SKIPPED=0
@@ -969,6 +981,38 @@ torture_variant() {
 	fi
 }
 
+# The README's development-box section in full Debian VMs (tools/devbox.sh),
+# as long as it fits the time budget: a suite costs about 12 minutes under
+# TCG (boot, two module builds, DKMS), making its VM image once about as
+# much again.
+DEVBOX_SUITES=${DEVBOX_SUITES:-bookworm newest}
+CHECK_BUDGET=${CHECK_BUDGET:-4800}
+
+stage_devbox() {
+	local suite need left out rc before
+	for suite in $DEVBOX_SUITES; do
+		need=900
+		"$REPO/tools/devbox.sh" --cached "$suite" 2>> "$STAGE_LOG" || need=1800
+		if [ "$need" = 1800 ] && [ "$(id -u)" != 0 ]; then
+			skip "devbox[$suite] # SKIP its VM image is not made yet, and making it needs root (debootstrap)"
+			continue
+		fi
+		left=$((CHECK_BUDGET - ($(date +%s) - CHECK_START)))
+		if [ "$need" -gt "$left" ]; then
+			skip "devbox[$suite] # SKIP needs about $((need / 60)) min, $((left / 60)) min of the CHECK_BUDGET=$CHECK_BUDGET s left (make devbox SUITE=$suite runs it alone)"
+			continue
+		fi
+		out=$LOGDIR/devbox-$suite.ktap
+		before=$FAILED
+		rc=0
+		echo "\$ tools/devbox.sh $suite" >> "$STAGE_LOG"
+		"$REPO/tools/devbox.sh" "$suite" > "$out" 2>> "$STAGE_LOG" || rc=$?
+		count_ktap "devbox[$suite]" "$out"
+		[ "$rc" = 0 ] || [ "$FAILED" -gt "$before" ] ||
+			fail "devbox[$suite]: tools/devbox.sh exited $rc; see $STAGE_LOG"
+	done
+}
+
 # ------------------------------------------------------------------ main ---
 
 stage_name() {
@@ -980,6 +1024,7 @@ stage_name() {
 	e|kunit) echo kunit ;;
 	f|selftests|selftest) echo selftests ;;
 	g|torture|reliability) echo torture ;;
+	h|devbox) echo devbox ;;
 	*) return 1 ;;
 	esac
 }
@@ -993,6 +1038,7 @@ stage_title() {
 	kunit) echo "KUnit suites (KUnit kernels $KUNIT_VARIANTS in QEMU)" ;;
 	selftests) echo "kselftest-style scripts (Debian kernels in QEMU: $GUESTS)" ;;
 	torture) echo "torture and fault injection (KUnit kernels $TORTURE_VARIANTS in QEMU)" ;;
+	devbox) echo "the README's development-box section in Debian VMs ($DEVBOX_SUITES), within the time budget" ;;
 	esac
 }
 
@@ -1002,7 +1048,7 @@ if [ $# = 0 ]; then
 else
 	for a in "$@"; do
 		case $a in -h|--help) sed -n '4,/^set -eu/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
-		s=$(stage_name "$a") || { echo "check.sh: unknown stage '$a' (stages: $ALL_STAGES, or a-g)" >&2; exit 2; }
+		s=$(stage_name "$a") || { echo "check.sh: unknown stage '$a' (stages: $ALL_STAGES, or a-h)" >&2; exit 2; }
 		stages="$stages $s"
 	done
 fi

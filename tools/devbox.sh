@@ -5,8 +5,10 @@
 # would, in a full Debian VM (systemd, udev, kmod, sudo, dkms), booted
 # under QEMU; not the busybox guest the other tests use.
 #
-# Usage: tools/devbox.sh [SUITE]
+# Usage: tools/devbox.sh [--cached] [SUITE]
 #
+#   --cached  only say, by the exit status, whether SUITE's VM image is
+#             made already (0) or a run would make it first (1)
 #   SUITE   bookworm (default): Debian 12 booting its newest 6.12 kernel
 #           (the release of the installed 6.12 headers, tools/lib.sh);
 #           newest: Debian testing/unstable, whichever tools/chroot.sh
@@ -36,6 +38,11 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "devbox.sh: $*" >&2; exit 2; }
 log() { echo "devbox.sh: $*" >&2; }
 
+cached_only=0
+if [ "${1:-}" = --cached ]; then
+	cached_only=1
+	shift
+fi
 SUITE=${1:-bookworm}
 TIMEOUT=${DEVBOX_TIMEOUT:-1800}
 LOGDIR=$BUILD/logs
@@ -136,6 +143,7 @@ key=$( { echo "$dist $kernel_pkgs $PACKAGES"; declare -f write_unit build_image;
 	sha256sum | cut -c1-12)
 DIR=$DRVPROXY_CACHE/devbox/$SUITE
 IMG=$DIR/disk-$key.img
+[ "$cached_only" = 0 ] || { [ -s "$IMG" ]; exit; }
 mkdir -p "$DIR"
 if [ ! -s "$IMG" ]; then
 	[ "$(id -u)" = 0 ] || die "making the VM image needs root (debootstrap, chroot)"
