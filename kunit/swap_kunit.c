@@ -625,6 +625,59 @@ static void apply_with_other_parameter_names_matches(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dpx_sw_y(0), 209);
 }
 
+/*
+ * A copy of @r flagged as make companion flags an image's replacements,
+ * in the test's memory (a layer keeps pointers to its replacements).
+ */
+static const struct drvproxy_replacement *sw_flagged(struct kunit *test,
+						     const struct drvproxy_replacement *r,
+						     unsigned long flags)
+{
+	struct drvproxy_replacement *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	*c = *r;
+	c->flags |= flags;
+	return c;
+}
+
+/*
+ * Replacements marked unreachable or unchanged are not installed; the
+ * others of the same layer are; a layer with nothing else is -EINVAL.
+ */
+static void apply_skips_unreachable_and_unchanged_replacements(struct kunit *test)
+{
+	struct sw_fixture *f = test->priv;
+	const struct drvproxy_replacement **r = kunit_kcalloc(test, 2, sizeof(*r), GFP_KERNEL);
+	struct drvproxy_layer *l;
+	u64 gen;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r[0] = sw_flagged(test, DRVPROXY_REPL(dpx_sw_x_l1), DRVPROXY_REPL_UNREACHABLE);
+	r[1] = sw_flagged(test, DRVPROXY_REPL(dpx_sw_y_l1), 0);
+	l = sw_layer(f, DRVPROXY_MODE_LIVE, r, 2);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_EQ(test, dpx_sw_x(0), 100);
+	KUNIT_EXPECT_EQ(test, dpx_sw_y(0), 201);
+	KUNIT_EXPECT_EQ(test, l->nr_unreachable, 1U);
+	KUNIT_EXPECT_EQ(test, l->nr_unchanged, 0U);
+	KUNIT_EXPECT_EQ(test, dpx_swaps(f->host.ext, SW_X), 0ULL);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(l), 0);
+
+	r = kunit_kcalloc(test, 2, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r[0] = sw_flagged(test, DRVPROXY_REPL(dpx_sw_x_l1), DRVPROXY_REPL_UNREACHABLE);
+	r[1] = sw_flagged(test, DRVPROXY_REPL(dpx_sw_y_l1), DRVPROXY_REPL_UNCHANGED);
+	l = sw_layer(f, DRVPROXY_MODE_LIVE, r, 2);
+	gen = drvproxy_extension_generation(f->host.ext);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), -EINVAL);
+	KUNIT_EXPECT_EQ(test, l->nr_unreachable, 1U);
+	KUNIT_EXPECT_EQ(test, l->nr_unchanged, 1U);
+	KUNIT_EXPECT_EQ(test, dpx_sw_x(0), 100);
+	KUNIT_EXPECT_EQ(test, dpx_sw_y(0), 200);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+}
+
 /* A layer is applied once: again while applied, or after a revert, is -EBUSY. */
 static void apply_same_layer_twice_returns_ebusy(struct kunit *test)
 {
@@ -816,6 +869,7 @@ static struct kunit_case drvproxy_swap_cases[] = {
 	KUNIT_CASE(apply_with_unknown_endpoint_name_returns_enoent),
 	KUNIT_CASE(apply_with_signature_mismatch_returns_einval),
 	KUNIT_CASE(apply_with_other_parameter_names_matches),
+	KUNIT_CASE(apply_skips_unreachable_and_unchanged_replacements),
 	KUNIT_CASE(apply_same_layer_twice_returns_ebusy),
 	KUNIT_CASE(apply_malformed_layer_returns_einval),
 	KUNIT_CASE(generations_increase_monotonically),

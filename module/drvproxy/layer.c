@@ -97,7 +97,10 @@ static unsigned int layer_count(struct drvproxy_layer *l)
 	return l->sec_start && l->sec_stop ? l->sec_stop - l->sec_start : 0;
 }
 
-/* Whether replacement @r goes in: not when unchanged, or new to the driver. */
+/*
+ * Whether replacement @r goes in: not when unchanged, unreachable (nothing
+ * in the driver can call the endpoint), or new to the driver.
+ */
 static bool repl_wanted(struct drvproxy_extension *ext, struct drvproxy_layer *l,
 			const struct drvproxy_replacement *r)
 {
@@ -105,6 +108,12 @@ static bool repl_wanted(struct drvproxy_extension *ext, struct drvproxy_layer *l
 		pr_debug("%s: %s: %s is unchanged, not installed\n", ext_name(ext),
 			 drvproxy_module_name(l->owner), r->target);
 		l->nr_unchanged++;
+		return false;
+	}
+	if (r->flags & DRVPROXY_REPL_UNREACHABLE) {
+		pr_debug("%s: %s: nothing can call %s, not installed\n", ext_name(ext),
+			 drvproxy_module_name(l->owner), r->target);
+		l->nr_unreachable++;
 		return false;
 	}
 	if ((r->flags & DRVPROXY_REPL_NEW) && !drvproxy_find_endpoint(ext, r->target)) {
@@ -165,6 +174,7 @@ static int layer_resolve(struct drvproxy_extension *ext, struct drvproxy_layer *
 		return -ENOMEM;
 	l->nr = 0;
 	l->nr_unchanged = 0;
+	l->nr_unreachable = 0;
 	l->nr_new = 0;
 	for (k = 0; k < n; k++) {
 		const struct drvproxy_replacement *r = layer_repl(l, k);
@@ -554,8 +564,9 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	if (!ret)
 		ret = layer_resolve(ext, layer);
 	if (!ret && !layer->nr && !migrates) {
-		pr_err("%s: %s has nothing to install: %u endpoints unchanged, %u unknown to the driver\n",
-		       ext_name(ext), who, layer->nr_unchanged, layer->nr_new);
+		pr_err("%s: %s has nothing to install: %u endpoints unchanged, %u unreachable, %u unknown to the driver\n",
+		       ext_name(ext), who, layer->nr_unchanged, layer->nr_unreachable,
+		       layer->nr_new);
 		ret = -EINVAL;
 	}
 	if (ret)
@@ -603,9 +614,10 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	pr_info("%s: %s applied (%s, %u endpoints, generation %llu)\n", ext_name(ext),
 		who, drvproxy_mode_name(stalled ? DRVPROXY_MODE_STALLED : layer->mode),
 		layer->nr, layer->generation);
-	if (layer->nr_unchanged || layer->nr_new)
-		pr_info("%s: %s: not installed: %u endpoints unchanged, %u unknown to the driver\n",
-			ext_name(ext), who, layer->nr_unchanged, layer->nr_new);
+	if (layer->nr_unchanged || layer->nr_unreachable || layer->nr_new)
+		pr_info("%s: %s: not installed: %u endpoints unchanged, %u unreachable, %u unknown to the driver\n",
+			ext_name(ext), who, layer->nr_unchanged, layer->nr_unreachable,
+			layer->nr_new);
 	if (m.nr_undo)
 		pr_info("%s: state migrated back to layout %u through the %u replaced layers\n",
 			ext_name(ext), base, m.nr_undo);

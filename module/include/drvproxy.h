@@ -841,7 +841,9 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 		.fn = (drvproxy_fn_t)__dpx_impl_##epn,				\
 		.flags = DRVPROXY_REPL_NEW |					\
 			 (__is_defined(__DPX_UNCHANGED_##epn) ?			\
-			  DRVPROXY_REPL_UNCHANGED : 0),				\
+			  DRVPROXY_REPL_UNCHANGED : 0) |			\
+			 (__is_defined(__DPX_UNREACHABLE_##epn) ?		\
+			  DRVPROXY_REPL_UNREACHABLE : 0),			\
 	};									\
 	__DPX_REPL_IN_SECTION(epn)
 #else
@@ -1092,7 +1094,10 @@ drvproxy_fn_t drvproxy_get_endpoint_wrapper(struct drvproxy_extension *ext, u32 
  * @flags: DRVPROXY_REPL_NEW: the target may be absent (an endpoint a newer
  *	image of the driver added; nothing in the running one calls it);
  *	DRVPROXY_REPL_UNCHANGED: compiled identically to the running
- *	implementation, so it is not installed
+ *	implementation, so it is not installed;
+ *	DRVPROXY_REPL_UNREACHABLE: nothing in the running build refers to
+ *	the endpoint (no ops table, call or export), so nothing can call it
+ *	and it is not installed
  */
 struct drvproxy_replacement {
 	const char *target;
@@ -1104,6 +1109,7 @@ struct drvproxy_replacement {
 
 #define DRVPROXY_REPL_NEW	BIT(0)
 #define DRVPROXY_REPL_UNCHANGED	BIT(1)
+#define DRVPROXY_REPL_UNREACHABLE	BIT(2)
 
 extern const struct drvproxy_replacement *const __start_drvproxy_replacements[];
 extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
@@ -1245,6 +1251,7 @@ struct drvproxy_layer {
 	/* private: filled by drvproxy */
 	u32 prev_layout;
 	unsigned int nr_unchanged;
+	unsigned int nr_unreachable;
 	unsigned int nr_new;
 	struct module *pinned_below;
 	const struct drvproxy_replacement *const *sec_start;
