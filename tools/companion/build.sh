@@ -37,9 +37,16 @@
 #      entries of the function.  An endpoint is unchanged only when its body
 #      is identical AND every module-local function or data object it
 #      references, transitively, is too (inlined helpers are in the body);
-#   4. if any endpoint is unchanged, build again with
-#      -D__DPX_UNCHANGED_<name>=1 for each (pass 2): drvproxy then skips
-#      those replacements and the running host's code stays in place.
+#      A changed endpoint that nothing in OLD refers to but its descriptor
+#      (no ops table, call or export) is unreachable: nothing can call it.
+#      For each changed endpoint the comparison also lists what the image's
+#      code of it uses of the module (functions, writable and const data,
+#      THIS_MODULE), all the image's own copies, and warns where that
+#      differs from the running driver's;
+#   4. if any endpoint is unchanged or unreachable, build again with
+#      -D__DPX_UNCHANGED_<name>=1 or -D__DPX_UNREACHABLE_<name>=1 for each
+#      (pass 2): drvproxy then skips those replacements and the running
+#      host's code stays in place.
 #
 # The companion carries OLD's build id (TARGET.ko's drvproxy_build_id note,
 # from the host's link with --build-id=sha1); drvproxy refuses to apply it
@@ -48,8 +55,8 @@
 # drivers/*/build_id; DRVPROXY_SYSFS_ROOT defaults to /sys).  The image is compiled with
 # -D__DISABLE_EXPORTS: the running host owns its exports.
 #
-# Prints a report: changed / unchanged / new / removed endpoints with the
-# reason, warnings, the output .ko ($BUILD/companion/NAME/NAME.ko) and the
+# Prints a report: changed / unchanged / new / unreachable / removed
+# endpoints with the reason, what each changed one uses, warnings, the output .ko ($BUILD/companion/NAME/NAME.ko) and the
 # time of each step.  The report is also in $BUILD/companion/NAME/report.txt
 # and the per-endpoint results in endpoints.tsv (status, name, reason).
 # Exit status: 0, 1 when a build fails, 2 on a usage error.
@@ -225,7 +232,7 @@ case " $LD_REMAPPED" in
 *) LD_REMAPPED="$LD_REMAPPED-T $LDS" ;;
 esac
 
-# write_kbuild [UNCHANGED...]
+# write_kbuild [STATUS:NAME...]: STATUS unchanged or unreachable.
 write_kbuild() {
 	local n
 	{
@@ -237,7 +244,10 @@ write_kbuild() {
 		echo "ccflags-y := $CC_REMAPPED-DDRVPROXY_IMAGE_COMPANION -D__DISABLE_EXPORTS"
 		[ -z "$HOST_BUILD" ] || echo "ccflags-y += -D__DPX_HOST_BUILD_ID=\\\"$HOST_BUILD\\\""
 		for n in "$@"; do
-			echo "ccflags-y += -D__DPX_UNCHANGED_$n=1"
+			case $n in
+			unchanged:*) echo "ccflags-y += -D__DPX_UNCHANGED_${n#*:}=1" ;;
+			unreachable:*) echo "ccflags-y += -D__DPX_UNREACHABLE_${n#*:}=1" ;;
+			esac
 		done
 		echo "ldflags-y := $LD_REMAPPED"
 	} > "$WORK/Kbuild.new"
@@ -284,6 +294,7 @@ step_done "pass 1 build"
 
 RESULTS=$OUT/endpoints.tsv
 UNCHANGED=()
+SKIPPED=()
 if [ -n "$OLD" ]; then
 	mapfile -t OLD_OBJS < <(objects_of "$OLD" "$TARGET")
 	[ ${#OLD_OBJS[@]} -gt 0 ] || OLD_OBJS=("${OBJS[@]}")
@@ -299,6 +310,7 @@ if [ -n "$OLD" ]; then
 		--rename "$NAME=$TARGET" > "$RESULTS" ||
 		die "endpoint comparison failed (tools/companion/epdiff.py)"
 	mapfile -t UNCHANGED < <(awk -F '\t' '$1 == "unchanged" { print $2 }' "$RESULTS")
+	mapfile -t SKIPPED < <(awk -F '\t' '$1 == "unchanged" || $1 == "unreachable" { print $1 ":" $2 }' "$RESULTS")
 else
 	# Nothing to compare with: every endpoint is installed.
 	nm "$WORK/$NAME.o" | sed -n 's/.* t __dpx_impl_\(.*\)$/changed\t\1\tnot compared (no OLD build given)/p' |
@@ -306,8 +318,8 @@ else
 fi
 step_done "compare"
 
-if [ ${#UNCHANGED[@]} -gt 0 ]; then
-	write_kbuild "${UNCHANGED[@]}"
+if [ ${#SKIPPED[@]} -gt 0 ]; then
+	write_kbuild "${SKIPPED[@]}"
 	build 2
 	step_done "pass 2 build"
 fi
@@ -319,13 +331,14 @@ cp "$WORK/$NAME.ko" "$OUT/$NAME.ko"
 	echo "companion $NAME: image of $TARGET from $SRC (${OBJS[*]})"
 	echo "  compared with: ${OLD:-nothing (no OLD build given: every endpoint is installed)}"
 	echo "  made from build: ${HOST_BUILD:-any (no OLD build given: drvproxy does not check the build)}"
-	for s in changed new removed unchanged; do
-		awk -F '\t' -v s="$s" '$1 == s { printf "  %-10s %-22s %s\n", $1, $2, $3 }' "$RESULTS"
+	for s in changed new unreachable removed unchanged; do
+		awk -F '\t' -v s="$s" '$1 == s { printf "  %-11s %-22s %s\n", $1, $2, $3 }' "$RESULTS"
 	done
-	awk -F '\t' '$1 == "warning" { printf "  warning    %-22s %s\n", $2, $3 }' "$RESULTS"
-	printf '  installs %s, skips %s unchanged, %s new\n' \
+	awk -F '\t' '$1 == "uses" { printf "  uses        %-22s %s\n", $2, $3 }' "$RESULTS"
+	awk -F '\t' '$1 == "warning" { printf "  warning     %-22s %s\n", $2, $3 }' "$RESULTS"
+	printf '  installs %s, skips %s unchanged, %s unreachable, %s new\n' \
 		"$(grep -c '^changed' "$RESULTS" || true)" "${#UNCHANGED[@]}" \
-		"$(grep -c '^new' "$RESULTS" || true)"
+		"$(grep -c '^unreachable' "$RESULTS" || true)" "$(grep -c '^new' "$RESULTS" || true)"
 	echo "output: $OUT/$NAME.ko"
 	TIMES+=("total $(secs "$T_START" "$(now)") s")
 	printf 'times: %s\n' "$(IFS=,; echo "${TIMES[*]}" | sed 's/,/, /g')"

@@ -11,10 +11,16 @@
 # image companion built from the edited source (-DDRVPROXY_IMAGE_COMPANION).
 # Prints one line per endpoint, tab-separated:
 #
-#   changed|unchanged|new|removed <TAB> name <TAB> reason
+#   changed|unchanged|new|unreachable|removed <TAB> name <TAB> reason
 #
-# and "warning <TAB> name <TAB> text" lines.  Exit status 0, or 2 on a usage
-# or tool error.
+# then, for each changed endpoint, "uses <TAB> name <TAB> what" lines (what
+# the image's code of it reaches in the module: functions, writable data,
+# const data and tables, THIS_MODULE) and "warning <TAB> name <TAB> text"
+# lines (writable data, a const table of pointers whose address the code
+# uses, THIS_MODULE: each the image's own copy, not the running driver's).
+# An endpoint that differs but that nothing in OLD refers to except its
+# descriptor (no ops table, call, export) is "unreachable": nothing can
+# call it.  Exit status 0, or 2 on a usage or tool error.
 #
 # Method.  An endpoint's implementation is the function __dpx_impl_<name>
 # (DRVPROXY_ENDPOINT() generates it in both builds).  Each function is
@@ -54,9 +60,7 @@
 # Limits: x86-64 and arm64 ELF relocatable objects (RELA; arm64 objects are
 # disassembled with aarch64-linux-gnu-objdump, or $OBJDUMP); both builds must come from
 # the same compiler and flags (a .comment mismatch is warned about, and
-# makes everything differ anyway); writable module-local data referenced by
-# an endpoint is reported as a warning, because an image companion has its
-# own copy of it (state belongs in the device's state block).
+# makes everything differ anyway).
 import argparse
 import bisect
 import os
@@ -279,6 +283,11 @@ class Normaliser:
         self.mod = mod
         self.rename = rename
         self.ninsns = {}
+        # Per function: endpoints it calls by name, and symbols it uses
+        # that no object of the module defines (the kernel's, or
+        # __this_module, which modpost's .mod.c defines).
+        self.eprefs = {}
+        self.externs = {}
 
     def _section_target(self, o, shndx, off, here):
         """Token and dependency for a reference to @off in section @shndx."""
@@ -342,6 +351,24 @@ class Normaliser:
             return f"{tname} data:{sym.name}{addend:+#x}", ("gdata", None, sym.name)
         return f"{tname} {sym.name}{addend:+#x}", None
 
+    def _outside_refs(self, o, key, relocs):
+        """Record what @relocs reach outside the module's dependency graph:
+        endpoints by name (eprefs) and undefined symbols (externs)."""
+        eps, ext = set(), set()
+        for r in relocs:
+            sym = o.symbols[r[2]]
+            if sym.shndx and sym.shndx < len(o.sections):
+                if sym.type == STT_FUNC and sym.bind != STB_LOCAL and \
+                        sym.name in self.mod.endpoints:
+                    eps.add(sym.name)
+                continue
+            if sym.name in self.mod.endpoints and sym.name in self.mod.global_funcs:
+                eps.add(sym.name)
+            elif sym.name not in self.mod.global_funcs and sym.name not in self.mod.global_data:
+                ext.add(sym.name)
+        self.eprefs[key] = eps
+        self.externs[key] = ext
+
     def _side_entries(self, o, fsym):
         """Tokens of side-table entries that point into function @fsym."""
         toks, deps = [], set()
@@ -384,6 +411,8 @@ class Normaliser:
         lo, hi = fsym.value, fsym.value + fsym.size
         addrs = o.insn_addrs(fsym.shndx)
         toks, deps = [], set()
+        self._outside_refs(o, key, relocs[bisect.bisect_left(offsets, lo):
+                                          bisect.bisect_left(offsets, hi)])
         for k in range(bisect.bisect_left(addrs, lo), bisect.bisect_left(addrs, hi)):
             addr, text = insns[k]
             end = insns[k + 1][0] if k + 1 < len(insns) else o.sections[fsym.shndx].size
@@ -456,20 +485,145 @@ class Normaliser:
         return (o, sec, "section") if sec else None
 
 
+# Sections that describe code rather than use it: a relocation there is
+# not a reference through which anything can call a function.
+META_SECTIONS = re.compile(r"^(\.orc_|__mcount_loc|__patchable_function_entries|"
+                           r"\.return_sites|\.call_sites|\.retpoline_sites|"
+                           r"\.ibt_endbr_seal|__jump_table|__ex_table|__bug_table|"
+                           r"\.altinstr|\.static_call_sites|\.debug|\.eh_frame|"
+                           r"\.discard|\.smp_locks|\.note|\.kcfi_traps|\.BTF)")
+
+
+def insn_end(o, shndx, off):
+    """Address after the instruction of section @shndx that holds @off."""
+    addrs = o.insn_addrs(shndx)
+    k = bisect.bisect_right(addrs, off)
+    return addrs[k] if k < len(addrs) else o.sections[shndx].size
+
+
+def referenced_functions(mod):
+    """Names of the functions of @mod that something in it refers to, other
+    than their own endpoint descriptor (__dpx_desc_<name>.wrapper) and
+    themselves: what can be called, from code, an ops table, an export."""
+    refs = set()
+    for o in mod.objs:
+        for sec in o.sections:
+            if not sec.relocs or not sec.flags & SHF_ALLOC or META_SECTIONS.match(sec.name):
+                continue
+            for off, rtype, symidx, addend in sec.relocs:
+                sym = o.symbols[symidx]
+                if 0 < sym.shndx < len(o.sections):
+                    if sym.type == STT_FUNC:
+                        target = sym.name
+                    elif sym.type in (STT_SECTION, STT_NOTYPE) and \
+                            o.sections[sym.shndx].flags & SHF_EXEC:
+                        at = sym.value + addend
+                        if rtype in o.arch.pc_relative and sec.flags & SHF_EXEC:
+                            at += insn_end(o, sec.idx, off) - off
+                        f = o.covering(sym.shndx, at, (STT_FUNC,))
+                        target = f.name if f else None
+                    else:
+                        continue
+                else:
+                    target = sym.name
+                if not target:
+                    continue
+                holder = o.covering(sec.idx, off)
+                if holder is not None and holder.name in (target, "__dpx_desc_" + target):
+                    continue
+                refs.add(target)
+    return refs
+
+
 class Comparer:
     def __init__(self, old, new, rename=None):
         self.old, self.new = old, new
         self.nold, self.nnew = Normaliser(old), Normaliser(new, rename)
         self.memo = {}
-        self.warnings = []
+        self.callable = referenced_functions(old)
 
     @staticmethod
-    def _writable(res):
+    def _section(res):
         o, sym, kind = res
-        if kind == "function":
-            return False
-        sec = sym if kind == "section" else o.sections[sym.shndx]
-        return bool(sec.flags & SHF_WRITE)
+        return sym if kind == "section" else o.sections[sym.shndx]
+
+    def _image_function(self, res):
+        """How a function the image runs relates to the running build."""
+        o, sym, _kind = res
+        oold = self.old.obj(o.name) if sym.bind == STB_LOCAL else \
+            self.old.global_funcs.get(sym.name)
+        if oold is None or sym.name not in oold.funcs:
+            return "new"
+        same = self.same(("func", oold.name, sym.name), ("func", o.name, sym.name),
+                         sym.name)
+        return "unchanged" if same is None else "changed"
+
+    def uses(self, name):
+        """What the image's code of endpoint @name reaches in the image
+        itself: the module-local functions and data it runs and uses, each
+        an object of the image's own, not the running driver's.  Returns
+        (uses lines, warning lines)."""
+        onew = self.new.endpoints[name]
+        start = ("func", onew.name, "__dpx_impl_" + name)
+        parent = {start: None}
+        queue, funcs, data, externs = [start], [], [], set()
+        while queue:
+            dep = queue.pop(0)
+            res = self.nnew.resolve(dep, None)
+            if res is None:
+                continue
+            o, sym, kind = res
+            if kind != "function":
+                data.append((dep, res))
+                continue
+            if dep != start:
+                funcs.append((dep, res))
+            _toks, deps = self.nnew.function(o, sym)
+            key = ("f", o.name, sym.name)
+            externs |= self.nnew.externs.get(key, set())
+            nxt = set(deps)
+            for ep in self.nnew.eprefs.get(key, ()):
+                nxt.add(("gfunc", None, ep))
+            for d in sorted(nxt, key=lambda d: (d[2], d[0])):
+                if d not in parent:
+                    parent[d] = dep
+                    queue.append(d)
+
+        def through(dep):
+            path = []
+            dep = parent[dep]
+            while dep is not None and dep != start:
+                path.append(dep[2])
+                dep = parent[dep]
+            return f" (through {' -> '.join(reversed(path))})" if path else ""
+
+        lines, warnings = [], []
+        if funcs:
+            lines.append("functions: " + ", ".join(
+                f"{d[2]} ({self._image_function(r)})" for d, r in funcs))
+        for d, res in data:
+            sec = self._section(res)
+            o, sym, kind = res
+            label = sec.name if kind == "section" else NUMBERED.sub("", sym.name)
+            if sec.flags & SHF_WRITE or sec.type == SHT_NOBITS:
+                lines.append(f"writable data: {label}{through(d)}")
+                warnings.append(f"uses the image's own copy of writable module data {label}"
+                                f"{through(d)}: the running driver's {label} is another object")
+                continue
+            table = kind != "section" and any(
+                sym.value <= r[0] < sym.value + sym.size for r in sec.relocs)
+            lines.append(f"const {'table' if table else 'data'}: {label}{through(d)}")
+            if table:
+                warnings.append(f"uses the address of {label}, a const table of pointers,"
+                                f"{through(d)[1:] or ''} as the image's copy: code that"
+                                " compares or stores it sees another object than the"
+                                " running driver's")
+        if "__this_module" in externs:
+            lines.append("THIS_MODULE")
+            warnings.append("uses THIS_MODULE, which in the image is the image module, not"
+                            " the running driver: module references taken or dropped here"
+                            " count on the image")
+        return lines, warnings
 
     def _tokens(self, norm, res):
         o, sym, kind = res
@@ -488,9 +642,6 @@ class Comparer:
         elif rold is None:
             reason = f"{what} is not in the running build"
         else:
-            if self._writable(rnew):
-                self.warnings.append(f"references writable module data {dep_new[2]}"
-                                     " (an image companion has its own copy)")
             told, dold = self._tokens(self.nold, rold)
             tnew, dnew = self._tokens(self.nnew, rnew)
             reason = self._diff(told, tnew, what)
@@ -531,9 +682,11 @@ class Comparer:
         oold = self.old.endpoints.get(name)
         if oold is None:
             return "new", "not in the running build: a new endpoint, not installed"
-        self.warnings = []
         fn = "__dpx_impl_" + name
         reason = self.same(("func", oold.name, fn), ("func", onew.name, fn), "the body")
+        if reason and name not in self.callable:
+            return "unreachable", (f"nothing in the running build refers to {name} but its"
+                                   " descriptor: nothing can call it, not installed")
         if reason:
             return "changed", reason
         told, deps = self.nnew.function(onew, onew.funcs[fn])
@@ -568,7 +721,12 @@ def main():
     for name in sorted(new.endpoints):
         status, reason = cmp.endpoint(name)
         print(f"{status}\t{name}\t{reason}")
-        for w in sorted(set(cmp.warnings)):
+        if status != "changed":
+            continue
+        lines, warnings = cmp.uses(name)
+        for line in lines:
+            print(f"uses\t{name}\t{line}")
+        for w in warnings:
             print(f"warning\t{name}\t{w}")
     for name in sorted(set(old.endpoints) - set(new.endpoints)):
         print(f"removed\t{name}\tnot in the new build: the running implementation stays")

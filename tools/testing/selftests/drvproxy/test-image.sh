@@ -10,7 +10,9 @@
 # that an image in layout 2 without migration is refused with nothing
 # changed, that an image made from another build of the driver is refused
 # (by drvproxy at insmod, and by make companion when it can see the
-# running driver), that 1.1 applies stalled with the state migrated, serves the new
+# running driver), what the detector reports of image/detect's cases
+# (an endpoint nothing can call, module data an image has its own copy
+# of, THIS_MODULE), that 1.1 applies stalled with the state migrated, serves the new
 # behaviour while the unchanged endpoints keep running the host's code, and
 # that rmmod restores 1.0 and layout 1, also under a checksummed stream.
 #
@@ -31,7 +33,8 @@ EXPECT_UNCHANGED="demo_fasync demo_llseek demo_mmap demo_open demo_release demo_
 setup
 if [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -f "$MODDIR/$NOMIG.ko" ] || [ ! -f "$MODDIR/$OTHER.ko" ] ||
    [ ! -f "$REPORTS/$IMG.tsv" ] || [ ! -f "$REPORTS/host.build_id" ] ||
-   [ ! -f "$REPORTS/refusal.status" ] || [ ! -f "$REPORTS/nobuildid.status" ]; then
+   [ ! -f "$REPORTS/refusal.status" ] || [ ! -f "$REPORTS/nobuildid.status" ] ||
+   [ ! -f "$REPORTS/detect.tsv" ]; then
 	echo "1..0 # SKIP image companions not built (image/build.sh)"
 	exit $ksft_skip
 fi
@@ -43,14 +46,21 @@ cleanup_image() {
 }
 trap cleanup_image EXIT
 
-ktap_header 24
+ktap_header 28
 load_mod drvproxy_demo
 "$TOOL" reset
 
-# endpoints STATUS: the build's endpoints with that status, sorted.
+# endpoints STATUS [TSV]: the build's endpoints with that status, sorted.
 endpoints() {
-	awk -F '\t' -v s="$1" '$1 == s { print $2 }' "$REPORTS/$IMG.tsv" | sort | tr '\n' ' ' |
-		sed 's/ $//'
+	awk -F '\t' -v s="$1" '$1 == s { print $2 }' "${2:-$REPORTS/$IMG.tsv}" | sort |
+		tr '\n' ' ' | sed 's/ $//'
+}
+
+# warned ENDPOINT TEXT: image/detect's report warns about ENDPOINT with
+# a line containing TEXT.
+warned() {
+	awk -F '\t' -v e="$1" '$1 == "warning" && $2 == e { print $3 }' "$REPORTS/detect.tsv" |
+		grep -qF "$2"
 }
 
 # current_all MODULE EP...: every EP's current implementation is MODULE's.
@@ -103,6 +113,21 @@ ktap_result "make companion: changed endpoints are the ones demo-1.1.patch touch
 ktap_result "make companion: the others are unchanged, none is new" \
 	eval '[ "$(endpoints unchanged)" = "$EXPECT_UNCHANGED" ] && [ -z "$(endpoints new)" ]'
 
+# ---- image/detect: what an image's changed code uses of its own ----
+DETECT=$REPORTS/detect.tsv
+sed 's/^/# /' "$REPORTS/detect.report"
+ktap_result "make companion: an endpoint nothing in the running build refers to is unreachable, not installed" \
+	eval '[ "$(endpoints unreachable "$DETECT")" = det_orphan ] &&
+	[ "$(endpoints changed "$DETECT")" = "det_open det_read det_release" ]'
+ktap_result "make companion: writable data an unchanged helper reaches is warned about on the changed endpoint only" \
+	eval 'warned det_read "writable module data det_calls (through det_count)" &&
+	[ "$(endpoints unchanged "$DETECT")" = det_write ] &&
+	! awk -F "\t" "\$1 == \"warning\" && \$2 != \"det_read\" && /det_calls/" "$DETECT" | grep -q .'
+ktap_result "make companion: the address of a const ops table in changed code is warned about" \
+	warned det_open "uses the address of det_fops, a const table of pointers"
+ktap_result "make companion: THIS_MODULE in changed code is warned about" \
+	warned det_release "uses THIS_MODULE, which in the image is the image module"
+
 # ---- which build ----
 host_build=$(cat "$REPORTS/host.build_id")
 ktap_result "the driver's build_id is its .ko's, and the one make companion made 1.1 from" \
@@ -154,7 +179,7 @@ start_test "1.1 applies stalled, migrating the state to layout 2"
 load_mod $IMG
 check_result "% insmod $IMG.ko
 drvproxy: drvproxy_demo: $IMG applied (stalled, 5 endpoints, generation $((gen + 1)))
-drvproxy: drvproxy_demo: $IMG: not installed: 6 endpoints unchanged, 0 unknown to the driver
+drvproxy: drvproxy_demo: $IMG: not installed: 6 endpoints unchanged, 0 unreachable, 0 unknown to the driver
 drvproxy: drvproxy_demo: state migrated from layout 1 to 2"
 ktap_result "1.1: layout 2, on the stack, 5 endpoints installed" \
 	eval 'check_sysfs_value $DRV/state_layout 2 && check_sysfs_value $DRV/stack $IMG &&
