@@ -678,6 +678,49 @@ static void apply_skips_unreachable_and_unchanged_replacements(struct kunit *tes
 	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
 }
 
+/* Apply @f's layer of sw_x1 with the single link @b; its result. */
+static int sw_apply_linked(struct sw_fixture *f, const struct drvproxy_binding *b)
+{
+	struct drvproxy_layer *l = sw_new(f, DRVPROXY_MODE_LIVE, sw_x1);
+
+	l->bindings = b;
+	l->nr_bindings = 1;
+	return drvproxy_layer_apply(l);
+}
+
+/*
+ * An image's links to the running driver are checked before anything is
+ * installed: one never resolved (NULL), one that is not the start of the
+ * named symbol, and one outside the driver's module are -EINVAL with
+ * nothing changed; the right one applies.
+ */
+static void apply_checks_links_to_the_running_driver(struct kunit *test)
+{
+	struct sw_fixture *f = test->priv;
+	struct drvproxy_binding *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	u64 gen = drvproxy_extension_generation(f->host.ext);
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	b->name = "sw_callback";
+	KUNIT_EXPECT_EQ(test, sw_apply_linked(f, b), -EINVAL);
+	b->addr = (const char *)sw_callback + 1;
+	KUNIT_EXPECT_EQ(test, sw_apply_linked(f, b), -EINVAL);
+	b->name = "sw_call_x";
+	b->addr = sw_callback;
+	KUNIT_EXPECT_EQ(test, sw_apply_linked(f, b), -EINVAL);
+	b->name = "drvproxy_layer_apply";
+	b->addr = drvproxy_layer_apply;
+	KUNIT_EXPECT_EQ(test, sw_apply_linked(f, b), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dpx_sw_x(0), 100);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	if (!IS_ENABLED(CONFIG_KALLSYMS))
+		kunit_skip(test, "no CONFIG_KALLSYMS: no symbol can be checked, every link is refused");
+	b->name = "sw_callback";
+	b->addr = sw_callback;
+	KUNIT_EXPECT_EQ(test, sw_apply_linked(f, b), 0);
+	KUNIT_EXPECT_EQ(test, dpx_sw_x(0), 101);
+}
+
 /* A layer is applied once: again while applied, or after a revert, is -EBUSY. */
 static void apply_same_layer_twice_returns_ebusy(struct kunit *test)
 {
@@ -870,6 +913,7 @@ static struct kunit_case drvproxy_swap_cases[] = {
 	KUNIT_CASE(apply_with_signature_mismatch_returns_einval),
 	KUNIT_CASE(apply_with_other_parameter_names_matches),
 	KUNIT_CASE(apply_skips_unreachable_and_unchanged_replacements),
+	KUNIT_CASE(apply_checks_links_to_the_running_driver),
 	KUNIT_CASE(apply_same_layer_twice_returns_ebusy),
 	KUNIT_CASE(apply_malformed_layer_returns_einval),
 	KUNIT_CASE(generations_increase_monotonically),

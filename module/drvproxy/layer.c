@@ -21,6 +21,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
+#include <linux/kallsyms.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
@@ -438,6 +439,51 @@ static int layer_check_build(struct drvproxy_extension *ext, struct drvproxy_lay
 	return -EINVAL;
 }
 
+/*
+ * Is binding @b of image @l the start of its symbol in the running driver?
+ * The image's code reaches the driver's data, const tables, helpers and
+ * THIS_MODULE through these addresses, written in by drvproxyctl load from
+ * /proc/kallsyms; a NULL one was never resolved (a plain insmod).  The
+ * name is checked, not @b->pos: of two symbols of one name, the address
+ * says which, and both are the driver's.
+ */
+static int layer_check_binding(struct drvproxy_extension *ext, struct drvproxy_layer *l,
+			       const struct drvproxy_binding *b)
+{
+	const char *host = drvproxy_module_name(ext->owner);
+	char sym[KSYM_SYMBOL_LEN], want[KSYM_SYMBOL_LEN];
+
+	if (!b->addr) {
+		pr_err("%s: %s is not linked to the running %s (%s): load it with drvproxyctl load\n",
+		       ext_name(ext), drvproxy_module_name(l->owner), host, b->name);
+		return -EINVAL;
+	}
+	sprint_symbol(sym, (unsigned long)b->addr);
+	snprintf(want, sizeof(want), "%s+0x0/", b->name);
+	if (!ext->owner || !within_module((unsigned long)b->addr, ext->owner) ||
+	    strncmp(sym, want, strlen(want))) {
+		pr_err("%s: %s: %s is linked to %s, not to the running %s's\n",
+		       ext_name(ext), drvproxy_module_name(l->owner), b->name, sym, host);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int layer_check_bindings(struct drvproxy_extension *ext, struct drvproxy_layer *l)
+{
+	unsigned int k;
+	int ret;
+
+	if (l->nr_bindings && !l->bindings)
+		return -EINVAL;
+	for (k = 0; k < l->nr_bindings; k++) {
+		ret = layer_check_binding(ext, l, &l->bindings[k]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Does applying @l change the driver's state layout?  -EINVAL if it can't. */
 static int layer_check_layout(struct drvproxy_extension *ext, struct drvproxy_layer *l,
 			      u32 have, bool *migrates)
@@ -557,6 +603,8 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	ret = ext->dying ? -ENODEV : layer_check_depth(ext, layer);
 	if (!ret)
 		ret = layer_check_build(ext, layer);
+	if (!ret)
+		ret = layer_check_bindings(ext, layer);
 	if (!ret)
 		ret = replace_undo(ext, layer, &m, &base);
 	if (!ret)

@@ -1203,6 +1203,24 @@ typedef int (*drvproxy_migrate_t)(struct drvproxy_driver *drv, u32 from, u32 to,
 				  void *context);
 
 /**
+ * struct drvproxy_binding - a running driver's symbol an image is linked to
+ * @name: the symbol's name in the running driver
+ * @pos: which of the driver's symbols of that name (0: the first), in the
+ *	order of its symbol table, as /proc/kallsyms lists them
+ * @addr: where the image's code reaches it: the address drvproxyctl load
+ *	wrote into the image before loading it, NULL when it was loaded
+ *	without (a weak reference nothing resolved)
+ *
+ * make companion generates the table; drvproxy refuses the image unless
+ * every @addr is the start of @name in the running driver.
+ */
+struct drvproxy_binding {
+	const char *name;
+	unsigned int pos;
+	const void *addr;
+};
+
+/**
  * struct drvproxy_layer - a companion's set of replacements for one driver
  * @target: name of the driver object to change
  * @owner: the companion module (THIS_MODULE; DRVPROXY_LAYER() sets it)
@@ -1227,6 +1245,10 @@ typedef int (*drvproxy_migrate_t)(struct drvproxy_driver *drv, u32 from, u32 to,
  * @host_build: the build id (hex) of the driver build these replacements
  *	were made from, or NULL: the apply is refused unless the running
  *	driver is that build (image companions: make companion sets it)
+ * @bindings: image companions: the running driver's symbols the image's
+ *	code was linked to at load time (drvproxyctl load), each checked
+ *	before anything is installed
+ * @nr_bindings: number of entries in @bindings
  *
  * Apply it in module_init with drvproxy_layer_apply() and revert it in
  * module_exit with drvproxy_layer_revert(); if the module goes away with the
@@ -1248,6 +1270,8 @@ struct drvproxy_layer {
 	drvproxy_migrate_t migrate;
 	drvproxy_migrate_t unmigrate;
 	const char *host_build;
+	const struct drvproxy_binding *bindings;
+	unsigned int nr_bindings;
 	/* private: filled by drvproxy */
 	u32 prev_layout;
 	unsigned int nr_unchanged;
@@ -1313,6 +1337,13 @@ struct drvproxy_layer {
 #else
 #define __DPX_HOST_BUILD	NULL
 #endif
+/*
+ * The bindings make companion generates (its dpx_bindings.c); weak, so an
+ * image made without OLD, which binds nothing, links without them.
+ */
+extern const struct drvproxy_binding __dpx_image_bindings[] __weak;
+extern const unsigned int __dpx_image_nr_bindings __weak;
+
 #define DRVPROXY_HOST_MODULE(drv_name, ifn, efn, layout, mig, unmig)		\
 	static struct drvproxy_layer __dpx_image_layer = {			\
 		DRVPROXY_LAYER(drv_name, DRVPROXY_MODE_STALLED),		\
@@ -1320,11 +1351,14 @@ struct drvproxy_layer {
 		.migrate = (mig),						\
 		.unmigrate = (unmig),						\
 		.host_build = __DPX_HOST_BUILD,					\
+		.bindings = __dpx_image_bindings,				\
 	};									\
 	static int __init __dpx_image_init(void)				\
 	{									\
 		if (0)								\
 			ifn();							\
+		if (&__dpx_image_nr_bindings)					\
+			__dpx_image_layer.nr_bindings = __dpx_image_nr_bindings; \
 		return drvproxy_layer_apply(&__dpx_image_layer);		\
 	}									\
 	static void __exit __dpx_image_exit(void)				\
