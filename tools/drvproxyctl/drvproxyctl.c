@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "load.h"
+
 #define VERSION			"0.1.0"
 #define DEFAULT_SYSFS		"/sys/kernel/drvproxy"
 
@@ -1676,6 +1678,7 @@ static void print_help(FILE *f)
 		"usage: %s [OPTIONS] [status] [DRIVER...]\n"
 		"       %s [OPTIONS] history [DRIVER...]\n"
 		"       %s [OPTIONS] watch [-i SECONDS] [-n COUNT] [DRIVER...]\n"
+		"       %s load IMAGE.ko [PARAM=VALUE...]\n"
 		"\n"
 		"Show what drvproxy (Driver Hot-Swap) has swapped where, from %s.\n"
 		"\n"
@@ -1687,6 +1690,8 @@ static void print_help(FILE *f)
 		"                    driver, oldest first\n"
 		"  watch             redraw status in place every interval and list the swaps\n"
 		"                    seen between refreshes (a generation that moved)\n"
+		"  load              load an image companion (make companion), linked first to\n"
+		"                    the running driver's own symbols from /proc/kallsyms\n"
 		"  help              this text\n"
 		"\n"
 		"Options:\n"
@@ -1709,7 +1714,7 @@ static void print_help(FILE *f)
 		"  5  any other error (unreadable or malformed files, out of memory)\n"
 		"\n"
 		"See Documentation/drvproxyctl.rst.\n",
-		prog, prog, prog, DEFAULT_SYSFS, DEFAULT_SYSFS);
+		prog, prog, prog, prog, DEFAULT_SYSFS, DEFAULT_SYSFS);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -1804,6 +1809,8 @@ int main(int argc, char **argv)
 		print_help(stdout);
 		return EXIT_OK;
 	}
+	if (!strcmp(cmd, "load"))
+		return cmd_load(o.nr_names, o.names);
 	if (strcmp(cmd, "watch") && watch_opts)
 		return usage_error("-i and -n are options of watch, not of '%s'", cmd);
 	if (!strcmp(cmd, "status"))
@@ -1813,7 +1820,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "watch"))
 		ret = cmd_watch(&o);
 	else
-		return usage_error("unknown command '%s' (status, history, watch, help)", cmd);
+		return usage_error("unknown command '%s' (status, history, watch, load, help)",
+				   cmd);
 
 	if (fflush(stdout) || ferror(stdout)) {
 		error("write error: %s", strerror(errno));
