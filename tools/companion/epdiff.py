@@ -13,11 +13,10 @@
 #
 #   changed|unchanged|new|unreachable|removed <TAB> name <TAB> reason
 #
-# then, for each changed endpoint, "uses <TAB> name <TAB> what" lines (what
-# the image's code of it reaches in the module: functions, writable data,
-# const data and tables, THIS_MODULE) and "warning <TAB> name <TAB> text"
-# lines (writable data, a const table of pointers whose address the code
-# uses, THIS_MODULE: each the image's own copy, not the running driver's).
+# then, for each changed endpoint, "uses <TAB> name <TAB> what" lines: what
+# the image's code of it reaches in the module (functions, writable data,
+# const data and tables, THIS_MODULE), which bind.py links to the running
+# driver's own where it can.
 # An endpoint that differs but that nothing in OLD refers to except its
 # descriptor (no ops table, call, export) is "unreachable": nothing can
 # call it.  Exit status 0, or 2 on a usage or tool error.
@@ -351,6 +350,19 @@ class Normaliser:
             return f"{tname} data:{sym.name}{addend:+#x}", ("gdata", None, sym.name)
         return f"{tname} {sym.name}{addend:+#x}", None
 
+    @staticmethod
+    def _local_branch(o, rel, text, dep):
+        """A call or jump to a static function: the assembler resolves it
+        without a relocation when both are in one section, and emits one
+        when they are not (an image is compiled with -ffunction-sections).
+        Both must read the same."""
+        if dep is None or dep[0] != "func":
+            return False
+        op = text.split()[0] if text.split() else ""
+        if o.arch.name == "x86-64":
+            return rel[1] in (2, 4) and (op.startswith("call") or op.startswith("j"))
+        return rel[1] in (282, 283)
+
     def _outside_refs(self, o, key, relocs):
         """Record what @relocs reach outside the module's dependency graph:
         endpoints by name (eprefs) and undefined symbols (externs)."""
@@ -421,7 +433,14 @@ class Normaliser:
                 text = TARGET.sub("", text.split(o.arch.comment)[0])
                 for r in mine:
                     tok, dep = self.reloc_token(o, r, end, fsym)
-                    text += f" [{r[0] - addr}:{tok}]"
+                    if self._local_branch(o, r, text, dep):
+                        # As the assembler resolves it within one section
+                        sym = o.symbols[r[2]]
+                        at = sym.value + r[3] + (end - r[0] if r[1] in o.arch.pc_relative else 0)
+                        callee = o.funcs.get(dep[2])
+                        text += f" func:{dep[2]}+{at - (callee.value if callee else 0):#x}"
+                    else:
+                        text += f" [{r[0] - addr}:{tok}]"
                     if dep:
                         deps.add(dep)
             else:
@@ -559,10 +578,9 @@ class Comparer:
         return "unchanged" if same is None else "changed"
 
     def uses(self, name):
-        """What the image's code of endpoint @name reaches in the image
-        itself: the module-local functions and data it runs and uses, each
-        an object of the image's own, not the running driver's.  Returns
-        (uses lines, warning lines)."""
+        """What the image's code of endpoint @name reaches in the module,
+        following calls through every function of the image: the functions
+        it runs and the data it uses, as "uses" lines."""
         onew = self.new.endpoints[name]
         start = ("func", onew.name, "__dpx_impl_" + name)
         parent = {start: None}
@@ -597,7 +615,7 @@ class Comparer:
                 dep = parent[dep]
             return f" (through {' -> '.join(reversed(path))})" if path else ""
 
-        lines, warnings = [], []
+        lines = []
         if funcs:
             lines.append("functions: " + ", ".join(
                 f"{d[2]} ({self._image_function(r)})" for d, r in funcs))
@@ -607,23 +625,13 @@ class Comparer:
             label = sec.name if kind == "section" else NUMBERED.sub("", sym.name)
             if sec.flags & SHF_WRITE or sec.type == SHT_NOBITS:
                 lines.append(f"writable data: {label}{through(d)}")
-                warnings.append(f"uses the image's own copy of writable module data {label}"
-                                f"{through(d)}: the running driver's {label} is another object")
                 continue
             table = kind != "section" and any(
                 sym.value <= r[0] < sym.value + sym.size for r in sec.relocs)
             lines.append(f"const {'table' if table else 'data'}: {label}{through(d)}")
-            if table:
-                warnings.append(f"uses the address of {label}, a const table of pointers,"
-                                f"{through(d)[1:] or ''} as the image's copy: code that"
-                                " compares or stores it sees another object than the"
-                                " running driver's")
         if "__this_module" in externs:
             lines.append("THIS_MODULE")
-            warnings.append("uses THIS_MODULE, which in the image is the image module, not"
-                            " the running driver: module references taken or dropped here"
-                            " count on the image")
-        return lines, warnings
+        return lines
 
     def _tokens(self, norm, res):
         o, sym, kind = res
@@ -723,11 +731,8 @@ def main():
         print(f"{status}\t{name}\t{reason}")
         if status != "changed":
             continue
-        lines, warnings = cmp.uses(name)
-        for line in lines:
+        for line in cmp.uses(name):
             print(f"uses\t{name}\t{line}")
-        for w in warnings:
-            print(f"warning\t{name}\t{w}")
     for name in sorted(set(old.endpoints) - set(new.endpoints)):
         print(f"removed\t{name}\tnot in the new build: the running implementation stays")
     return 0

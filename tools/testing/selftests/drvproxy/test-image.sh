@@ -10,9 +10,9 @@
 # that an image in layout 2 without migration is refused with nothing
 # changed, that an image made from another build of the driver is refused
 # (by drvproxy at insmod, and by make companion when it can see the
-# running driver), what the detector reports of image/detect's cases
-# (an endpoint nothing can call, module data an image has its own copy
-# of, THIS_MODULE), that 1.1 applies stalled with the state migrated, serves the new
+# running driver), what make companion reports of image/detect's cases
+# (an endpoint nothing can call, what changed code uses and binds of the
+# running driver, new data it keeps; test-bind.sh loads them), that 1.1 applies stalled with the state migrated, serves the new
 # behaviour while the unchanged endpoints keep running the host's code, and
 # that rmmod restores 1.0 and layout 1, also under a checksummed stream.
 #
@@ -56,11 +56,10 @@ endpoints() {
 		tr '\n' ' ' | sed 's/ $//'
 }
 
-# warned ENDPOINT TEXT: image/detect's report warns about ENDPOINT with
-# a line containing TEXT.
-warned() {
-	awk -F '\t' -v e="$1" '$1 == "warning" && $2 == e { print $3 }' "$REPORTS/detect.tsv" |
-		grep -qF "$2"
+# detect_line STATUS ENDPOINT: image/detect's result lines of that status
+# for ENDPOINT, their text only.
+detect_line() {
+	awk -F '\t' -v s="$1" -v e="$2" '$1 == s && $2 == e { print $3 }' "$REPORTS/detect.tsv"
 }
 
 # current_all MODULE EP...: every EP's current implementation is MODULE's.
@@ -113,20 +112,24 @@ ktap_result "make companion: changed endpoints are the ones demo-1.1.patch touch
 ktap_result "make companion: the others are unchanged, none is new" \
 	eval '[ "$(endpoints unchanged)" = "$EXPECT_UNCHANGED" ] && [ -z "$(endpoints new)" ]'
 
-# ---- image/detect: what an image's changed code uses of its own ----
+# ---- image/detect: what an image's changed code uses, linked to the driver ----
 DETECT=$REPORTS/detect.tsv
 sed 's/^/# /' "$REPORTS/detect.report"
 ktap_result "make companion: an endpoint nothing in the running build refers to is unreachable, not installed" \
 	eval '[ "$(endpoints unreachable "$DETECT")" = det_orphan ] &&
 	[ "$(endpoints changed "$DETECT")" = "det_open det_read det_release" ]'
-ktap_result "make companion: writable data an unchanged helper reaches is warned about on the changed endpoint only" \
-	eval 'warned det_read "writable module data det_calls (through det_count)" &&
-	[ "$(endpoints unchanged "$DETECT")" = det_write ] &&
-	! awk -F "\t" "\$1 == \"warning\" && \$2 != \"det_read\" && /det_calls/" "$DETECT" | grep -q .'
-ktap_result "make companion: the address of a const ops table in changed code is warned about" \
-	warned det_open "uses the address of det_fops, a const table of pointers"
-ktap_result "make companion: THIS_MODULE in changed code is warned about" \
-	warned det_release "uses THIS_MODULE, which in the image is the image module"
+ktap_result "make companion: what the changed code reaches is listed" \
+	eval 'detect_line uses det_read | grep -qx "writable data: det_calls" &&
+	detect_line uses det_read | grep -qx "const table: det_ops" &&
+	detect_line uses det_read | grep -qx THIS_MODULE &&
+	detect_line uses det_read | grep -qx "functions: det_count (unchanged)"'
+ktap_result "make companion: changed code binds the driver's data, table, helper and module; unchanged code nothing" \
+	eval '[ "$(detect_line binds det_read)" = "__this_module (module), det_calls (data), det_count (function), det_ops (data)" ] &&
+	[ "$(detect_line binds det_open)" = "__this_module (module)" ] &&
+	[ -z "$(awk -F "\t" "\$2 == \"det_write\" && \$1 != \"unchanged\"" "$DETECT")" ]'
+ktap_result "make companion: new data stays the image's own, with a warning" \
+	eval '[ "$(detect_line keeps det_read)" = "det_reads (new)" ] &&
+	detect_line warning det_read | grep -q "^det_reads is new data: the image.s own"'
 
 # ---- which build ----
 host_build=$(cat "$REPORTS/host.build_id")

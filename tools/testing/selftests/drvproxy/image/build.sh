@@ -24,10 +24,11 @@
 #                              1.1 source, as after a make once the source
 #                              was edited): must be refused
 #   drvproxy_detect_image      detect/detect-1.1.patch over detect/detect.c,
-#                              a host built here and never loaded: the
-#                              change detector's cases (report only,
-#                              detect.report and detect.tsv; not copied
-#                              to MODDIR)
+#                              whose host drvproxy_detect is built here
+#                              too: an image that must use the running
+#                              driver's data, table, helper and module
+#                              (both .ko in MODDIR; report and results in
+#                              detect.report and detect.tsv)
 # Also in DATADIR: host.build_id, the build id of TREE's drvproxy_demo.ko;
 # refusal.out and refusal.status, what make companion said and its exit
 # status when the running drvproxy_demo (a stand-in sysfs tree,
@@ -122,20 +123,21 @@ make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" \
 echo "$status" > "$DATADIR/nobuildid.status"
 sed 's/^/image\/build.sh: no build id: /' "$DATADIR/nobuildid.out"
 
-# The change detector's fixture: a host built here (never loaded) and its
-# image from detect-1.1.patch; only the report is kept.
+# image/detect: a host built here and its image from detect-1.1.patch.
 det=$SCRATCH/detect
 rm -rf "$det"
 mkdir -p "$det/host" "$det/image"
-cp "$HERE/detect/detect.c" "$det/host/"
+cp "$HERE/detect/detect.c" "$HERE/detect/detect.h" "$det/host/"
 sed "s|\$(src)/../../../../../../module/include|$TREE/module/include|" "$HERE/detect/Kbuild" \
 	> "$det/host/Kbuild"
-cp "$det/host/detect.c" "$det/host/Kbuild" "$det/image/"
+cp "$det/host/detect.c" "$det/host/detect.h" "$det/host/Kbuild" "$det/image/"
 patch -s -p1 -d "$det/image" < "$HERE/detect/detect-1.1.patch"
 echo "\$ make -C $KDIR M=$det/host modules"
 make -s -C "$KDIR" M="$det/host" KBUILD_EXTRA_SYMBOLS="$TREE/Module.symvers" modules > /dev/null
 echo "\$ make companion SRC=$det/image TARGET=drvproxy_detect NAME=drvproxy_detect_image OLD=$det/host"
 make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" SRC="$det/image" \
 	TARGET=drvproxy_detect NAME=drvproxy_detect_image OLD="$det/host"
+cp "$det/host/drvproxy_detect.ko" "$BUILD/companion/drvproxy_detect_image/drvproxy_detect_image.ko" \
+	"$MODDIR/"
 cp "$BUILD/companion/drvproxy_detect_image/report.txt" "$DATADIR/detect.report"
 cp "$BUILD/companion/drvproxy_detect_image/endpoints.tsv" "$DATADIR/detect.tsv"

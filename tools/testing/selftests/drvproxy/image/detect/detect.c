@@ -1,51 +1,93 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * detect.c - a host driver for make companion's change detector, never
- * loaded: image/build.sh builds it as the running build (OLD) and
- * detect-1.1.patch as its image, and test-image.sh reads the report.
+ * detect.c - a host driver whose image companion must use the running
+ * driver's own symbols: image/build.sh builds it (the running build, OLD)
+ * and detect-1.1.patch as its image; test-image.sh checks make companion's
+ * report and loads both in the guest.
  *
- * Each endpoint is one case the report must get right:
+ * /dev/drvproxy_detect: a write counts itself; a read returns one line,
+ * "<version> <module> calls=<n> ops=<ok|foreign>".  What the update
+ * changes, endpoint by endpoint:
  *
- *   det_read     changed; reaches the writable counter det_calls only
- *                through the unchanged helper det_count()
- *   det_write    unchanged; reaches det_calls the same way, but keeps
- *                running the host's code, so no warning
- *   det_open     changed; compares file->f_op with &det_fops, a const
- *                table whose address matters
- *   det_release  changed; drops a reference on THIS_MODULE
+ *   det_read     counts the read (det_count(), an unchanged helper) and
+ *                reports THIS_MODULE's name, the counter det_calls and
+ *                whether the device's ops pointer is &det_ops: one counter,
+ *                the driver's module and the driver's table only if the
+ *                image binds to the driver's own
+ *   det_open     pins THIS_MODULE while the file is open, det_release
+ *                unpins it: the driver's module, not the image's
+ *   det_write    unchanged: counts the write, keeps running the driver's
+ *                code
  *   det_orphan   changed, but nothing in the driver refers to it: nothing
  *                can call it, so it is not installed
+ *
+ * det_total() is exported: the image must export nothing.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
 #include <linux/fs.h>
 #include <linux/module.h>
+#include <linux/uaccess.h>
 
 #include <drvproxy.h>
 
-static const struct file_operations det_fops;
+#include "detect.h"
 
-/* Calls counted by the helper below: writable module data. */
+#define DET_NAME	"drvproxy_detect"
+
+/* A const table whose address identifies the driver's own devices. */
+struct det_ops {
+	const char *(*version)(void);
+};
+
+struct det_state {
+	const struct det_ops *ops;
+};
+
+static struct drvproxy_driver *det_driver;
+static struct drvproxy_device *det_device;
+
+/* Reads and writes counted: writable module data. */
 static unsigned long det_calls;
+module_param_named(calls, det_calls, ulong, 0444);
+MODULE_PARM_DESC(calls, "reads and writes so far");
 
 static noinline void det_count(void)
 {
 	WRITE_ONCE(det_calls, det_calls + 1);
 }
 
-/* Exported, so an image must export nothing (__DISABLE_EXPORTS). */
-unsigned long det_total(void);
+static const char *det_version(void)
+{
+	return "1.0";
+}
+
+static const struct det_ops det_ops = {
+	.version = det_version,
+};
+
 unsigned long det_total(void)
 {
 	return READ_ONCE(det_calls);
 }
 EXPORT_SYMBOL_GPL(det_total);
 
+static struct det_state *det_st(struct file *file)
+{
+	return drvproxy_file_device(file)->state;
+}
+
 DRVPROXY_ENDPOINT(ssize_t, det_read, struct file *, file, char __user *, buf,
 		  size_t, len, loff_t *, ppos)
 {
+	struct det_state *st = det_st(file);
+	char line[96];
+	int n;
+
 	det_count();
-	return 0;
+	n = scnprintf(line, sizeof(line), "%s calls=%lu\n", st->ops->version(),
+		      READ_ONCE(det_calls));
+	return simple_read_from_buffer(buf, len, ppos, line, n);
 }
 
 DRVPROXY_ENDPOINT(ssize_t, det_write, struct file *, file, const char __user *, buf,
@@ -71,27 +113,52 @@ DRVPROXY_ENDPOINT(long, det_orphan, struct file *, file, unsigned int, cmd,
 	return -ENOTTY;
 }
 
-static const struct file_operations det_fops = {
-	.owner = THIS_MODULE,
-	.read = det_read,
-	.write = det_write,
-	.open = det_open,
-	.release = det_release,
-};
-
-static int det_major;
-
 static int __init det_init(void)
 {
-	det_major = register_chrdev(0, "drvproxy_detect", &det_fops);
-	return det_major < 0 ? det_major : 0;
+	struct drvproxy_extension *ext;
+	struct det_state *st;
+	int ret;
+
+	det_driver = drvproxy_driver_alloc(DET_NAME);
+	if (IS_ERR(det_driver))
+		return PTR_ERR(det_driver);
+	drvproxy_set_major_function(det_driver, CREATE, det_open);
+	drvproxy_set_major_function(det_driver, CLOSE, det_release);
+	drvproxy_set_major_function(det_driver, READ, det_read);
+	drvproxy_set_major_function(det_driver, WRITE, det_write);
+	ret = drvproxy_create_extension(det_driver, 0, &ext);
+	if (ret)
+		goto err_free;
+	ret = drvproxy_driver_register(det_driver);
+	if (ret)
+		goto err_free;
+	det_device = drvproxy_device_alloc(det_driver, DET_NAME, sizeof(*st));
+	ret = PTR_ERR_OR_ZERO(det_device);
+	if (ret)
+		goto err_unregister;
+	st = det_device->state;
+	st->ops = &det_ops;
+	ret = drvproxy_device_add(det_device);
+	if (ret)
+		goto err_delete;
+	return 0;
+
+err_delete:
+	drvproxy_delete_device(det_device);
+err_unregister:
+	drvproxy_driver_unregister(det_driver);
+err_free:
+	drvproxy_driver_free(det_driver);
+	return ret;
 }
 
 static void __exit det_exit(void)
 {
-	unregister_chrdev(det_major, "drvproxy_detect");
+	drvproxy_delete_device(det_device);
+	drvproxy_driver_unregister(det_driver);
+	drvproxy_driver_free(det_driver);
 }
 
-DRVPROXY_HOST_MODULE("drvproxy_detect", det_init, det_exit, 1, NULL, NULL);
-MODULE_DESCRIPTION("drvproxy: a fixture for make companion's change detector");
+DRVPROXY_HOST_MODULE(DET_NAME, det_init, det_exit, 0, NULL, NULL);
+MODULE_DESCRIPTION("drvproxy: a host whose image binds to its data, tables and module");
 MODULE_LICENSE("GPL");

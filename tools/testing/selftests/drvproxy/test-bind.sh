@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# test-bind.sh - an image companion's code uses the running driver's own
+# data, const tables, helpers and module.  image/build.sh built
+# drvproxy_detect (image/detect/detect.c) and, with make companion, its
+# image from detect-1.1.patch, whose changed read reports the driver's
+# counter det_calls (incremented by the driver's unchanged write and
+# helper too), THIS_MODULE's name and whether the device's ops pointer is
+# the driver's &det_ops, and whose open and release pin and unpin
+# THIS_MODULE.  Checks that a plain insmod of the image is refused, that
+# drvproxyctl load links and applies it, that counter, table and module are
+# the driver's, that new data of the image starts over at each load, and
+# that rmmod of the image restores 1.0.
+#
+# Usage (in the guest, via tools/check.sh stage selftests): ./test-bind.sh
+. "$(dirname "$0")/functions.sh"
+
+HOST=drvproxy_detect
+IMG=drvproxy_detect_image
+DEV=/dev/$HOST
+CTL=${CTL:-$(cd "$(dirname "$0")" && pwd)/bin/drvproxyctl}
+DRV=/sys/kernel/drvproxy/drivers/$HOST
+
+setup
+if [ ! -f "$MODDIR/$HOST.ko" ] || [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -x "$CTL" ]; then
+	echo "1..0 # SKIP $HOST and its image not built (image/build.sh), or no drvproxyctl"
+	exit $ksft_skip
+fi
+trap 'unload_loaded $IMG $HOST; cleanup_modules' EXIT
+
+ktap_header 6
+load_mod $HOST
+loop_until "[ -c $DEV ]" || die "$DEV did not appear"
+
+# read1: one read(2) of the device.
+read1() {
+	dd if=$DEV bs=256 count=1 2> /dev/null
+}
+calls() {
+	cat /sys/module/$HOST/parameters/calls
+}
+refcnt() {
+	cat /sys/module/$1/refcnt
+}
+
+# What an open file adds to the driver's reference count under 1.0.
+base=$(refcnt $HOST)
+exec 3< $DEV
+open_v1=$(($(refcnt $HOST) - base))
+exec 3<&-
+
+gen=$(cat $DRV/generation)
+start_test "a plain insmod of an image linked to the running driver is refused"
+load_failing_mod $IMG
+check_result "% insmod $IMG.ko
+drvproxy: $HOST: $IMG is not linked to the running $HOST (__this_module): load it with drvproxyctl load
+insmod: $IMG.ko: EINVAL"
+log "$(read1)"
+
+c=$(calls)
+start_test "drvproxyctl load links the image to the running driver and applies it"
+out=$("$CTL" load "$MODDIR/$IMG.ko" 2>&1) || log "$out"
+log "$out"
+ktap_result "$TEST_DESC" eval 'is_loaded $IMG &&
+	[ "$out" = "$MODDIR/$IMG.ko: linked 4 symbols to the running $HOST, loaded" ] &&
+	[ "$(cat $DRV/generation)" = $((gen + 1)) ] && [ "$(calls)" = "$c" ]'
+
+echo x > $DEV
+line=$(read1)
+log "1.1 read: $line"
+ktap_result "one counter: the driver's write and the image's read both count in det_calls" \
+	eval '[ "$line" = "1.1 $HOST calls=$((c + 2)) ops=ok reads=1" ] && [ "$(calls)" = $((c + 2)) ]'
+
+base=$(refcnt $HOST)
+img_base=$(refcnt $IMG)
+exec 3< $DEV
+open_v11=$(($(refcnt $HOST) - base))
+img_open=$(($(refcnt $IMG) - img_base))
+exec 3<&-
+log "an open file adds $open_v1 to $HOST's count under 1.0, $open_v11 under 1.1, $img_open to $IMG's"
+ktap_result "THIS_MODULE is the driver: the image's open pins $HOST, not the image" \
+	eval '[ $open_v11 = $((open_v1 + 1)) ] && [ $img_open = 0 ] &&
+	[ "$(refcnt $HOST)" = "$base" ] && [ "$(refcnt $IMG)" = "$img_base" ]'
+
+unload_mod $IMG
+line=$(read1)
+log "after rmmod: $line"
+ktap_result "rmmod of the image restores 1.0; the counter goes on" \
+	eval '[ "$line" = "1.0 calls=$((c + 3))" ] && [ "$(cat $DRV/generation)" = $((gen + 2)) ]'
+
+"$CTL" load "$MODDIR/$IMG.ko" > /dev/null || die "drvproxyctl load $IMG"
+line=$(read1)
+log "reloaded: $line"
+ktap_result "new data of the image starts over at each load" \
+	eval '[ "$line" = "1.1 $HOST calls=$((c + 4)) ops=ok reads=1" ]'
+unload_mod $IMG
+ktap_finish
