@@ -149,9 +149,11 @@ class Planner:
                 if osym is AMBIGUOUS and sym.name != "__this_module":
                     self.keeps.setdefault(ep, []).append(
                         f"{sym.name} (several in the running build)")
-                    self.warnings.append((ep, f"{sym.name}: the running build has several"
-                                          " symbols of that name; this code uses the"
-                                          " image's own"))
+                    # A WARN_ONCE() flag of its own is harmless.
+                    if not o.sections[sym.shndx].name.startswith(".data.once"):
+                        self.warnings.append((ep, f"{sym.name}: the running build has"
+                                              " several symbols of that name; this code"
+                                              " uses the image's own"))
                     continue
                 if sym.name == "__this_module" or (osym and self._same_data(res, osym)):
                     self._bind(ep, "module" if sym.name == "__this_module" else "data",
