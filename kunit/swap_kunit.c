@@ -714,7 +714,7 @@ static void apply_checks_links_to_the_running_driver(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dpx_sw_x(0), 100);
 	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
 	if (!IS_ENABLED(CONFIG_KALLSYMS))
-		kunit_skip(test, "no CONFIG_KALLSYMS: no symbol can be checked, every link is refused");
+		kunit_skip(test, "no CONFIG_KALLSYMS: every link is refused");
 	b->name = "sw_callback";
 	b->addr = sw_callback;
 	KUNIT_EXPECT_EQ(test, sw_apply_linked(f, b), 0);

@@ -471,13 +471,15 @@ static int layer_check_binding(struct drvproxy_extension *ext, struct drvproxy_l
 
 static int layer_check_bindings(struct drvproxy_extension *ext, struct drvproxy_layer *l)
 {
+	const struct drvproxy_binding *b = l->bindings;
 	unsigned int k;
 	int ret;
 
-	if (l->nr_bindings && !l->bindings)
+	if (l->nr_bindings && !b)
 		return -EINVAL;
-	for (k = 0; k < l->nr_bindings; k++) {
-		ret = layer_check_binding(ext, l, &l->bindings[k]);
+	/* nr_bindings 0: a table that ends with a nameless entry, or none. */
+	for (k = 0; b && (l->nr_bindings ? k < l->nr_bindings : !!b[k].name); k++) {
+		ret = layer_check_binding(ext, l, &b[k]);
 		if (ret)
 			return ret;
 	}

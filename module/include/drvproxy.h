@@ -1248,7 +1248,8 @@ struct drvproxy_binding {
  * @bindings: image companions: the running driver's symbols the image's
  *	code was linked to at load time (drvproxyctl load), each checked
  *	before anything is installed
- * @nr_bindings: number of entries in @bindings
+ * @nr_bindings: number of entries in @bindings, or 0 when @bindings ends
+ *	with an entry whose name is NULL (make companion's table)
  *
  * Apply it in module_init with drvproxy_layer_apply() and revert it in
  * module_exit with drvproxy_layer_revert(); if the module goes away with the
@@ -1338,11 +1339,13 @@ struct drvproxy_layer {
 #define __DPX_HOST_BUILD	NULL
 #endif
 /*
- * The bindings make companion generates (its dpx_bindings.c); weak, so an
- * image made without OLD, which binds nothing, links without them.
+ * The bindings make companion generates (its dpx_bindings.c, ended by an
+ * entry without a name); weak, so an image made without OLD, which binds
+ * nothing, links without them.  Only the layer's initialiser refers to
+ * them: code that tests a weak symbol's address needs a GOT on arm64,
+ * which the module loader does not support.
  */
 extern const struct drvproxy_binding __dpx_image_bindings[] __weak;
-extern const unsigned int __dpx_image_nr_bindings __weak;
 
 #define DRVPROXY_HOST_MODULE(drv_name, ifn, efn, layout, mig, unmig)		\
 	static struct drvproxy_layer __dpx_image_layer = {			\
@@ -1357,8 +1360,6 @@ extern const unsigned int __dpx_image_nr_bindings __weak;
 	{									\
 		if (0)								\
 			ifn();							\
-		if (&__dpx_image_nr_bindings)					\
-			__dpx_image_layer.nr_bindings = __dpx_image_nr_bindings; \
 		return drvproxy_layer_apply(&__dpx_image_layer);		\
 	}									\
 	static void __exit __dpx_image_exit(void)				\
