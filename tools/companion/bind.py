@@ -20,7 +20,8 @@
 # DIR/bindings.tsv (kind, name, pos, the image's symbol, the endpoints that
 # use it) and DIR/dpx_bindings.c, which build.sh compiles into the image:
 # a weak reference to each binding symbol, the table drvproxy checks
-# (struct drvproxy_binding) and a modinfo "drvproxy_host" naming TARGET.
+# (struct drvproxy_binding, ended by an entry without a name) and a
+# modinfo "drvproxy_host" naming TARGET.
 # Data that differs between the builds, or is new, stays the image's own;
 # so do string literals.  Prints "binds" and "keeps" lines per endpoint.
 #
@@ -200,10 +201,8 @@ class Planner:
             f.write("\nconst struct drvproxy_binding __dpx_image_bindings[] = {\n")
             for kind, hname, pos, name, n, eps in rows:
                 f.write(f"\t{{ \"{hname}\", {pos}, __dpx_b{n} }},\n")
-            if not rows:
-                f.write("\t{ }\n")
-            f.write("};\n\nconst unsigned int __dpx_image_nr_bindings = "
-                    f"{len(rows)};\n\nMODULE_INFO(drvproxy_host, \"{host}\");\n")
+            f.write("\t{ }\n};\n\n"
+                    f"MODULE_INFO(drvproxy_host, \"{host}\");\n")
         for ep in sorted({e for r in rows for e in r[5].split(",")} | set(self.keeps)):
             mine = [f"{r[1]} ({r[0]})" for r in rows if ep in r[5].split(",")]
             if mine:

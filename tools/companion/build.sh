@@ -245,8 +245,10 @@ write_kbuild() {
 		echo "$NAME-y := ${OBJS[*]} $BINDINGS"
 		echo "ccflags-y := $CC_REMAPPED-DDRVPROXY_IMAGE_COMPANION -D__DISABLE_EXPORTS"
 		# Every call between functions a relocation bind.py can point
-		# at the running driver's function.
-		echo "ccflags-y += -ffunction-sections"
+		# at the running driver's function, and every access to an
+		# object one of its own: no section anchor (arm64) reaching
+		# several objects from one address.
+		echo "ccflags-y += -ffunction-sections -fno-section-anchors"
 		[ -z "$HOST_BUILD" ] || echo "ccflags-y += -D__DPX_HOST_BUILD_ID=\\\"$HOST_BUILD\\\""
 		for n in "$@"; do
 			case $n in

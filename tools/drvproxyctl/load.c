@@ -30,8 +30,13 @@
 
 #define BIND_PREFIX	"__dpx_bind."
 
+/* <elf.h>'s types, under names checkpatch takes. */
+#define elf_ehdr	Elf64_Ehdr
+#define elf_shdr	Elf64_Shdr
+#define elf_sym		Elf64_Sym
+
 struct binding {
-	Elf64_Sym *sym;
+	elf_sym *sym;
 	char name[256];
 	unsigned long pos;
 	unsigned long seen;
@@ -43,7 +48,7 @@ struct image {
 	const char *path;
 	unsigned char *buf;
 	size_t len;
-	Elf64_Shdr *sh;
+	elf_shdr *sh;
 	unsigned int shnum;
 	const char *host;
 };
@@ -85,7 +90,7 @@ static int read_image(struct image *im)
 /* A section's bytes, or NULL when the header points outside the file. */
 static void *section(const struct image *im, unsigned int i, size_t entsize)
 {
-	const Elf64_Shdr *s = &im->sh[i];
+	const elf_shdr *s = &im->sh[i];
 
 	if (i >= im->shnum || s->sh_offset > im->len || s->sh_size > im->len - s->sh_offset)
 		return NULL;
@@ -96,22 +101,22 @@ static void *section(const struct image *im, unsigned int i, size_t entsize)
 
 static int parse_elf(struct image *im)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)im->buf;
+	const elf_ehdr *eh = (const elf_ehdr *)im->buf;
 
 	if (im->len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_type != ET_REL ||
-	    eh->e_shentsize != sizeof(Elf64_Shdr) || eh->e_shoff > im->len ||
-	    (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > im->len - eh->e_shoff)
+	    eh->e_shentsize != sizeof(elf_shdr) || eh->e_shoff > im->len ||
+	    (size_t)eh->e_shnum * sizeof(elf_shdr) > im->len - eh->e_shoff)
 		return fail("%s: not a 64-bit kernel module%s", im->path, "");
-	im->sh = (Elf64_Shdr *)(im->buf + eh->e_shoff);
+	im->sh = (elf_shdr *)(im->buf + eh->e_shoff);
 	im->shnum = eh->e_shnum;
 	return 0;
 }
 
 /* The value of modinfo @key ("key=value" strings in .modinfo). */
-static const char *modinfo(const struct image *im, const char *key)
+static const char *modinfo_value(const struct image *im, const char *key)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)im->buf;
+	const elf_ehdr *eh = (const elf_ehdr *)im->buf;
 	const char *names = section(im, eh->e_shstrndx, 0);
 	size_t klen = strlen(key);
 	unsigned int i;
@@ -139,17 +144,17 @@ static int find_bindings(struct image *im, struct binding **out, size_t *nr)
 	unsigned int i;
 
 	for (i = 0; i < im->shnum; i++) {
-		Elf64_Sym *syms;
+		elf_sym *syms;
 		const char *strs;
 		size_t k, count;
 
 		if (im->sh[i].sh_type != SHT_SYMTAB)
 			continue;
-		syms = section(im, i, sizeof(Elf64_Sym));
+		syms = section(im, i, sizeof(elf_sym));
 		strs = section(im, im->sh[i].sh_link, 0);
 		if (!syms || !strs)
 			return fail("%s: malformed symbol table%s", im->path, "");
-		count = im->sh[i].sh_size / sizeof(Elf64_Sym);
+		count = im->sh[i].sh_size / sizeof(elf_sym);
 		for (k = 0; k < count; k++) {
 			const char *name, *dot;
 			char *end;
@@ -211,11 +216,11 @@ static int resolve(const struct image *im, struct binding *b, size_t nr)
 	fclose(f);
 	for (k = 0; k < nr; k++) {
 		if (!b[k].found)
-			return fail("the running %s has no symbol %s: is it the build the image was made from?",
+			return fail("the running %s has no symbol %s: not the image's build?",
 				    im->host, b[k].name);
 	}
 	if (nr && !any_addr)
-		return fail("/proc/kallsyms shows no addresses: run as root, with kernel.kptr_restrict at most 1%s%s",
+		return fail("/proc/kallsyms hides addresses: run as root, kptr_restrict <= 1%s%s",
 			    "", "");
 	return 0;
 }
@@ -258,7 +263,7 @@ int cmd_load(int argc, char **argv)
 	int ret;
 
 	if (argc < 1) {
-		fprintf(stderr, "drvproxyctl load: which image? (drvproxyctl load IMAGE.ko [PARAM=VALUE...])\n");
+		fputs("drvproxyctl load: which image? (load IMAGE.ko [PARAM=VALUE...])\n", stderr);
 		return LOAD_USAGE;
 	}
 	im.path = argv[0];
@@ -268,7 +273,7 @@ int cmd_load(int argc, char **argv)
 	if (!ret)
 		ret = find_bindings(&im, &b, &nr);
 	if (!ret && nr) {
-		im.host = modinfo(&im, "drvproxy_host");
+		im.host = modinfo_value(&im, "drvproxy_host");
 		if (!im.host)
 			ret = fail("%s: binds %s symbols but names no drvproxy_host", im.path,
 				   "driver");

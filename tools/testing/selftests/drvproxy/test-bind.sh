@@ -8,7 +8,8 @@
 # counter det_calls (incremented by the driver's unchanged write and
 # helper too), THIS_MODULE's name and whether the device's ops pointer is
 # the driver's &det_ops, and whose open and release pin and unpin
-# THIS_MODULE.  Checks that a plain insmod of the image is refused, that
+# THIS_MODULE.  Checks that a plain insmod of the image is refused (by
+# drvproxy; on arm64 the module loader refuses it first), that
 # drvproxyctl load links and applies it, that counter, table and module are
 # the driver's, that new data of the image starts over at each load, and
 # that rmmod of the image restores 1.0.
@@ -50,13 +51,21 @@ exec 3< $DEV
 open_v1=$(($(refcnt $HOST) - base))
 exec 3<&-
 
+# refused_unlinked: the kernel log since the canary says the image was
+# refused for its unresolved links: by drvproxy, or on arm64 already by
+# the module loader (an ADRP cannot reach address 0).
+refused_unlinked() {
+	since=$(dmesg | awk -v c="$CANARY" 'f { print } index($0, c) { f = 1 }')
+	echo "$since" | sed 's/^/# /'
+	echo "$since" | grep -qF "drvproxy: $HOST: $IMG is not linked to the running $HOST (__this_module): load it with drvproxyctl load" ||
+		echo "$since" | grep -q "module $IMG: overflow in relocation type"
+}
+
 gen=$(cat $DRV/generation)
-start_test "a plain insmod of an image linked to the running driver is refused"
+start_test "a plain insmod of an image linked to the running driver is refused, nothing changed"
 load_failing_mod $IMG
-check_result "% insmod $IMG.ko
-drvproxy: $HOST: $IMG is not linked to the running $HOST (__this_module): load it with drvproxyctl load
-insmod: $IMG.ko: EINVAL"
-log "$(read1)"
+ktap_result "$TEST_DESC" eval 'refused_unlinked && ! is_loaded $IMG &&
+	[ "$(cat $DRV/generation)" = $gen ] && read1 | grep -q "^1.0 calls="'
 
 c=$(calls)
 start_test "drvproxyctl load links the image to the running driver and applies it"

@@ -9,7 +9,7 @@
 # patch leaves compiled identically.  This script checks that detection,
 # that an image in layout 2 without migration is refused with nothing
 # changed, that an image made from another build of the driver is refused
-# (by drvproxy at insmod, and by make companion when it can see the
+# (by drvproxy at load, and by make companion when it can see the
 # running driver), what make companion reports of image/detect's cases
 # (an endpoint nothing can call, what changed code uses and binds of the
 # running driver, new data it keeps; test-bind.sh loads them), that 1.1 applies stalled with the state migrated, serves the new
@@ -24,6 +24,7 @@ IMG=drvproxy_demo_image
 NOMIG=drvproxy_demo_image_nomig
 OTHER=drvproxy_demo_image_otherbuild
 REPORTS=$(dirname "$0")/image
+CTL=${CTL:-$(cd "$(dirname "$0")" && pwd)/bin/drvproxyctl}
 CYCLES=${CYCLES:-5}
 # What demo-1.1.patch touches, compiled: demo_compat_ioctl calls demo_ioctl,
 # which an image calls directly, so it differs too.
@@ -34,7 +35,7 @@ setup
 if [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -f "$MODDIR/$NOMIG.ko" ] || [ ! -f "$MODDIR/$OTHER.ko" ] ||
    [ ! -f "$REPORTS/$IMG.tsv" ] || [ ! -f "$REPORTS/host.build_id" ] ||
    [ ! -f "$REPORTS/refusal.status" ] || [ ! -f "$REPORTS/nobuildid.status" ] ||
-   [ ! -f "$REPORTS/detect.tsv" ]; then
+   [ ! -f "$REPORTS/detect.tsv" ] || [ ! -x "$CTL" ]; then
 	echo "1..0 # SKIP image companions not built (image/build.sh)"
 	exit $ksft_skip
 fi
@@ -49,6 +50,22 @@ trap cleanup_image EXIT
 ktap_header 28
 load_mod drvproxy_demo
 "$TOOL" reset
+
+# ctl_load NAME: load an image as servicing.rst says, with drvproxyctl load
+# (linked to the running driver's symbols first, where it uses any).
+ctl_load() {
+	log "% drvproxyctl load $1.ko"
+	out=$("$CTL" load "$MODDIR/$1.ko" 2>&1) || die "drvproxyctl load $1: $out"
+}
+
+# ctl_load_failing NAME: must fail; what drvproxyctl said goes into the log.
+ctl_load_failing() {
+	log "% drvproxyctl load $1.ko"
+	if out=$("$CTL" load "$MODDIR/$1.ko" 2>&1); then
+		die "drvproxyctl load $1 unexpectedly succeeded"
+	fi
+	log "$out"
+}
 
 # endpoints STATUS [TSV]: the build's endpoints with that status, sorted.
 endpoints() {
@@ -155,10 +172,10 @@ ktap_result "1.0: no EPOLLPRI at 3/4 full, GET_INFO opens counts every open, lay
 # ---- the incompatible image ----
 gen=$(cat $DRV/generation)
 start_test "an image in state layout 2 without migration is refused"
-load_failing_mod $NOMIG
-check_result "% insmod $NOMIG.ko
+ctl_load_failing $NOMIG
+check_result "% drvproxyctl load $NOMIG.ko
 drvproxy: drvproxy_demo: $NOMIG expects state layout 2, the driver has 1, and it does not migrate both ways
-insmod: $NOMIG.ko: EINVAL"
+drvproxyctl load: $MODDIR/$NOMIG.ko: Invalid argument (the kernel log says why)"
 ktap_result "refused image: layout, stack, generation and every endpoint unchanged" \
 	eval '! is_loaded $NOMIG && check_sysfs_value $DRV/state_layout 1 &&
 	check_sysfs_value $DRV/stack "" && check_sysfs_value $DRV/generation $gen &&
@@ -167,10 +184,10 @@ ktap_result "refused image: layout, stack, generation and every endpoint unchang
 # ---- an image made from another build ----
 other_build=$(sed -n 's/^  made from build: //p' "$REPORTS/$OTHER.report")
 start_test "an image made from another build of the driver is refused"
-load_failing_mod $OTHER
-check_result "% insmod $OTHER.ko
+ctl_load_failing $OTHER
+check_result "% drvproxyctl load $OTHER.ko
 drvproxy: drvproxy_demo: $OTHER was made from build $other_build of the driver; the running build is $host_build
-insmod: $OTHER.ko: EINVAL"
+drvproxyctl load: $MODDIR/$OTHER.ko: Invalid argument (the kernel log says why)"
 ktap_result "image of another build: layout, stack, generation and every endpoint unchanged" \
 	eval '! is_loaded $OTHER && [ "$other_build" != "$host_build" ] &&
 	check_sysfs_value $DRV/state_layout 1 && check_sysfs_value $DRV/stack "" &&
@@ -179,8 +196,8 @@ ktap_result "image of another build: layout, stack, generation and every endpoin
 
 # ---- 1.1 over 1.0 ----
 start_test "1.1 applies stalled, migrating the state to layout 2"
-load_mod $IMG
-check_result "% insmod $IMG.ko
+ctl_load $IMG
+check_result "% drvproxyctl load $IMG.ko
 drvproxy: drvproxy_demo: $IMG applied (stalled, 5 endpoints, generation $((gen + 1)))
 drvproxy: drvproxy_demo: $IMG: not installed: 6 endpoints unchanged, 0 unreachable, 0 unknown to the driver
 drvproxy: drvproxy_demo: state migrated from layout 1 to 2"
@@ -221,7 +238,7 @@ info_grows bytes_out || echo "# the stream did not start"
 fail=0 applied_ok=1 reverted_ok=1 moved=0
 i=0
 while [ $i -lt "$CYCLES" ]; do
-	"$TOOL" insmod "$MODDIR/$IMG.ko" > /dev/null || fail=1
+	"$CTL" load "$MODDIR/$IMG.ko" > /dev/null || fail=1
 	info_grows bytes_out && moved=$((moved + 1))
 	check_sysfs_value $DRV/state_layout 2 && opens_fixed &&
 		current_all $IMG demo_read demo_write && current_all drvproxy_demo demo_open ||
@@ -236,7 +253,7 @@ kill -USR1 $pid
 wait $pid
 src=$?
 sed 's/^/# /' /tmp/image-stream.out
-ktap_result "under load: $CYCLES insmods applied 1.1 (layout 2, opens fixed)" \
+ktap_result "under load: $CYCLES loads applied 1.1 (layout 2, opens fixed)" \
 	eval '[ $fail = 0 ] && [ $applied_ok = 1 ]'
 ktap_result "under load: $CYCLES rmmods restored 1.0 (layout 1, opens bug)" [ $reverted_ok = 1 ]
 ktap_result "under load: the stream moved under each of the $((2 * CYCLES)) versions" \
