@@ -13,7 +13,8 @@
 # image functions they reach that changed or are new.  Everything else that
 # code uses is the running driver's: functions compiled identically in both
 # builds, data objects identical in both (size, initial bytes, relocations;
-# writable data, const tables, static locals alike) and THIS_MODULE.  Each
+# writable data and const tables alike) and THIS_MODULE.  A static is
+# matched in the same source file; a function's static local is not bound.  Each
 # becomes a binding "__dpx_bind.<name>.<pos>": <name> is the symbol in the
 # running driver and <pos> which of its symbols of that name, in symbol
 # table order (the order /proc/kallsyms lists a module's symbols).  Writes
@@ -46,8 +47,11 @@ import epdiff  # noqa: E402
 
 SHF_ALLOC, SHF_EXEC = epdiff.SHF_ALLOC, epdiff.SHF_EXEC
 PREFIX = "__dpx_bind."
-# Several symbols of one name in the running build (statics of two files).
+# Several symbols of one name in the running build's file.
 AMBIGUOUS = object()
+# A static local of a function: never bound (old_counterpart()).
+STATIC_LOCAL = object()
+STT_FILE = 4
 
 
 def kallsyms_pos(mod, sym):
@@ -65,20 +69,37 @@ def kallsyms_pos(mod, sym):
     raise ValueError(f"{sym.name}: not in the running build's symbol table")
 
 
+def source_files(o):
+    """{id(symbol): the source file of a local symbol}: in a linked .ko the
+    local symbols of each object follow that object's STT_FILE symbol."""
+    files, cur = {}, None
+    for s in o.symbols:
+        if s.type == STT_FILE:
+            cur = s.name
+        elif s.bind == epdiff.STB_LOCAL:
+            files[id(s)] = cur
+    return files
+
+
 def old_counterpart(cmp, res):
-    """The running build's symbol for the image's function or data @res,
-    or None when it has none (new) or several of that name."""
+    """The running build's symbol for the image's function or data @res:
+    a global of the same name, or a static of the same name in the same
+    source file.  None when it has none (new), AMBIGUOUS when it has
+    several.  A static local ("count.3": GCC numbers them per build) has
+    none: which function's it is would need correlating (kpatch does), so
+    the image keeps its own."""
     o, sym, kind = res
     old = cmp.old.objs[0]
-    want = sym.name
-    cands = [s for s in old.symbols if s.name == want and s.type == sym.type and
-             0 < s.shndx < len(old.sections)]
-    if not cands and kind == "data":
-        # GCC numbers static locals per build ("count.3" and "count.5").
-        base = epdiff.NUMBERED.sub("", want)
-        cands = [s for s in old.symbols if s.type == sym.type and
-                 0 < s.shndx < len(old.sections) and
-                 epdiff.NUMBERED.sub("", s.name) == base and s.name != base]
+    if kind == "data" and epdiff.NUMBERED.search(sym.name) and sym.bind == epdiff.STB_LOCAL:
+        return STATIC_LOCAL
+    cands = [s for s in old.symbols if s.name == sym.name and s.type == sym.type and
+             s.bind == sym.bind and 0 < s.shndx < len(old.sections)]
+    if sym.bind == epdiff.STB_LOCAL:
+        if not hasattr(o, "files"):
+            o.files = source_files(o)
+        if not hasattr(old, "files"):
+            old.files = source_files(old)
+        cands = [s for s in cands if old.files.get(id(s)) == o.files.get(id(sym))]
     if len(cands) > 1:
         return AMBIGUOUS
     return cands[0] if cands else None
@@ -147,6 +168,12 @@ class Planner:
                 continue        # string literals, unnamed constants
             if kind == "data":
                 osym = old_counterpart(self.cmp, res)
+                if osym is STATIC_LOCAL:
+                    self.keeps.setdefault(ep, []).append(f"{sym.name} (a static local)")
+                    if not o.sections[sym.shndx].name.startswith(".data.once"):
+                        self.warnings.append((ep, f"{sym.name}: a function's static"
+                                              " local; this code uses the image's own"))
+                    continue
                 if osym is AMBIGUOUS and sym.name != "__this_module":
                     self.keeps.setdefault(ep, []).append(
                         f"{sym.name} (several in the running build)")
@@ -164,7 +191,8 @@ class Planner:
                 continue
             if dep != start:
                 osym = old_counterpart(self.cmp, res)
-                if osym not in (None, AMBIGUOUS) and self._same_function(res, osym):
+                if osym not in (None, AMBIGUOUS, STATIC_LOCAL) and \
+                        self._same_function(res, osym):
                     self._bind(ep, "function", res, osym)
                     continue
             self.code.setdefault(sym.name, set()).add(ep)
