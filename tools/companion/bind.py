@@ -37,6 +37,7 @@
 # tool error.
 import argparse
 import os
+import re
 import struct
 import sys
 
@@ -52,6 +53,7 @@ AMBIGUOUS = object()
 # A static local of a function: never bound (old_counterpart()).
 STATIC_LOCAL = object()
 STT_FILE = 4
+COLD = re.compile(r"\.cold(\.\d+)?$")
 
 
 def kallsyms_pos(mod, sym):
@@ -189,7 +191,9 @@ class Planner:
                 else:
                     self._keep(ep, res, osym)
                 continue
-            if dep != start:
+            # A cold part ("f.cold") is a fragment of its function, which
+            # jumps into it and is jumped back to: it runs with its parent.
+            if dep != start and not COLD.search(sym.name):
                 osym = old_counterpart(self.cmp, res)
                 if osym not in (None, AMBIGUOUS, STATIC_LOCAL) and \
                         self._same_function(res, osym):
