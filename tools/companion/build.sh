@@ -156,9 +156,10 @@ step_done() {
 STEP_T0=$T_START
 
 # kbuild_var DIR FILE EXPR: evaluate EXPR (e.g. "$(foo-y)") after including
-# the kbuild file DIR/FILE, with $(src) and $(obj) being DIR.
+# the kbuild file DIR/FILE, with $(src) and $(obj) being DIR and the
+# MAKEVAR=VALUE arguments set, as kbuild sees them.
 kbuild_var() {
-	make -s --no-print-directory -f - dpx-print <<-EOF
+	make -s --no-print-directory -f - dpx-print "${MAKEVARS[@]}" <<-EOF
 	src := $1
 	obj := $1
 	srctree := $KDIR
