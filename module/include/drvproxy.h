@@ -1347,6 +1347,18 @@ struct drvproxy_layer {
  */
 extern const struct drvproxy_binding __dpx_image_bindings[] __weak;
 
+/*
+ * An image answers to none of the driver's module aliases: modprobe of
+ * its char-major, devname or device-table alias must find the host, never
+ * an image, which only services a running host.  The table stays
+ * referenced, as the driver's code may use it.
+ */
+#undef MODULE_ALIAS
+#define MODULE_ALIAS(alias)	static_assert(sizeof(alias) > 1)
+#undef MODULE_DEVICE_TABLE
+#define MODULE_DEVICE_TABLE(type, name)					\
+	static const void *const __dpx_no_alias_##name __maybe_unused = &(name)
+
 #define DRVPROXY_HOST_MODULE(drv_name, ifn, efn, layout, mig, unmig)		\
 	static struct drvproxy_layer __dpx_image_layer = {			\
 		DRVPROXY_LAYER(drv_name, DRVPROXY_MODE_STALLED),		\
