@@ -14,7 +14,11 @@
 # code uses is the running driver's: functions compiled identically in both
 # builds, data objects identical in both (size, initial bytes, relocations;
 # writable data and const tables alike) and THIS_MODULE.  A static is
-# matched in the same source file; a function's static local is not bound.  Each
+# matched in the same source file; a function's static local is matched as
+# kpatch-build correlates them: the running build's function of the same
+# name uses exactly one static local of that name (GCC numbers them per
+# build, "count.3"), which has the same size; its initial bytes may differ
+# (a warning): it is the same variable, with the running driver's value.  Each
 # becomes a binding "__dpx_bind.<name>.<pos>": <name> is the symbol in the
 # running driver and <pos> which of its symbols of that name, in symbol
 # table order (the order /proc/kallsyms lists a module's symbols).  Writes
@@ -87,9 +91,9 @@ def old_counterpart(cmp, res):
     """The running build's symbol for the image's function or data @res:
     a global of the same name, or a static of the same name in the same
     source file.  None when it has none (new), AMBIGUOUS when it has
-    several.  A static local ("count.3": GCC numbers them per build) has
-    none: which function's it is would need correlating (kpatch does), so
-    the image keeps its own."""
+    several.  For a static local ("count.3": GCC numbers them per build)
+    STATIC_LOCAL: the name says nothing, its function does
+    (Planner._static_local())."""
     o, sym, kind = res
     old = cmp.old.objs[0]
     if kind == "data" and epdiff.NUMBERED.search(sym.name) and sym.bind == epdiff.STB_LOCAL:
@@ -114,6 +118,7 @@ class Planner:
         self.binds = {}         # image symbol name -> [kind, host sym, endpoints]
         self.keeps = {}         # endpoint -> [what stays the image's]
         self.warnings = []      # (endpoint, text)
+        self.parent = {}        # dependency -> (object, function) first using it
 
     def _same_data(self, res, osym):
         """Same size, bytes and relocation targets (by name): the running
@@ -152,6 +157,55 @@ class Planner:
                                   " initial value or relocations): this code uses the"
                                   " image's own copy, the running driver's code its own"))
 
+    def _static_local(self, res):
+        """The running build's static local that is the image's @res (a
+        dependency of the image function self.parent names), as
+        kpatch-build correlates them: that function's counterpart in the
+        running build uses exactly one static local of the same name, in
+        the same source file.  None when it uses none (new, or the function
+        is), AMBIGUOUS when it uses several."""
+        o, sym, _kind = res
+        parent = self.parent.get(("data", o.name, sym.name))
+        if parent is None:
+            return None
+        pold = old_counterpart(self.cmp, (parent[0], parent[1], "func"))
+        if pold in (None, AMBIGUOUS, STATIC_LOCAL):
+            return None
+        old = self.cmp.old.objs[0]
+        if not hasattr(old, "files"):
+            old.files = source_files(old)
+        base = epdiff.NUMBERED.sub("", sym.name)
+        _t, odeps = self.cmp.nold.function(old, pold)
+        names = {d[2] for d in odeps if d[0] == "data" and epdiff.NUMBERED.search(d[2])
+                 and epdiff.NUMBERED.sub("", d[2]) == base}
+        cands = [s for s in old.symbols if s.name in names and
+                 s.bind == epdiff.STB_LOCAL and 0 < s.shndx < len(old.sections) and
+                 old.files.get(id(s)) == old.files.get(id(pold))]
+        if len(cands) > 1:
+            return AMBIGUOUS
+        return cands[0] if cands else None
+
+    def _local(self, ep, res):
+        """Bind a static local of the image's code to the running
+        driver's, or keep the image's own, with a warning."""
+        o, sym, _kind = res
+        base = epdiff.NUMBERED.sub("", sym.name)
+        once = o.sections[sym.shndx].name.startswith(".data.once")
+        osym = self._static_local(res)
+        if osym not in (None, AMBIGUOUS) and osym.size == sym.size:
+            self._bind(ep, "static local", res, osym)
+            if not self._same_data(res, osym):
+                self.warnings.append((ep, f"{base}: a static local whose initial value"
+                                      " changed; this code uses the running driver's,"
+                                      " with its value now"))
+            return
+        why = {None: "new", AMBIGUOUS: "several in the running function"}.get(
+            osym, "its size changed")
+        self.keeps.setdefault(ep, []).append(f"{base} (a static local, {why})")
+        if not once:        # a WARN_ONCE() flag of its own is harmless
+            self.warnings.append((ep, f"{base}: a function's static local ({why}); this"
+                                  " code uses the image's own"))
+
     def _bind(self, ep, kind, res, osym):
         entry = self.binds.setdefault(res[1].name, [kind, osym, set()])
         entry[2].add(ep)
@@ -171,10 +225,7 @@ class Planner:
             if kind == "data":
                 osym = old_counterpart(self.cmp, res)
                 if osym is STATIC_LOCAL:
-                    self.keeps.setdefault(ep, []).append(f"{sym.name} (a static local)")
-                    if not o.sections[sym.shndx].name.startswith(".data.once"):
-                        self.warnings.append((ep, f"{sym.name}: a function's static"
-                                              " local; this code uses the image's own"))
+                    self._local(ep, res)
                     continue
                 if osym is AMBIGUOUS and sym.name != "__this_module":
                     self.keeps.setdefault(ep, []).append(
@@ -206,6 +257,7 @@ class Planner:
             if "__this_module" in self.cmp.nnew.externs.get(key, ()):
                 nxt.add(("gdata", None, "__this_module"))
             for d in sorted(nxt, key=lambda d: (d[2], d[0])):
+                self.parent.setdefault(d, (o, sym))
                 if d not in seen:
                     seen.add(d)
                     queue.append(d)
@@ -236,7 +288,8 @@ class Planner:
             f.write("\t{ }\n};\n\n"
                     f"MODULE_INFO(drvproxy_host, \"{host}\");\n")
         for ep in sorted({e for r in rows for e in r[5].split(",")} | set(self.keeps)):
-            mine = [f"{r[1]} ({r[0]})" for r in rows if ep in r[5].split(",")]
+            mine = [f"{epdiff.NUMBERED.sub('', r[1]) if r[0] == 'static local' else r[1]}"
+                    f" ({r[0]})" for r in rows if ep in r[5].split(",")]
             if mine:
                 lines.append(f"binds\t{ep}\t{', '.join(mine)}")
             if ep in self.keeps:

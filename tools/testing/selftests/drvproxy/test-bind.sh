@@ -6,13 +6,14 @@
 # drvproxy_detect (image/detect/detect.c) and, with make companion, its
 # image from detect-1.1.patch, whose changed read reports the driver's
 # counter det_calls (incremented by the driver's unchanged write and
-# helper too), THIS_MODULE's name and whether the device's ops pointer is
-# the driver's &det_ops, and whose open and release pin and unpin
-# THIS_MODULE.  Checks that a plain insmod of the image is refused (by
+# helper too), THIS_MODULE's name, whether the device's ops pointer is
+# the driver's &det_ops and the count of reads in read's static local
+# "lines", and whose open and release pin and unpin THIS_MODULE.  Checks that a plain insmod of the image is refused (by
 # drvproxy; on arm64 the module loader refuses it first), that
-# drvproxyctl load links and applies it, that counter, table and module are
-# the driver's, that new data of the image starts over at each load, and
-# that rmmod of the image restores 1.0.
+# drvproxyctl load links and applies it, that counter, static local, table
+# and module are the driver's, that the driver cannot be unloaded under its
+# image, that new data of the image starts over at each load, and that
+# rmmod of the image restores 1.0.
 #
 # Usage (in the guest, via tools/check.sh stage selftests): ./test-bind.sh
 . "$(dirname "$0")/functions.sh"
@@ -30,7 +31,7 @@ if [ ! -f "$MODDIR/$HOST.ko" ] || [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -x "$CTL" ];
 fi
 trap 'unload_loaded $IMG $HOST; cleanup_modules' EXIT
 
-ktap_header 6
+ktap_header 8
 load_mod $HOST
 loop_until "[ -c $DEV ]" || die "$DEV did not appear"
 
@@ -67,19 +68,23 @@ load_failing_mod $IMG
 ktap_result "$TEST_DESC" eval 'refused_unlinked && ! is_loaded $IMG &&
 	[ "$(cat $DRV/generation)" = $gen ] && read1 | grep -q "^1.0 calls="'
 
+l=$(read1 | sed -n 's/.* lines=//p')
 c=$(calls)
 start_test "drvproxyctl load links the image to the running driver and applies it"
 out=$("$CTL" load "$MODDIR/$IMG.ko" 2>&1) || log "$out"
 log "$out"
 ktap_result "$TEST_DESC" eval 'is_loaded $IMG &&
-	[ "$out" = "$MODDIR/$IMG.ko: linked 4 symbols to the running $HOST, loaded" ] &&
+	[ "$out" = "$MODDIR/$IMG.ko: linked 5 symbols to the running $HOST, loaded" ] &&
 	[ "$(cat $DRV/generation)" = $((gen + 1)) ] && [ "$(calls)" = "$c" ]'
 
 echo x > $DEV
 line=$(read1)
 log "1.1 read: $line"
 ktap_result "one counter: the driver's write and the image's read both count in det_calls" \
-	eval '[ "$line" = "1.1 $HOST calls=$((c + 2)) ops=ok reads=1" ] && [ "$(calls)" = $((c + 2)) ]'
+	eval '[ "${line% lines=*}" = "1.1 $HOST calls=$((c + 2)) ops=ok reads=1" ] &&
+	[ "$(calls)" = $((c + 2)) ]'
+ktap_result "one static local: the image's read counts on in the driver's read's \"lines\"" \
+	eval '[ "${line##* lines=}" = $((l + 1)) ]'
 
 base=$(refcnt $HOST)
 img_base=$(refcnt $IMG)
@@ -92,16 +97,21 @@ ktap_result "THIS_MODULE is the driver: the image's open pins $HOST, not the ima
 	eval '[ $open_v11 = $((open_v1 + 1)) ] && [ $img_open = 0 ] &&
 	[ "$(refcnt $HOST)" = "$base" ] && [ "$(refcnt $IMG)" = "$img_base" ]'
 
+start_test "rmmod of the driver while its image is applied is refused; the image stays applied"
+unload_failing_mod $HOST
+ktap_result "$TEST_DESC" eval 'is_loaded $HOST && is_loaded $IMG &&
+	check_sysfs_value $DRV/endpoints/det_read/current "det_read [$IMG]"'
+
 unload_mod $IMG
 line=$(read1)
 log "after rmmod: $line"
 ktap_result "rmmod of the image restores 1.0; the counter goes on" \
-	eval '[ "$line" = "1.0 calls=$((c + 3))" ] && [ "$(cat $DRV/generation)" = $((gen + 2)) ]'
+	eval '[ "$line" = "1.0 calls=$((c + 3)) lines=$((l + 2))" ] && [ "$(cat $DRV/generation)" = $((gen + 2)) ]'
 
 "$CTL" load "$MODDIR/$IMG.ko" > /dev/null || die "drvproxyctl load $IMG"
 line=$(read1)
 log "reloaded: $line"
 ktap_result "new data of the image starts over at each load" \
-	eval '[ "$line" = "1.1 $HOST calls=$((c + 4)) ops=ok reads=1" ]'
+	eval '[ "$line" = "1.1 $HOST calls=$((c + 4)) ops=ok reads=1 lines=$((l + 3))" ]'
 unload_mod $IMG
 ktap_finish

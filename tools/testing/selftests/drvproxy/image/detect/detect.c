@@ -6,14 +6,16 @@
  * report and loads both in the guest.
  *
  * /dev/drvproxy_detect: a write counts itself; a read returns one line,
- * "<version> <module> calls=<n> ops=<ok|foreign>".  What the update
+ * "1.0 calls=<n> lines=<n>", or in 1.1
+ * "1.1 <module> calls=<n> ops=<ok|foreign> reads=<n> lines=<n>".  What the update
  * changes, endpoint by endpoint:
  *
  *   det_read     counts the read (det_count(), an unchanged helper) and
- *                reports THIS_MODULE's name, the counter det_calls and
- *                whether the device's ops pointer is &det_ops: one counter,
- *                the driver's module and the driver's table only if the
- *                image binds to the driver's own
+ *                reports THIS_MODULE's name, the counter det_calls,
+ *                whether the device's ops pointer is &det_ops and its own
+ *                count of reads, a static local: one counter each, the
+ *                driver's module and the driver's table only if the image
+ *                binds to the driver's own
  *   det_open     pins THIS_MODULE while the file is open, det_release
  *                unpins it: the driver's module, not the image's
  *   det_write    unchanged: counts the write, keeps running the driver's
@@ -80,13 +82,15 @@ static struct det_state *det_st(struct file *file)
 DRVPROXY_ENDPOINT(ssize_t, det_read, struct file *, file, char __user *, buf,
 		  size_t, len, loff_t *, ppos)
 {
+	static unsigned int lines;	/* one per read: a static local */
 	struct det_state *st = det_st(file);
 	char line[96];
 	int n;
 
 	det_count();
-	n = scnprintf(line, sizeof(line), "%s calls=%lu\n", st->ops->version(),
-		      READ_ONCE(det_calls));
+	lines++;
+	n = scnprintf(line, sizeof(line), "%s calls=%lu lines=%u\n", st->ops->version(),
+		      READ_ONCE(det_calls), lines);
 	return simple_read_from_buffer(buf, len, ppos, line, n);
 }
 
