@@ -447,21 +447,26 @@ static int layer_check_build(struct drvproxy_extension *ext, struct drvproxy_lay
  * name is checked, not @b->pos: of two symbols of one name, the address
  * says which, and both are the driver's.
  */
+/*
+ * @b names a symbol of the running driver: its address must be the start
+ * of a symbol of that name inside the driver's module.  @sym: a buffer of
+ * KSYM_SYMBOL_LEN bytes.
+ */
 static int layer_check_binding(struct drvproxy_extension *ext, struct drvproxy_layer *l,
-			       const struct drvproxy_binding *b)
+			       const struct drvproxy_binding *b, char *sym)
 {
 	const char *host = drvproxy_module_name(ext->owner);
-	char sym[KSYM_SYMBOL_LEN], want[KSYM_SYMBOL_LEN];
+	size_t len = strlen(b->name);
 
 	if (!b->addr) {
 		pr_err("%s: %s is not linked to the running %s (%s): load it with drvproxyctl load\n",
 		       ext_name(ext), drvproxy_module_name(l->owner), host, b->name);
 		return -EINVAL;
 	}
+	/* "<name>+0x0/<size> [<module>]": the start of that very symbol. */
 	sprint_symbol(sym, (unsigned long)b->addr);
-	snprintf(want, sizeof(want), "%s+0x0/", b->name);
 	if (!ext->owner || !within_module((unsigned long)b->addr, ext->owner) ||
-	    strncmp(sym, want, strlen(want))) {
+	    strncmp(sym, b->name, len) || strncmp(sym + len, "+0x0/", 5)) {
 		pr_err("%s: %s: %s is linked to %s, not to the running %s's\n",
 		       ext_name(ext), drvproxy_module_name(l->owner), b->name, sym, host);
 		return -EINVAL;
@@ -473,17 +478,27 @@ static int layer_check_bindings(struct drvproxy_extension *ext, struct drvproxy_
 {
 	const struct drvproxy_binding *b = l->bindings;
 	unsigned int k;
-	int ret;
+	char *sym;
+	int ret = 0;
 
-	if (l->nr_bindings && !b)
+	if (l->nr_bindings && !b) {
+		pr_err("%s: %s: %u bindings but no table of them\n", ext_name(ext),
+		       drvproxy_module_name(l->owner), l->nr_bindings);
 		return -EINVAL;
-	/* nr_bindings 0: a table that ends with a nameless entry, or none. */
-	for (k = 0; b && (l->nr_bindings ? k < l->nr_bindings : !!b[k].name); k++) {
-		ret = layer_check_binding(ext, l, &b[k]);
-		if (ret)
-			return ret;
 	}
-	return 0;
+	if (!b)
+		return 0;
+	sym = drvproxy_fail_alloc() ? NULL : kmalloc(KSYM_SYMBOL_LEN, GFP_KERNEL);
+	if (!sym)
+		return -ENOMEM;
+	/* nr_bindings 0: a table that ends with a nameless entry. */
+	for (k = 0; l->nr_bindings ? k < l->nr_bindings : !!b[k].name; k++) {
+		ret = layer_check_binding(ext, l, &b[k], sym);
+		if (ret)
+			break;
+	}
+	kfree(sym);
+	return ret;
 }
 
 /* Does applying @l change the driver's state layout?  -EINVAL if it can't. */
