@@ -22,7 +22,18 @@
 #   - 50 applies and reverts of the companion while tunload runs and the
 #     upstream selftest runs in a loop: each applied companion carries
 #     traffic (its count in the file's fdinfo grows), no frame is lost or
-#     changed, every selftest run passes.
+#     changed, every selftest run passes;
+#   - tun serviced with a later upstream change (drivers/tun/image.patch)
+#     built by make companion into tun_image.ko, loaded with drvproxyctl
+#     load as Documentation/servicing.rst says: it applies and reverts
+#     under traffic, and the code it installs (tun's ioctls: creating,
+#     attaching and persisting interfaces) is linked to the running tun.
+#     Interfaces made before, with and after the image are the same: tun
+#     tells a tun from a tap interface by comparing its net_device_ops
+#     with its own tables; rtnl deletes an interface through tun's
+#     registered rtnl_link_ops; TUNSETPERSIST takes a reference on tun's
+#     module (THIS_MODULE), which deleting the interface drops.  The image
+#     holds no reference and answers to none of tun's module aliases.
 # tun's blocking read is not swap-aware (its wait is in tun_do_read(), which
 # vhost-net's recvmsg shares), so tunload reads only after poll(): a
 # companion's rmmod waits for a reader blocked in it, and a stalled
@@ -33,6 +44,11 @@ D=$(cd "$(dirname "$0")" && pwd)/drivers/tun
 CLIENT=$D/bin/tun
 LOAD=$(dirname "$0")/bin/tunload
 VHOST=$(dirname "$0")/bin/vhostnet
+TUNIF=$(dirname "$0")/bin/tunif
+CTL=${CTL:-$(cd "$(dirname "$0")" && pwd)/bin/drvproxyctl}
+IMG=tun_image
+EP=$SYSFS/drivers/tun/endpoints
+IMAGE_CYCLES=${TUN_IMAGE_CYCLES:-10}
 STOP=/tmp/tunload.stop
 CYCLES=${TUN_CYCLES:-50}
 
@@ -46,7 +62,10 @@ tun_cleanup() {
 	[ -n "${loop_pid:-}" ] && kill "$loop_pid" 2> /dev/null
 	killall tunload tun vhostnet 2> /dev/null
 	wait 2> /dev/null
-	unload_loaded vhost_net uhid hid drvproxy_tun_count tun tap vhost vhost_iotlb
+	for i in dpxpre dpxdur dpxdur2 dpxpost; do
+		[ -e /sys/class/net/$i ] && ip link delete $i
+	done
+	unload_loaded vhost_net uhid hid drvproxy_tun_count $IMG tun tap vhost vhost_iotlb
 	cleanup_modules
 }
 
@@ -82,6 +101,36 @@ load_stop() {
 	load_pid=""
 	sed 's/^/# /' /tmp/tunload.out
 	[ $load_rc = 0 ]
+}
+
+# loop_start: tun's upstream selftest in a loop until $STOP exists; a
+# failed run is kept in /tmp/tun.loop.fail.
+loop_start() {
+	rm -f /tmp/tun.loop.fail
+	(
+		while [ ! -e "$STOP" ]; do
+			"$CLIENT" > /tmp/tun.loop 2>&1 || cp /tmp/tun.loop /tmp/tun.loop.fail
+		done
+	) &
+	loop_pid=$!
+}
+
+# traffic_start / traffic_stop: tunload and the selftest loop.
+traffic_start() {
+	load_start
+	loop_start
+}
+
+traffic_stop() {
+	load_stop
+	traffic_rc=$?
+	wait $loop_pid
+	loop_pid=""
+	return $traffic_rc
+}
+
+loop_passed() {
+	[ ! -e /tmp/tun.loop.fail ] || { sed "s/^/#   /" /tmp/tun.loop.fail; false; }
 }
 
 # fdinfo_of PID: /proc/PID/fdinfo of its /dev/net/tun file.
@@ -121,9 +170,61 @@ cycle_once() {
 	[ $cycle_ok = 1 ]
 }
 
+# tunif CMD NAME TYPE WANT: tunif prints "CMD: WANT".
+tunif() {
+	tunif_out=$("$TUNIF" "$1" "$2" "$3" 2>&1)
+	[ "$tunif_out" = "$1: $4" ] || {
+		echo "# tunif $1 $2 $3: \"$tunif_out\", want \"$1: $4\""
+		return 1
+	}
+}
+
+# same_type NAME TYPE OTHER: tun attaches NAME as TYPE and refuses OTHER.
+same_type() {
+	tunif attach "$1" "$2" 0 && tunif attach "$1" "$3" EINVAL
+}
+
+# refs MODULE WANT: /sys/module/MODULE/refcnt is WANT.
+refs() {
+	check_sysfs_value "/sys/module/$1/refcnt" "$2"
+}
+
+# link_delete NAME: rtnl deletes it (RTM_DELLINK), and it is gone.
+link_delete() {
+	ip link delete "$1" || return 1
+	loop_until "[ ! -e /sys/class/net/$1 ]"
+}
+
+# image_is MODULE EP...: each EP's current implementation is MODULE's.
+image_is() {
+	mod=$1
+	shift
+	for ep in "$@"; do
+		check_sysfs_value "$EP/$ep/current" "$ep [$mod]" || return 1
+	done
+}
+
+# applied: the image is loaded and its code installed.
+applied() {
+	is_loaded $IMG && image_is $IMG $IMAGE_EPS
+}
+
+IMAGE_EPS="tun_chr_ioctl tun_chr_compat_ioctl tun_chr_show_fdinfo"
+HOST_EPS="tun_chr_open tun_chr_close tun_chr_read_iter tun_chr_write_iter tun_chr_poll tun_chr_fasync tun_flow_cleanup"
+
+# image_cycle: drvproxyctl load the image, see it installed, rmmod it.
+image_cycle() {
+	"$CTL" load "$MODDIR/$IMG.ko" > /dev/null || return 1
+	image_cycle_ok=0
+	image_is $IMG $IMAGE_EPS > /dev/null && image_cycle_ok=1
+	"$TOOL" rmmod $IMG > /dev/null || return 1
+	loop_until "! is_loaded $IMG" || return 1
+	[ $image_cycle_ok = 1 ]
+}
+
 setup
 trap tun_cleanup EXIT
-ktap_header 16
+ktap_header 30
 
 # The baseline: the upstream driver as it is.
 "$TOOL" insmod "$D/plain/tun.ko" > /dev/null || die "cannot load the plain tun.ko"
@@ -173,14 +274,7 @@ unload_mod drvproxy_tun_count
 "$TOOL" rmmod vhost_net > /dev/null || die "cannot unload vhost_net"
 
 # Cycles under load: traffic and the upstream selftest in a loop.
-load_start
-rm -f /tmp/tun.loop.fail
-(
-	while [ ! -e "$STOP" ]; do
-		"$CLIENT" > /tmp/tun.loop 2>&1 || cp /tmp/tun.loop /tmp/tun.loop.fail
-	done
-) &
-loop_pid=$!
+traffic_start
 carried=0
 i=0
 while [ $i -lt "$CYCLES" ]; do
@@ -189,11 +283,68 @@ while [ $i -lt "$CYCLES" ]; do
 done
 echo "# $carried of $CYCLES applied companions carried traffic"
 ktap_result "$CYCLES applies and reverts under traffic: each carried traffic, no byte lost" \
-	eval 'load_stop && [ $carried = $CYCLES ]'
-wait $loop_pid
-loop_pid=""
+	eval 'traffic_stop && [ $carried = $CYCLES ]'
 ktap_result "$CYCLES applies and reverts: every upstream selftest run in between passed" \
-	eval '[ ! -e /tmp/tun.loop.fail ] || { sed "s/^/#   /" /tmp/tun.loop.fail; false; }'
+	loop_passed
+
+# Servicing: tun_image.ko.  Module reference counts are compared while no
+# traffic runs: an open /dev/net/tun file holds one on tun too.
+if [ -e "$MODDIR/$IMG.ko" ] && [ -x "$TUNIF" ] && [ -x "$CTL" ]; then
+	sed 's/^/# /' "$D/image.report"
+	ktap_result "image: answers to none of tun's module aliases (modprobe finds the host)" \
+		eval '! tr "\0" "\n" < "$MODDIR/$IMG.ko" | grep -q "^alias="'
+	r0=$(cat /sys/module/tun/refcnt)
+	tunif create dpxpre tun 0 || die "cannot create dpxpre"
+	traffic_start
+	ktap_result "image: drvproxyctl load applies it under traffic; the ioctls and show_fdinfo are the image's" \
+		eval '"$CTL" load "$MODDIR/$IMG.ko" && image_is $IMG $IMAGE_EPS'
+	ktap_result "image: the upstream tun selftest passes with it applied" \
+		eval 'applied && client_passes /tmp/tun.img'
+	ktap_result "image applied: traffic and the selftest loop pass; the unchanged endpoints stay tun's" \
+		eval 'traffic_stop && loop_passed && applied && image_is tun $HOST_EPS'
+	# An applied layer holds a reference on tun itself: counted from here.
+	i0=$(cat /sys/module/$IMG/refcnt 2> /dev/null)
+	t0=$(cat /sys/module/tun/refcnt)
+	ktap_result "image applied: an interface created before keeps its type (same net_device_ops)" \
+		eval 'applied && same_type dpxpre tun tap'
+	ktap_result "image applied: TUNSETPERSIST takes tun's module reference, not the image's" \
+		eval 'applied && tunif create dpxdur tun 0 && tunif create dpxdur2 tap 0 &&
+			refs tun $((t0 + 2)) && refs $IMG $i0'
+	ktap_result "image applied: interfaces created with it have tun's net_device_ops" \
+		eval 'applied && same_type dpxdur tun tap && same_type dpxdur2 tap tun'
+	ktap_result "image applied: rtnl deletes one (tun's registered rtnl_link_ops), tun's reference goes" \
+		eval 'applied && link_delete dpxdur2 && refs tun $((t0 + 1)) && refs $IMG $i0'
+	traffic_start
+	ktap_result "image: rmmod under traffic succeeds, the running tun's code is back" \
+		eval '"$TOOL" rmmod $IMG > /dev/null && loop_until "! is_loaded $IMG" &&
+			image_is tun $IMAGE_EPS'
+	ktap_result "after the image: traffic and the selftest loop passed throughout" \
+		eval 'traffic_stop && loop_passed'
+	ktap_result "after the image: the interface created with it is tun's (type, rtnl delete, reference)" \
+		eval 'same_type dpxdur tun tap && link_delete dpxdur && refs tun $((r0 + 1))'
+	ktap_result "after the image: the one created before it unpersists, tun's count is back" \
+		eval 'same_type dpxpre tun tap && tunif unpersist dpxpre tun 0 &&
+			loop_until "[ ! -e /sys/class/net/dpxpre ]" && refs tun $r0'
+	ktap_result "after the image: a new interface is the same (type, reference, rtnl delete)" \
+		eval 'tunif create dpxpost tap 0 && same_type dpxpost tap tun && refs tun $((r0 + 1)) &&
+			link_delete dpxpost && refs tun $r0'
+	traffic_start
+	imaged=0
+	i=0
+	while [ $i -lt "$IMAGE_CYCLES" ]; do
+		image_cycle && imaged=$((imaged + 1))
+		i=$((i + 1))
+	done
+	echo "# $imaged of $IMAGE_CYCLES loads installed the image's code and reverted"
+	ktap_result "$IMAGE_CYCLES loads and reverts of the image under traffic: no byte lost, selftests pass" \
+		eval 'traffic_stop && loop_passed && [ $imaged = $IMAGE_CYCLES ]'
+else
+	for t in "no alias" "applies" "selftest" "traffic" "before" "persist" "created with it" \
+		"rtnl" "rmmod" "after: traffic" "after: created with it" "after: before" \
+		"after: new" "cycles"; do
+		ktap_skip "image: $t" "tun_image.ko, tunif or drvproxyctl not built"
+	done
+fi
 
 unload_mod tun
 ktap_result "the converted tun unloads and /dev/net/tun goes away" eval '[ ! -e /dev/net/tun ]'

@@ -20,7 +20,12 @@
 #
 # Each drivers/<name>/ holds "upstream", <name>.patch (the conversion,
 # against that file) and a Kbuild for the converted module and its
-# companions.  "upstream" has the source file's path in SRC, the plain
+# companions, and optionally image.patch: a later upstream change to the
+# driver, against the same file.  With it, the converted build is serviced
+# as Documentation/servicing.rst says: its source with the change applied
+# is built with make companion (OLD: the converted build) into
+# MODOUT/<module>_image.ko, its report into DATAOUT/drivers/<name>/.
+# "upstream" has the source file's path in SRC, the plain
 # module's name and the test client's source path on its first line, and
 # on an optional second line "stock:" and the names of modules of KDIR's
 # kernel (from /lib/modules/<release>, or the image image_for_kdir
@@ -76,6 +81,26 @@ stock_module() {
 	esac
 }
 
+# image_of DIR WORK MODULE OUT: the image companion of WORK/conv, the
+# running build, from its source with DIR/image.patch.
+image_of() {
+	local name=${3}_image
+
+	mkdir -p "$2/image"
+	cp "$2/conv/"*.c "$2/conv/Kbuild" "$2/image/"
+	patch --quiet --fuzz=0 --no-backup-if-mismatch -p2 -d "$2/image" \
+		-i "$1/image.patch" "${3}_main.c"
+	echo "\$ make companion SRC=$2/image TARGET=$3 NAME=$name OLD=$2/conv"
+	# The companion's work directory beside the converted build's; a
+	# driver loaded on the build machine is not the one under test.
+	mkdir -p "$2/nosysfs"
+	BUILD=$2 DRVPROXY_SYSFS_ROOT=$2/nosysfs "$TREE/tools/companion/build.sh" \
+		-k "$KDIR" -o "$2/conv" -s "$TREE/Module.symvers" "$2/image" "$3" "$name" \
+		W=1 DRVPROXY_INCLUDE="$INCLUDE"
+	cp "$2/companion/$name/$name.ko" "$MODOUT/"
+	cp "$2/companion/$name/report.txt" "$4/image.report"
+}
+
 for dir in "$HERE"/*/; do
 	name=$(basename "$dir")
 	[ -f "$dir/upstream" ] || continue
@@ -95,6 +120,7 @@ for dir in "$HERE"/*/; do
 	make -C "$KDIR" M="$work/conv" W=1 DRVPROXY_INCLUDE="$INCLUDE" \
 		KBUILD_EXTRA_SYMBOLS="$TREE/Module.symvers" modules
 	cp "$work/conv/"*.ko "$MODOUT/"
+	[ -f "$dir/image.patch" ] && image_of "$dir" "$work" "$plainmod" "$out"
 
 	# The same upstream file, unconverted, as the baseline.
 	cp "$SRC/$file" "$work/plain/$plainmod.c"
