@@ -33,7 +33,9 @@
 #     with its own tables; rtnl deletes an interface through tun's
 #     registered rtnl_link_ops; TUNSETPERSIST takes a reference on tun's
 #     module (THIS_MODULE), which deleting the interface drops.  The image
-#     holds no reference and answers to none of tun's module aliases.
+#     holds no reference, exports nothing (vhost-net keeps using the
+#     running tun's tun_get_socket()) and answers to none of tun's module
+#     aliases.
 # tun's blocking read is not swap-aware (its wait is in tun_do_read(), which
 # vhost-net's recvmsg shares), so tunload reads only after poll(): a
 # companion's rmmod waits for a reader blocked in it, and a stalled
@@ -222,9 +224,19 @@ image_cycle() {
 	[ $image_cycle_ok = 1 ]
 }
 
+# repeat N CMD: run CMD N times; $passes: how many times it succeeded.
+repeat() {
+	passes=0
+	repeat_i=0
+	while [ $repeat_i -lt "$1" ]; do
+		$2 && passes=$((passes + 1))
+		repeat_i=$((repeat_i + 1))
+	done
+}
+
 setup
 trap tun_cleanup EXIT
-ktap_header 30
+ktap_header 31
 
 # The baseline: the upstream driver as it is.
 "$TOOL" insmod "$D/plain/tun.ko" > /dev/null || die "cannot load the plain tun.ko"
@@ -275,15 +287,10 @@ unload_mod drvproxy_tun_count
 
 # Cycles under load: traffic and the upstream selftest in a loop.
 traffic_start
-carried=0
-i=0
-while [ $i -lt "$CYCLES" ]; do
-	cycle_once && carried=$((carried + 1))
-	i=$((i + 1))
-done
-echo "# $carried of $CYCLES applied companions carried traffic"
+repeat "$CYCLES" cycle_once
+echo "# $passes of $CYCLES applied companions carried traffic"
 ktap_result "$CYCLES applies and reverts under traffic: each carried traffic, no byte lost" \
-	eval 'traffic_stop && [ $carried = $CYCLES ]'
+	eval 'traffic_stop && [ $passes = $CYCLES ]'
 ktap_result "$CYCLES applies and reverts: every upstream selftest run in between passed" \
 	loop_passed
 
@@ -293,6 +300,8 @@ if [ -e "$MODDIR/$IMG.ko" ] && [ -x "$TUNIF" ] && [ -x "$CTL" ]; then
 	sed 's/^/# /' "$D/image.report"
 	ktap_result "image: answers to none of tun's module aliases (modprobe finds the host)" \
 		eval '! tr "\0" "\n" < "$MODDIR/$IMG.ko" | grep -q "^alias="'
+	# vhost-net, linked against tun's exports, stays loaded throughout.
+	"$TOOL" insmod "$D/stock/vhost_net.ko" > /dev/null || die "cannot load vhost_net"
 	r0=$(cat /sys/module/tun/refcnt)
 	tunif create dpxpre tun 0 || die "cannot create dpxpre"
 	traffic_start
@@ -302,6 +311,8 @@ if [ -e "$MODDIR/$IMG.ko" ] && [ -x "$TUNIF" ] && [ -x "$CTL" ]; then
 		eval 'applied && client_passes /tmp/tun.img'
 	ktap_result "image applied: traffic and the selftest loop pass; the unchanged endpoints stay tun's" \
 		eval 'traffic_stop && loop_passed && applied && image_is tun $HOST_EPS'
+	ktap_result "image applied: vhost-net takes a tun file as a ring's backend (tun's export)" \
+		eval 'applied && backend /dev/net/tun 0'
 	# An applied layer holds a reference on tun itself: counted from here.
 	i0=$(cat /sys/module/$IMG/refcnt 2> /dev/null)
 	t0=$(cat /sys/module/tun/refcnt)
@@ -329,22 +340,18 @@ if [ -e "$MODDIR/$IMG.ko" ] && [ -x "$TUNIF" ] && [ -x "$CTL" ]; then
 		eval 'tunif create dpxpost tap 0 && same_type dpxpost tap tun && refs tun $((r0 + 1)) &&
 			link_delete dpxpost && refs tun $r0'
 	traffic_start
-	imaged=0
-	i=0
-	while [ $i -lt "$IMAGE_CYCLES" ]; do
-		image_cycle && imaged=$((imaged + 1))
-		i=$((i + 1))
-	done
-	echo "# $imaged of $IMAGE_CYCLES loads installed the image's code and reverted"
+	repeat "$IMAGE_CYCLES" image_cycle
+	echo "# $passes of $IMAGE_CYCLES loads installed the image's code and reverted"
 	ktap_result "$IMAGE_CYCLES loads and reverts of the image under traffic: no byte lost, selftests pass" \
-		eval 'traffic_stop && loop_passed && [ $imaged = $IMAGE_CYCLES ]'
+		eval 'traffic_stop && loop_passed && [ $passes = $IMAGE_CYCLES ]'
 else
-	for t in "no alias" "applies" "selftest" "traffic" "before" "persist" "created with it" \
+	for t in "no alias" "applies" "selftest" "traffic" "vhost-net" "before" "persist" "created with it" \
 		"rtnl" "rmmod" "after: traffic" "after: created with it" "after: before" \
 		"after: new" "cycles"; do
 		ktap_skip "image: $t" "tun_image.ko, tunif or drvproxyctl not built"
 	done
 fi
+unload_loaded vhost_net
 
 unload_mod tun
 ktap_result "the converted tun unloads and /dev/net/tun goes away" eval '[ ! -e /dev/net/tun ]'
