@@ -155,6 +155,23 @@ step_done() {
 }
 STEP_T0=$T_START
 
+# check_no_anchors OBJ: arm64's GCC reaches a file's statics from one
+# section anchor by default, so an access's relocation names the anchor,
+# not the object; then neither the comparison nor the binding can tell
+# which object the running build's code uses.  The DWARF producer string
+# records the flags an object was compiled with.
+check_no_anchors() {
+	local producers
+	[ "$(readelf -h "$1" | sed -n 's/^ *Machine: *//p')" = AArch64 ] || return 0
+	producers=$(readelf --debug-dump=info --dwarf-depth=1 "$1" 2> /dev/null |
+		grep DW_AT_producer || true)
+	if [ -z "$producers" ]; then
+		echo "companion: warning: $1 has no debug information: cannot tell whether it was compiled with -fno-section-anchors (Documentation/servicing.rst)" >&2
+	elif echo "$producers" | grep -qv -- -fno-section-anchors; then
+		die "$1 was compiled with section anchors (arm64's default): which object its code uses is not in its relocations; compile the host with 'ccflags-y += -fno-section-anchors' (Documentation/servicing.rst)" 2
+	fi
+}
+
 # kbuild_var DIR FILE EXPR: evaluate EXPR (e.g. "$(foo-y)") after including
 # the kbuild file DIR/FILE, with $(src) and $(obj) being DIR and the
 # MAKEVAR=VALUE arguments set, as kbuild sees them.
@@ -310,6 +327,7 @@ if [ -n "$OLD" ]; then
 	for o in "${OLD_OBJS[@]}"; do
 		[ -f "$OLD/$o" ] || die "OLD has no $o: pass the directory holding the running $TARGET's objects" 2
 		old_list=$old_list,$OLD/$o
+		check_no_anchors "$OLD/$o"
 	done
 	for o in "${OBJS[@]}"; do
 		new_list=$new_list,$WORK/$o

@@ -47,7 +47,7 @@ cleanup_image() {
 }
 trap cleanup_image EXIT
 
-ktap_header 28
+ktap_header 29
 load_mod drvproxy_demo
 "$TOOL" reset
 
@@ -163,6 +163,16 @@ ktap_result "make companion refuses an OLD whose .ko has no build id, saying how
 	eval '[ "$(cat "$REPORTS/nobuildid.status")" != 0 ] &&
 	grep -q "drvproxy_demo.ko has no build id: link the host with .*--build-id=sha1" \
 		"$REPORTS/nobuildid.out"'
+if [ -f "$REPORTS/anchors.skip" ]; then
+	ktap_skip "make companion refuses an arm64 OLD compiled with section anchors" \
+		"$(cat "$REPORTS/anchors.skip")"
+else
+	sed 's/^/# /' "$REPORTS/anchors.out"
+	ktap_result "make companion refuses an arm64 OLD compiled with section anchors" \
+		eval '[ "$(cat "$REPORTS/anchors.status")" = 2 ] &&
+		grep -q "detect.o was compiled with section anchors .*-fno-section-anchors" \
+			"$REPORTS/anchors.out"'
+fi
 
 # ---- 1.0 ----
 fill 3500

@@ -34,7 +34,8 @@
 # status when the running drvproxy_demo (a stand-in sysfs tree,
 # DRVPROXY_SYSFS_ROOT) is another build than OLD; nobuildid.out and
 # nobuildid.status, the same for an OLD whose .ko was linked without
-# --build-id.
+# --build-id; on arm64 anchors.out and anchors.status, the same for an OLD
+# drvproxy_detect compiled with section anchors (anchors.skip elsewhere).
 # Sources are patched in $BUILD/selftests-image-src (never in the repo).
 set -eu
 
@@ -141,3 +142,23 @@ cp "$det/host/drvproxy_detect.ko" "$BUILD/companion/drvproxy_detect_image/drvpro
 	"$MODDIR/"
 cp "$BUILD/companion/drvproxy_detect_image/report.txt" "$DATADIR/detect.report"
 cp "$BUILD/companion/drvproxy_detect_image/endpoints.tsv" "$DATADIR/detect.tsv"
+
+# arm64 only: an OLD compiled with section anchors, which make companion
+# refuses (x86-64 has none).
+rm -f "$DATADIR/anchors.out" "$DATADIR/anchors.status" "$DATADIR/anchors.skip"
+if readelf -h "$det/host/drvproxy_detect.ko" | grep -q 'Machine:.*AArch64'; then
+	rm -rf "$det/anchors"
+	mkdir -p "$det/anchors"
+	cp "$det/host/detect.c" "$det/host/detect.h" "$det/anchors/"
+	sed 's/ -fno-section-anchors//' "$det/host/Kbuild" > "$det/anchors/Kbuild"
+	make -s -C "$KDIR" M="$det/anchors" KBUILD_EXTRA_SYMBOLS="$TREE/Module.symvers" \
+		modules > /dev/null
+	status=0
+	make -s --no-print-directory -C "$TREE" companion KDIR="$KDIR" SRC="$det/image" \
+		TARGET=drvproxy_detect NAME=drvproxy_detect_anchors OLD="$det/anchors" \
+		> "$DATADIR/anchors.out" 2>&1 || status=$?
+	echo "$status" > "$DATADIR/anchors.status"
+	sed 's/^/image\/build.sh: anchors: /' "$DATADIR/anchors.out"
+else
+	echo "x86-64 has no section anchors" > "$DATADIR/anchors.skip"
+fi
