@@ -30,9 +30,11 @@
 # Data that differs between the builds, or is new, stays the image's own;
 # so do string literals.  Prints "binds" and "keeps" lines per endpoint.
 #
-# link: rewrites NEW.ko in place: every relocation inside that code whose
-# target is a bound symbol of the image is pointed at the binding symbol
-# instead, its addend moved to keep the offset into the object.  The
+# link: rewrites NEW.ko in place: every relocation inside that code, or in
+# a jump-label entry that describes an instruction of it (its static key),
+# whose target is a bound symbol of the image is pointed at
+# the binding symbol instead, its addend moved to keep the offset into the
+# object.  The
 # binding symbols stay weak and undefined: a plain insmod resolves them to
 # 0 and drvproxy refuses the image; drvproxyctl load writes the running
 # driver's addresses into them first.
@@ -58,6 +60,12 @@ AMBIGUOUS = object()
 STATIC_LOCAL = object()
 STT_FILE = 4
 COLD = re.compile(r"\.cold(\.\d+)?$")
+# Side tables whose entries for the image's code are linked too: a jump
+# label's static key.  The kernel links a module's jump labels to a key of
+# another module (jump_label_add_module()); a static call site is
+# registered only through a key the module can resolve itself, so static
+# calls are left alone.
+REBOUND_TABLES = ("__jump_table",)
 
 
 def kallsyms_pos(mod, sym):
@@ -118,7 +126,15 @@ class Planner:
         self.binds = {}         # image symbol name -> [kind, host sym, endpoints]
         self.keeps = {}         # endpoint -> [what stays the image's]
         self.warnings = []      # (endpoint, text)
-        self.parent = {}        # dependency -> (object, function) first using it
+        self.parents = {}       # dependency -> [(object, function) using it]
+        self.locals = []        # (endpoint, static local of its code)
+        # Local names the image has several of (one per source file): a
+        # binding is by name, so none of them is bound.
+        counts = {}
+        for sym in new.objs[0].symbols:
+            if sym.bind == epdiff.STB_LOCAL and sym.type in (epdiff.STT_OBJECT, epdiff.STT_FUNC):
+                counts[sym.name] = counts.get(sym.name, 0) + 1
+        self.dups = {n for n, c in counts.items() if c > 1}
 
     def _same_data(self, res, osym):
         """Same size, bytes and relocation targets (by name): the running
@@ -157,54 +173,84 @@ class Planner:
                                   " initial value or relocations): this code uses the"
                                   " image's own copy, the running driver's code its own"))
 
-    def _static_local(self, res):
-        """The running build's static local that is the image's @res (a
-        dependency of the image function self.parent names), as
-        kpatch-build correlates them: that function's counterpart in the
-        running build uses exactly one static local of the same name, in
-        the same source file.  None when it uses none (new, or the function
-        is), AMBIGUOUS when it uses several."""
-        o, sym, _kind = res
-        parent = self.parent.get(("data", o.name, sym.name))
-        if parent is None:
-            return None
-        pold = old_counterpart(self.cmp, (parent[0], parent[1], "func"))
+    @staticmethod
+    def _locals_named(fn, deps, base):
+        """The static locals named base.N among @fn's dependencies."""
+        return {d[2] for d in deps if d[0] == "data" and epdiff.NUMBERED.search(d[2])
+                and epdiff.NUMBERED.sub("", d[2]) == base}
+
+    def _correlate(self, parent, base):
+        """The running build's static local base.N of the image function
+        @parent's counterpart, as kpatch-build correlates them: both
+        functions use exactly one static local of that name.  None when
+        the counterpart uses none (new, or the function is), AMBIGUOUS when
+        either uses several."""
+        po, psym = parent
+        _t, ndeps = self.cmp.nnew.function(po, psym)
+        if len(self._locals_named(psym, ndeps, base)) != 1:
+            return AMBIGUOUS
+        pold = old_counterpart(self.cmp, (po, psym, "func"))
         if pold in (None, AMBIGUOUS, STATIC_LOCAL):
             return None
         old = self.cmp.old.objs[0]
         if not hasattr(old, "files"):
             old.files = source_files(old)
-        base = epdiff.NUMBERED.sub("", sym.name)
         _t, odeps = self.cmp.nold.function(old, pold)
-        names = {d[2] for d in odeps if d[0] == "data" and epdiff.NUMBERED.search(d[2])
-                 and epdiff.NUMBERED.sub("", d[2]) == base}
+        names = self._locals_named(pold, odeps, base)
+        # A global function has no file of its own in the symbol table:
+        # then the name must be unique in the whole module.
+        pfile = old.files.get(id(pold))
         cands = [s for s in old.symbols if s.name in names and
                  s.bind == epdiff.STB_LOCAL and 0 < s.shndx < len(old.sections) and
-                 old.files.get(id(s)) == old.files.get(id(pold))]
+                 (pfile is None or old.files.get(id(s)) == pfile)]
         if len(cands) > 1:
             return AMBIGUOUS
         return cands[0] if cands else None
 
-    def _local(self, ep, res):
-        """Bind a static local of the image's code to the running
-        driver's, or keep the image's own, with a warning."""
+    def _static_local(self, res):
+        """The running build's static local that is the image's @res: every
+        image function that uses it (self.parents) must correlate to the
+        same one.  None or AMBIGUOUS as _correlate()."""
         o, sym, _kind = res
         base = epdiff.NUMBERED.sub("", sym.name)
-        once = o.sections[sym.shndx].name.startswith(".data.once")
-        osym = self._static_local(res)
-        if osym not in (None, AMBIGUOUS) and osym.size == sym.size:
-            self._bind(ep, "static local", res, osym)
-            if not self._same_data(res, osym):
+        found = {id(x): x for x in (self._correlate(p, base) for p in
+                                    self.parents.get(("data", o.name, sym.name), ()))}
+        if len(found) != 1:
+            return AMBIGUOUS if found else None
+        return next(iter(found.values()))
+
+    def _local(self, ep, res):
+        """Bind a static local of the image's code to the running
+        driver's, or keep the image's own, with a warning.  A constant one
+        whose contents changed stays the image's: the running one holds
+        the old contents for good."""
+        o, sym, _kind = res
+        base = epdiff.NUMBERED.sub("", sym.name)
+        sec = o.sections[sym.shndx]
+        writable = sec.flags & epdiff.SHF_WRITE or sec.type == epdiff.SHT_NOBITS
+        osym = AMBIGUOUS if sym.name in self.dups else self._static_local(res)
+        why = {None: "new", AMBIGUOUS: "not one of that name in the function"}.get(osym)
+        if why is None and osym.size != sym.size:
+            why = "its size changed"
+        elif why is None and not self._same_data(res, osym):
+            if not writable:
+                why = "a constant whose contents changed"
+            else:
                 self.warnings.append((ep, f"{base}: a static local whose initial value"
                                       " changed; this code uses the running driver's,"
                                       " with its value now"))
+        if why is None:
+            self._bind(ep, "static local", res, osym)
             return
-        why = {None: "new", AMBIGUOUS: "several in the running function"}.get(
-            osym, "its size changed")
         self.keeps.setdefault(ep, []).append(f"{base} (a static local, {why})")
-        if not once:        # a WARN_ONCE() flag of its own is harmless
+        if not sec.name.startswith(".data.once"):  # a WARN_ONCE() flag: harmless
             self.warnings.append((ep, f"{base}: a function's static local ({why}); this"
                                   " code uses the image's own"))
+
+    def finish(self):
+        """The static locals, once the code of every endpoint is known."""
+        for ep, res in self.locals:
+            self._local(ep, res)
 
     def _bind(self, ep, kind, res, osym):
         entry = self.binds.setdefault(res[1].name, [kind, osym, set()])
@@ -225,16 +271,18 @@ class Planner:
             if kind == "data":
                 osym = old_counterpart(self.cmp, res)
                 if osym is STATIC_LOCAL:
-                    self._local(ep, res)
+                    # Decided once every function using it is known.
+                    self.locals.append((ep, res))
                     continue
+                if sym.name in self.dups:
+                    osym = AMBIGUOUS
                 if osym is AMBIGUOUS and sym.name != "__this_module":
-                    self.keeps.setdefault(ep, []).append(
-                        f"{sym.name} (several in the running build)")
+                    self.keeps.setdefault(ep, []).append(f"{sym.name} (several of that name)")
                     # A WARN_ONCE() flag of its own is harmless.
                     if not o.sections[sym.shndx].name.startswith(".data.once"):
-                        self.warnings.append((ep, f"{sym.name}: the running build has"
-                                              " several symbols of that name; this code"
-                                              " uses the image's own"))
+                        self.warnings.append((ep, f"{sym.name}: the running build or the"
+                                              " image has several symbols of that name;"
+                                              " this code uses the image's own"))
                     continue
                 if sym.name == "__this_module" or (osym and self._same_data(res, osym)):
                     self._bind(ep, "module" if sym.name == "__this_module" else "data",
@@ -247,7 +295,7 @@ class Planner:
             if dep != start and not COLD.search(sym.name):
                 osym = old_counterpart(self.cmp, res)
                 if osym not in (None, AMBIGUOUS, STATIC_LOCAL) and \
-                        self._same_function(res, osym):
+                        sym.name not in self.dups and self._same_function(res, osym):
                     self._bind(ep, "function", res, osym)
                     continue
             self.code.setdefault(sym.name, set()).add(ep)
@@ -257,7 +305,8 @@ class Planner:
             if "__this_module" in self.cmp.nnew.externs.get(key, ()):
                 nxt.add(("gdata", None, "__this_module"))
             for d in sorted(nxt, key=lambda d: (d[2], d[0])):
-                self.parent.setdefault(d, (o, sym))
+                if (o, sym) not in self.parents.setdefault(d, []):
+                    self.parents[d].append((o, sym))
                 if d not in seen:
                     seen.add(d)
                     queue.append(d)
@@ -307,9 +356,69 @@ def plan(args):
         eps = [line.split("\t")[1] for line in f if line.startswith("changed\t")]
     for ep in eps:
         planner.endpoint(ep)
+    planner.finish()
     for line in planner.write(args.out, args.host):
         print(line)
     return 0
+
+
+def rela(blob, rsec, k):
+    """(offset, info, addend) of relocation @k of @rsec."""
+    return struct.unpack_from("<QQq", blob, rsec.offset + k * 24)
+
+
+def in_code(ranges, shndx, off):
+    return any(sh == shndx and lo <= off < hi for sh, lo, hi in ranges)
+
+
+def side_sites(o, blob, rsec, tsec, ranges):
+    """The relocations of the side-table entries (REBOUND_TABLES) that
+    describe an instruction of the image's code: an
+    entry's key is the running driver's when bound, so that the kernel
+    links the image's sites to the driver's key (a static key the driver
+    switches switches the image's code too)."""
+    size = o.arch.side_tables[tsec.name][0]
+    entries = {}
+    for k in range(rsec.size // 24):
+        off, info, addend = rela(blob, rsec, k)
+        entries.setdefault(off - off % size, []).append(k)
+    sites = []
+    for ks in entries.values():
+        for k in ks:
+            off, info, addend = rela(blob, rsec, k)
+            sym = o.symbols[info >> 32]
+            # A site is PC-relative in data: S + A, no instruction end.
+            if 0 < sym.shndx < len(o.sections) and \
+                    in_code(ranges, sym.shndx, sym.value + addend):
+                sites += ks
+                break
+    return sorted(sites)
+
+
+def rebind(o, blob, rsec, k, bound, index):
+    """Point relocation @k of @rsec at the binding symbol of what it
+    reaches, if that is bound; its addend moved to keep the offset into
+    the object.  Returns 1 when it did."""
+    at = rsec.offset + k * 24
+    off, info, addend = rela(blob, rsec, k)
+    sym = o.symbols[info >> 32]
+    if not 0 < sym.shndx < len(o.sections):
+        return 0
+    target = sym
+    if sym.type in (epdiff.STT_SECTION, epdiff.STT_NOTYPE):
+        where = sym.value + addend
+        if o.sections[rsec.info].flags & SHF_EXEC and \
+                (info & 0xffffffff) in o.arch.pc_relative:
+            where += epdiff.insn_end(o, rsec.info, off) - off
+        target = o.covering(sym.shndx, where)
+        if target is None:
+            return 0
+    if target.name not in bound:
+        return 0
+    struct.pack_into("<QQq", blob, at, off,
+                     (index[bound[target.name]] << 32) | (info & 0xffffffff),
+                     addend + sym.value - target.value)
+    return 1
 
 
 def link(args):
@@ -334,31 +443,15 @@ def link(args):
         if rsec.type != epdiff.SHT_RELA:
             continue
         tsec = o.sections[rsec.info]
-        if not tsec.flags & SHF_EXEC:
+        if tsec.flags & SHF_EXEC:
+            sites = [k for k in range(rsec.size // 24)
+                     if in_code(ranges, tsec.idx, rela(blob, rsec, k)[0])]
+        elif tsec.name in REBOUND_TABLES:
+            sites = side_sites(o, blob, rsec, tsec, ranges)
+        else:
             continue
-        for k in range(rsec.size // 24):
-            at = rsec.offset + k * 24
-            off, info, addend = struct.unpack_from("<QQq", blob, at)
-            if not any(sh == tsec.idx and lo <= off < hi for sh, lo, hi in ranges):
-                continue
-            sym = o.symbols[info >> 32]
-            if not 0 < sym.shndx < len(o.sections):
-                continue
-            target = sym
-            if sym.type in (epdiff.STT_SECTION, epdiff.STT_NOTYPE):
-                where = sym.value + addend
-                if (info & 0xffffffff) in o.arch.pc_relative:
-                    where += epdiff.insn_end(o, tsec.idx, off) - off
-                target = o.covering(sym.shndx, where)
-                if target is None:
-                    continue
-            if target.name not in bound:
-                continue
-            new_addend = addend + sym.value - target.value
-            struct.pack_into("<QQq", blob, at, off,
-                             (index[bound[target.name]] << 32) | (info & 0xffffffff),
-                             new_addend)
-            changed += 1
+        for k in sites:
+            changed += rebind(o, blob, rsec, k, bound, index)
     with open(args.ko, "wb") as f:
         f.write(blob)
     print(f"bind.py: {changed} relocations of {len(code)} functions now reach"

@@ -2,18 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # test-bind.sh - an image companion's code uses the running driver's own
-# data, const tables, helpers and module.  image/build.sh built
-# drvproxy_detect (image/detect/detect.c) and, with make companion, its
-# image from detect-1.1.patch, whose changed read reports the driver's
-# counter det_calls (incremented by the driver's unchanged write and
-# helper too), THIS_MODULE's name, whether the device's ops pointer is
-# the driver's &det_ops and the count of reads in read's static local
-# "lines", and whose open and release pin and unpin THIS_MODULE.  Checks that a plain insmod of the image is refused (by
-# drvproxy; on arm64 the module loader refuses it first), that
-# drvproxyctl load links and applies it, that counter, static local, table
-# and module are the driver's, that the driver cannot be unloaded under its
-# image, that new data of the image starts over at each load, and that
-# rmmod of the image restores 1.0.
+# data, const tables, helpers, static locals, static keys and module.
+# image/build.sh built drvproxy_detect (image/detect/detect.c) and, with
+# make companion, its image from detect-1.1.patch, whose changed read
+# reports the driver's counter det_calls (incremented by the driver's
+# unchanged write and helper too), THIS_MODULE's name, whether the
+# device's ops pointer is the driver's &det_ops, the count of reads in
+# read's static local "lines" and whether the driver's static key
+# det_loud is on, and whose open and release pin and unpin THIS_MODULE.
+# Checks that a plain insmod of the image is refused (by drvproxy; on
+# arm64 the module loader refuses it first), that drvproxyctl load links
+# and applies it, that counter, static local, static key, table and module
+# are the driver's, that the driver cannot be unloaded under its image,
+# that new data of the image starts over at each load, and that rmmod of
+# the image restores 1.0.
 #
 # Usage (in the guest, via tools/check.sh stage selftests): ./test-bind.sh
 . "$(dirname "$0")/functions.sh"
@@ -31,7 +33,7 @@ if [ ! -f "$MODDIR/$HOST.ko" ] || [ ! -f "$MODDIR/$IMG.ko" ] || [ ! -x "$CTL" ];
 fi
 trap 'unload_loaded $IMG $HOST; cleanup_modules' EXIT
 
-ktap_header 8
+ktap_header 9
 load_mod $HOST
 loop_until "[ -c $DEV ]" || die "$DEV did not appear"
 
@@ -74,7 +76,7 @@ start_test "drvproxyctl load links the image to the running driver and applies i
 out=$("$CTL" load "$MODDIR/$IMG.ko" 2>&1) || log "$out"
 log "$out"
 ktap_result "$TEST_DESC" eval 'is_loaded $IMG &&
-	[ "$out" = "$MODDIR/$IMG.ko: linked 5 symbols to the running $HOST, loaded" ] &&
+	[ "$out" = "$MODDIR/$IMG.ko: linked 6 symbols to the running $HOST, loaded" ] &&
 	[ "$(cat $DRV/generation)" = $((gen + 1)) ] && [ "$(calls)" = "$c" ]'
 
 echo x > $DEV
@@ -113,5 +115,13 @@ line=$(read1)
 log "reloaded: $line"
 ktap_result "new data of the image starts over at each load" \
 	eval '[ "$line" = "1.1 $HOST calls=$((c + 4)) ops=ok reads=1 lines=$((l + 3))" ]'
+
+# The driver's unchanged write switches its static key det_loud on; the
+# image's read tests it with a jump label of its own code.
+printf loud > $DEV
+line=$(read1)
+log "after a long write: $line"
+ktap_result "a static key the driver switches on switches the image's jump label" \
+	eval '[ "$line" = "1.1 $HOST calls=$((c + 6)) ops=ok reads=2 lines=$((l + 4)) loud" ]'
 unload_mod $IMG
 ktap_finish

@@ -141,7 +141,7 @@ ktap_result "make companion: what the changed code reaches is listed" \
 	detect_line uses det_read | grep -qx THIS_MODULE &&
 	detect_line uses det_read | grep -qx "functions: det_count (unchanged)"'
 ktap_result "make companion: changed code binds the driver's data, table, helper and module; unchanged code nothing" \
-	eval '[ "$(detect_line binds det_read)" = "__this_module (module), det_calls (data), det_count (function), det_ops (data), lines (static local)" ] &&
+	eval '[ "$(detect_line binds det_read)" = "__this_module (module), det_calls (data), det_count (function), det_loud (data), det_ops (data), lines (static local)" ] &&
 	[ "$(detect_line binds det_open)" = "__this_module (module)" ] &&
 	[ -z "$(awk -F "\t" "\$2 == \"det_write\" && \$1 != \"unchanged\"" "$DETECT")" ]'
 ktap_result "make companion: new data stays the image's own, with a warning" \

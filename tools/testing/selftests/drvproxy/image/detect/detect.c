@@ -19,7 +19,10 @@
  *   det_open     pins THIS_MODULE while the file is open, det_release
  *                unpins it: the driver's module, not the image's
  *   det_write    unchanged: counts the write, keeps running the driver's
- *                code
+ *                code; a write of 4 bytes or more switches the static key
+ *                det_loud on, which 1.1's read reports (" loud"): the
+ *                driver's key switches the image's code only if the
+ *                image's jump label is linked to it
  *   det_orphan   changed, but nothing in the driver refers to it: nothing
  *                can call it, so it is not installed
  *
@@ -28,6 +31,7 @@
  * Copyright (C) 2026 The drvproxy developers
  */
 #include <linux/fs.h>
+#include <linux/jump_label.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
 
@@ -53,6 +57,9 @@ static struct drvproxy_device *det_device;
 static unsigned long det_calls;
 module_param_named(calls, det_calls, ulong, 0444);
 MODULE_PARM_DESC(calls, "reads and writes so far");
+
+/* Switched on by a long write, never off: a static key of the driver. */
+static DEFINE_STATIC_KEY_FALSE(det_loud);
 
 static noinline void det_count(void)
 {
@@ -98,6 +105,8 @@ DRVPROXY_ENDPOINT(ssize_t, det_write, struct file *, file, const char __user *, 
 		  size_t, len, loff_t *, ppos)
 {
 	det_count();
+	if (len >= 4)
+		static_branch_enable(&det_loud);
 	return len;
 }
 
