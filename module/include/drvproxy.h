@@ -580,7 +580,8 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
 			      struct drvproxy_table *t);
 
 /**
- * drvproxy_call_enter() - enter an endpoint (used by the generated wrappers)
+ * drvproxy_call_try_enter() - the fast part of entering an endpoint (used by
+ *	the generated wrappers)
  * @desc: the endpoint
  *
  * The hot path: one preempt-count increment and decrement, one load of the
@@ -593,13 +594,14 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
  * engine's synchronize_rcu() after a publish (or an unbind) guarantees that
  * every call which loaded the old table has counted itself in it.
  *
- * Return: the implementation to call and the table the call is counted in
- * (NULL when @desc is not bound: the original then runs directly).  Both
- * are NULL when a stalled caller of a DRVPROXY_EP_ERRNO endpoint was
- * killed while it waited: the wrapper then fails the call with -EINTR.
+ * Return: the implementation to call and the table the call is counted in.
+ * A NULL table: @desc is not bound, nothing was counted.  A NULL
+ * implementation with a table: the call is counted in a stall table and
+ * must go on with drvproxy_call_stalled().  Neither is handled here, so that
+ * the wrapper's fast path makes no call but the implementation's.
  */
 static __always_inline struct drvproxy_entry
-drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
+drvproxy_call_try_enter(struct drvproxy_endpoint_desc *desc)
 {
 	struct drvproxy_extension *ext;
 	struct drvproxy_domain *dom;
@@ -611,7 +613,7 @@ drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 	ext = smp_load_acquire(&desc->ext);
 	if (unlikely(!ext)) {
 		preempt_enable_notrace();
-		e.fn = desc->impl;
+		e.fn = NULL;
 		e.table = NULL;
 		return e;
 	}
@@ -627,7 +629,29 @@ drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 	this_cpu_inc(e.table->slot[i].count->enter);
 	e.fn = e.table->slot[i].fn;
 	preempt_enable_notrace();
-	if (unlikely(!e.fn))
+	return e;
+}
+
+/**
+ * drvproxy_call_enter() - enter an endpoint (used by the generated wrappers'
+ *	slow path)
+ * @desc: the endpoint
+ *
+ * drvproxy_call_try_enter(), then what it leaves to the caller.
+ *
+ * Return: the implementation to call and the table the call is counted in
+ * (NULL when @desc is not bound: the original then runs directly).  Both
+ * are NULL when a stalled caller of a DRVPROXY_EP_ERRNO endpoint was
+ * killed while it waited: the wrapper then fails the call with -EINTR.
+ */
+static __always_inline struct drvproxy_entry
+drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
+{
+	struct drvproxy_entry e = drvproxy_call_try_enter(desc);
+
+	if (unlikely(!e.table))
+		e.fn = desc->impl;
+	else if (unlikely(!e.fn))
 		e = drvproxy_call_stalled(desc, e.table);
 	return e;
 }
@@ -646,6 +670,13 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 {
 	if (likely(table))
 		this_cpu_inc(table->slot[desc->index].count->exit);
+}
+
+/* drvproxy_call_leave() of a call known to be counted (@table not NULL). */
+static __always_inline void drvproxy_call_leave_counted(struct drvproxy_endpoint_desc *desc,
+							struct drvproxy_table *table)
+{
+	this_cpu_inc(table->slot[desc->index].count->exit);
 }
 
 /*
@@ -770,41 +801,101 @@ struct __dpx_call_types {
 
 #if !defined(DRVPROXY_RAW) && !defined(DRVPROXY_IMAGE_COMPANION)
 /*
- * The wrapper: enter, call the current implementation, leave.  A call that
- * left a swap-aware wait because of a swap is dispatched again, to the
- * implementation that is current now; the staleness check reads the table
- * before the exit count releases it.  Both extra tests are compile-time
- * false unless @type carries an errno, and the killed test is on the stall
- * slow path only (drvproxy_call_enter() returns a NULL fn from there alone).
+ * What an errno-typed call that returned DRVPROXY_ERESTART returned, as
+ * @type; the bool case is for sparse, as in __DPX_KILLED().
  */
-#define __DPX_WRAPPER(linkage, type, epn, ...)					\
-linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
+#define __DPX_ERESTART_AS(type)							\
+	__builtin_choose_expr(__builtin_types_compatible_p(type, bool), (type)0,	\
+			      (__force type)(long)DRVPROXY_ERESTART)
+
+/*
+ * The wrapper is split in two.  The fast path, under the endpoint's name,
+ * handles the call that finds its endpoint bound, its implementation in the
+ * active table and no re-dispatch to do: enter, call, leave.  Everything
+ * else goes to the slow path, a separate function, so that the fast path
+ * calls nothing but the implementation: no frame is kept for calls it does
+ * not make (a struct returned in two registers, as drvproxy_call_stalled()
+ * returns one, costs a frame pointer with GCC), and the arguments are kept
+ * across the call only where a re-dispatch may need them again.
+ *
+ * The slow path: @__t is the table the fast path counted the call in (a
+ * stall table, or the table whose implementation returned
+ * DRVPROXY_ERESTART when @__restarted), or NULL when the endpoint was
+ * unbound (nothing counted).  A call that left a swap-aware wait because
+ * of a swap is dispatched again, to the implementation that is current
+ * now; the staleness check reads the table before the exit count releases
+ * it.  Both extra tests are compile-time false unless @type carries an
+ * errno, and only a stalled caller can have been killed
+ * (drvproxy_call_stalled() returns a NULL implementation from there alone).
+ */
+#define __DPX_SLOW(type, epn, ...)						\
+static noinline type __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__),		\
+				      struct drvproxy_table *__t, bool __restarted) \
 {										\
-	struct drvproxy_entry __e;						\
-	type __r;								\
+	struct drvproxy_entry __e = { .fn = NULL, .table = __t };		\
+	type __r = __DPX_ERESTART_AS(type);					\
 										\
+	if (!__restarted)							\
+		__e = __t ? drvproxy_call_stalled(&__dpx_desc_##epn, __t) :	\
+			    drvproxy_call_enter(&__dpx_desc_##epn);		\
 	for (;;) {								\
-		__e = drvproxy_call_enter(&__dpx_desc_##epn);			\
-		if (__DPX_ERRNO_VAL(__r) && unlikely(!__e.fn))			\
-			return __DPX_KILLED(type);				\
-		__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(			\
-				__DPX_ARGS(__VA_ARGS__), __e.table);		\
+		if (!__restarted) {						\
+			if (__DPX_ERRNO_VAL(__r) && unlikely(!__e.fn))		\
+				return __DPX_KILLED(type);			\
+			__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(		\
+					__DPX_ARGS(__VA_ARGS__), __e.table);	\
+		}								\
+		__restarted = false;						\
 		if (!__DPX_RESTARTED(type, __r) ||				\
 		    !drvproxy_call_redispatch(&__dpx_desc_##epn, __e.table))	\
 			break;							\
 		drvproxy_call_leave(&__dpx_desc_##epn, __e.table);		\
+		__e = drvproxy_call_enter(&__dpx_desc_##epn);			\
 	}									\
 	drvproxy_call_leave(&__dpx_desc_##epn, __e.table);			\
 	return __r;								\
 }
 
-#define __DPX_WRAPPER_VOID(linkage, type, epn, ...)				\
+#define __DPX_WRAPPER(linkage, type, epn, ...)					\
+__DPX_SLOW(type, epn, __VA_ARGS__)						\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
-	struct drvproxy_entry __e = drvproxy_call_enter(&__dpx_desc_##epn);	\
+	struct drvproxy_entry __e = drvproxy_call_try_enter(&__dpx_desc_##epn);	\
+	type __r;								\
 										\
+	if (unlikely(!__e.fn))							\
+		return __dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), __e.table, false); \
+	__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__),	\
+						    __e.table);			\
+	if (__DPX_RESTARTED(type, __r))						\
+		return __dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), __e.table, true); \
+	drvproxy_call_leave_counted(&__dpx_desc_##epn, __e.table);		\
+	return __r;								\
+}
+
+/* The same for a void endpoint, which is never re-dispatched nor killed. */
+#define __DPX_WRAPPER_VOID(linkage, type, epn, ...)				\
+static noinline void __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__),		\
+				      struct drvproxy_table *__t)		\
+{										\
+	struct drvproxy_entry __e;						\
+										\
+	__e = __t ? drvproxy_call_stalled(&__dpx_desc_##epn, __t) :		\
+		    drvproxy_call_enter(&__dpx_desc_##epn);			\
 	((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__), __e.table); \
 	drvproxy_call_leave(&__dpx_desc_##epn, __e.table);			\
+}										\
+										\
+linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
+{										\
+	struct drvproxy_entry __e = drvproxy_call_try_enter(&__dpx_desc_##epn);	\
+										\
+	if (unlikely(!__e.fn)) {						\
+		__dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), __e.table);		\
+		return;								\
+	}									\
+	((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__), __e.table); \
+	drvproxy_call_leave_counted(&__dpx_desc_##epn, __e.table);		\
 }
 #else
 #undef __DPX_IN_SECTION
