@@ -40,6 +40,7 @@
 #define TR_VALUE	105
 #define TR_IOCTL	106
 #define TR_RELEASE	107
+#define TR_SIX		108
 
 struct tr_fixture {
 	struct dpx_host host;
@@ -66,6 +67,11 @@ struct tr_fixture {
 	bool atomic_when_stalled;
 	int atomic_result;
 	int atomic_orig_stalled;
+	bool six_when_stalled;
+	bool six_slept;
+	int six_ran_stalled;
+	atomic_t six_orig;
+	atomic_t six_repl;
 	/* state migration */
 	long state;
 	unsigned int migrations;
@@ -132,6 +138,25 @@ DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_release, struct inode *, inode, struct file
 	return 60;
 }
 
+/*
+ * Six parameters: on x86-64 the wrapper's slow path takes eight, two on
+ * the stack, so the wrapper calls it instead of jumping to it and both
+ * are on the stack of a stalled caller (as every wrapper's is on arm64).
+ */
+DRVPROXY_ENDPOINT_MANUAL(long, dpx_tr_six, long, a, long, b, long, c, long, d, long, e,
+			 long, g)
+{
+	atomic_inc(&tr_cur->six_orig);
+	return a + b + c + d + e + g;
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(long, dpx_tr_six, dpx_tr_six_l1, long, a, long, b, long, c,
+			    long, d, long, e, long, g)
+{
+	atomic_inc(&tr_cur->six_repl);
+	return 100 + a + b + c + d + e + g;
+}
+
 DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_block, int, wait)
 {
 	atomic_inc(&tr_cur->block_entered);
@@ -195,6 +220,10 @@ static const struct drvproxy_replacement *const tr_ioctl1[] = {
 	DRVPROXY_REPL(dpx_tr_ioctl_l1),
 };
 
+static const struct drvproxy_replacement *const tr_six1[] = {
+	DRVPROXY_REPL(dpx_tr_six_l1),
+};
+
 static const struct drvproxy_replacement *const tr_block1[] = {
 	DRVPROXY_REPL(dpx_tr_block_l1),
 };
@@ -223,6 +252,7 @@ static int tr_init(struct kunit *test)
 		{ .id = TR_VALUE, .endpoint = DRVPROXY_DESC(dpx_tr_value) },
 		{ .id = TR_IOCTL, .endpoint = DRVPROXY_DESC(dpx_tr_ioctl) },
 		{ .id = TR_RELEASE, .endpoint = DRVPROXY_DESC(dpx_tr_release) },
+		{ .id = TR_SIX, .endpoint = DRVPROXY_DESC(dpx_tr_six) },
 	};
 	struct drvproxy_driver *drv;
 
@@ -265,6 +295,11 @@ static struct drvproxy_layer *tr_layer(struct tr_fixture *f, enum drvproxy_mode 
 static long tr_call_outer(void *arg)
 {
 	return dpx_tr_outer(1);
+}
+
+static long tr_call_six(void *arg)
+{
+	return dpx_tr_six(1, 2, 3, 4, 5, 6);
 }
 
 static long tr_call_block(void *arg)
@@ -404,11 +439,39 @@ static int tr_stalled_cb(enum drvproxy_phase phase, void *context)
 		/* It must go on waiting for the transition, not give up. */
 		f->release_done_in_stall = dpx_thread_wait(&f->killed, 200);
 	}
+	if (f->six_when_stalled &&
+	    !dpx_thread_start(&f->caller, tr_call_six, f, "dpx-tr-six")) {
+		/* Not nested in any call: it must wait, running nothing. */
+		f->six_slept = dpx_thread_sleeps(&f->caller, TASK_UNINTERRUPTIBLE, 5000);
+		f->six_ran_stalled = atomic_read(&f->six_orig) + atomic_read(&f->six_repl);
+	}
 	if (f->atomic_when_stalled) {
 		f->atomic_result = tr_call_atomic_from_hardirq();
 		f->atomic_orig_stalled = atomic_read(&f->atomic_orig);
 	}
 	return 0;
+}
+
+/*
+ * A call that is not nested in another call of the driver waits out a
+ * stalled transition, also when its wrapper called its slow path (the
+ * nesting check must not take the wrapper below the slow path for an
+ * outer call), and then runs the new implementation.
+ */
+static void stalled_caller_below_its_slow_path_waits(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_six1);
+
+	l->callback = tr_stalled_cb;
+	l->context = f;
+	f->six_when_stalled = true;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_EXPECT_TRUE(test, f->six_slept);
+	KUNIT_EXPECT_EQ(test, f->six_ran_stalled, 0);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	KUNIT_EXPECT_EQ(test, f->caller.result, 121L);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->six_orig), 0);
 }
 
 /*
@@ -488,6 +551,7 @@ static void stalled_transition_never_changes_atomic_endpoint(struct kunit *test)
 static struct kunit_case drvproxy_stall_cases[] = {
 	KUNIT_CASE(stalled_apply_waits_for_calls_in_older_tables),
 	KUNIT_CASE(stalled_apply_completes_across_nested_call),
+	KUNIT_CASE(stalled_caller_below_its_slow_path_waits),
 	KUNIT_CASE(killed_stalled_caller_fails_with_eintr),
 	KUNIT_CASE(killed_stalled_release_still_runs_after_transition),
 	KUNIT_CASE(stalled_transition_never_changes_atomic_endpoint),
@@ -921,7 +985,7 @@ static long tr_apply_when_told(void *arg)
 
 /*
  * A call loads the active table and counts its entry in one
- * preempt-disabled section (drvproxy_call_enter()), so a superseded table
+ * preempt-disabled section (drvproxy_call_try_enter()), so a superseded table
  * whose counters say "empty" may still be entered by a call that loaded it
  * before the publish: the retire worker must let a grace period pass
  * before it believes the counters.  Done here by hand: load the table,
@@ -944,7 +1008,7 @@ static void superseded_table_outlives_call_that_loaded_it_before_publish(struct 
 	KUNIT_ASSERT_EQ(test, dpx_in_flight(f->host.ext, TR_INNER), 0ULL);
 
 	preempt_disable();
-	/* As drvproxy_call_enter() loads it: acquire, pairs with the publish. */
+	/* As drvproxy_call_try_enter() loads it: acquire, pairs with the publish. */
 	t = (struct drvproxy_table __force *)smp_load_acquire(&dom->active);
 	complete(&f->apply_go);
 	/*

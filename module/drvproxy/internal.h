@@ -18,7 +18,7 @@
  *                           count in one section, so a lock-free reader of
  *                           the statistics sees every call exactly once.
  *
- * The call path takes none of them: see drvproxy_call_enter().  Its slow
+ * The call path takes none of them: see drvproxy_call_try_enter().  Its slow
  * path (a call that meets a stall, wait.c) takes retire_lock to read the
  * tables.  transition.c lists every barrier and grace period of the swap
  * protocol with the access of the call path it pairs with.
@@ -198,7 +198,7 @@ struct drvproxy_layer_kobj {
 #define DRVPROXY_BUILD_ID_MAX	32
 
 struct drvproxy_extension {
-	struct drvproxy_domain domain;	/* must stay first: see drvproxy_call_enter() */
+	struct drvproxy_domain domain;	/* must stay first: see drvproxy_call_try_enter() */
 	struct drvproxy_driver *drv;
 	struct module *owner;
 	struct list_head node_all;	/* all extensions, under drvproxy_lock */
@@ -282,6 +282,8 @@ int drvproxy_format_signature(char *buf, size_t size, const char *sig);
 void drvproxy_extension_release(struct drvproxy_extension *ext);
 struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *ext,
 						     drvproxy_fn_t fn);
+struct drvproxy_endpoint_desc *drvproxy_slow_desc(struct drvproxy_extension *ext,
+						  drvproxy_fn_t fn);
 struct list_head *drvproxy_extension_list(void);
 
 /* table.c: the tables as data */

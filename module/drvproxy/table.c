@@ -6,7 +6,7 @@
  * An extension's calls always go through exactly one table, so a change of
  * many endpoints is all-or-nothing.  A table holds, per endpoint, the
  * implementation its calls run and the per-CPU enter and exit counters its
- * calls count themselves in (drvproxy_call_enter(), drvproxy_call_leave()),
+ * calls count themselves in (drvproxy_call_try_enter(), drvproxy_call_leave()),
  * allocated in chunks of DRVPROXY_COUNT_CHUNK endpoints.  Which table is
  * active, when it changes, and when a superseded one may be freed is the
  * swap protocol's, in transition.c; nothing here publishes, waits or frees

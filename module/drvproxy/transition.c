@@ -3,13 +3,16 @@
  * transition.c - the swap protocol: bind, publish, stall, drain, retire and
  * unbind, and the stalled caller's side of it
  *
- * Every call of an endpoint runs drvproxy_call_enter() (drvproxy.h): in one
- * preempt-disabled region it loads the endpoint's binding (desc->ext) and
- * the extension's active table (ext->domain.active), counts itself in the
- * table's per-CPU enter counter and loads its implementation; when it
+ * Every call of an endpoint runs drvproxy_call_try_enter() (drvproxy.h): in
+ * one preempt-disabled region it loads the endpoint's binding (desc->ext)
+ * and the extension's active table (ext->domain.active), counts itself in
+ * the table's per-CPU enter counter and loads its implementation; when it
  * returns it counts itself in the same table's exit counter
- * (drvproxy_call_leave()).  No lock, no atomic read-modify-write, no full
- * barrier.  Everything in this file makes that enough.
+ * (drvproxy_call_leave_counted() in the wrapper, drvproxy_call_leave() in
+ * its slow path, __dpx_slow_<name>(), which enters again with
+ * drvproxy_call_enter() after a re-dispatch).  No lock, no atomic
+ * read-modify-write, no full barrier.  Everything in this file makes that
+ * enough.
  *
  * The protocol (under ext->lock, except the retire worker):
  *
@@ -31,11 +34,11 @@
  * Barriers and grace periods, each with the hot-path access it pairs with:
  *
  *   B1  smp_store_release(&desc->ext) in drvproxy_bind_endpoint() pairs
- *       with smp_load_acquire(&desc->ext) in drvproxy_call_enter(): a call
+ *       with smp_load_acquire(&desc->ext) in drvproxy_call_try_enter(): a call
  *       that sees the binding sees a published table with its slot.
  *   B2  rcu_assign_pointer(ext->domain.active) in drvproxy_publish() and
  *       drvproxy_first_publish() pairs with smp_load_acquire(&dom->active)
- *       in drvproxy_call_enter() and drvproxy_call_stalled(): a call sees
+ *       in drvproxy_call_try_enter() and drvproxy_call_stalled(): a call sees
  *       the table's contents and, after a stalled transition, whatever the
  *       STALLED callback wrote before the publish (a migrated state).
  *   B3  smp_wmb() between the table store and the publish_seq increment in
@@ -45,13 +48,14 @@
  *   G1  synchronize_rcu_expedited() first in stall_drain(), the first
  *       grace period of a retiring table, the first synchronize_rcu() of
  *       drain_sync() and the one in drvproxy_unbind() pair with the
- *       preempt-disabled region of drvproxy_call_enter(): afterwards every
+ *       preempt-disabled region of drvproxy_call_try_enter(): afterwards every
  *       call that loaded an earlier table (or the binding) has counted its
  *       entry there, and no new call can enter a table no longer active.
  *   G2  synchronize_rcu_expedited() last in stall_drain(), the second
  *       grace period of a retiring table and the second synchronize_rcu()
  *       of drain_sync() pair with the plain per-CPU exit increment of
- *       drvproxy_call_leave(), which orders nothing by itself: a grace
+ *       drvproxy_call_leave_counted() and drvproxy_call_leave(), which
+ *       orders nothing by itself: a grace
  *       period runs a full barrier on every CPU, so everything a drained
  *       call did is visible to the STALLED callback, and complete before
  *       its table, and the module code it referenced, is freed.
@@ -106,7 +110,7 @@ void drvproxy_first_publish(struct drvproxy_extension *ext, struct drvproxy_gene
 	t->generation = ++ext->generation;
 	drvproxy_table_mark_atomic(ext, t);
 	list_add_tail(&t->all_node, &ext->tables);
-	/* B2: pairs with smp_load_acquire() in drvproxy_call_enter(). */
+	/* B2: pairs with smp_load_acquire() in drvproxy_call_try_enter(). */
 	rcu_assign_pointer(ext->domain.active, &t->table);
 }
 
@@ -117,7 +121,7 @@ void drvproxy_first_publish(struct drvproxy_extension *ext, struct drvproxy_gene
 void drvproxy_bind_endpoint(struct drvproxy_extension *ext, struct drvproxy_endpoint *ep)
 {
 	ep->desc->index = ep->index;
-	/* B1: pairs with smp_load_acquire() in drvproxy_call_enter(). */
+	/* B1: pairs with smp_load_acquire() in drvproxy_call_try_enter(). */
 	smp_store_release(&ep->desc->ext, ext);
 }
 
@@ -170,7 +174,7 @@ void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_generation
 	if (list_empty(&t->all_node))
 		list_add_tail(&t->all_node, &ext->tables);
 	spin_unlock_bh(&ext->retire_lock);
-	/* B2: pairs with smp_load_acquire() in drvproxy_call_enter(). */
+	/* B2: pairs with smp_load_acquire() in drvproxy_call_try_enter(). */
 	rcu_assign_pointer(ext->domain.active, &t->table);
 	/* B3: the table before the count; pairs with drvproxy_call_stalled(). */
 	smp_wmb();
@@ -392,7 +396,7 @@ static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_generatio
 	}
 	/*
 	 * A call counts its exit with a plain per-CPU increment
-	 * (drvproxy_call_leave()), which orders nothing on a weakly ordered
+	 * (drvproxy_call_leave_counted()), which orders nothing on a weakly ordered
 	 * CPU: its last accesses to the driver's state may still be in
 	 * flight when we see the count.  The expedited grace period makes
 	 * every CPU execute a full barrier, pairing with that increment, so
@@ -564,7 +568,8 @@ err_free:
  * @desc: the endpoint called
  * @table: the stall table the call is counted in
  *
- * Used by drvproxy_call_enter(); not for drivers.
+ * Used by the wrappers' slow paths (__dpx_slow_<name>(), through
+ * drvproxy_call_enter() after a re-dispatch); not for drivers.
  *
  * Context: any context; sleeps only for endpoints that may
  * (drvproxy_may_wait()).
@@ -629,7 +634,7 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 		preempt_disable();
 		/*
 		 * Enter again only while the endpoint is bound: G1, as in
-		 * drvproxy_call_enter().  drvproxy_unbind() clears desc->ext,
+		 * drvproxy_call_try_enter().  drvproxy_unbind() clears desc->ext,
 		 * then synchronize_rcu() waits for this preempt-disabled
 		 * region, so either the entry below is counted before its
 		 * drain, or this load no longer sees @ext (NULL, or another
@@ -645,7 +650,7 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 			e.table = NULL;
 			return e;
 		}
-		/* Acquire, as in drvproxy_call_enter(): see the STALLED writes. */
+		/* Acquire, as in drvproxy_call_try_enter(): see the STALLED writes. */
 		table = (struct drvproxy_table __force *)smp_load_acquire(&ext->domain.active);
 		this_cpu_inc(table->slot[i].count->enter);
 		e.fn = table->slot[i].fn;

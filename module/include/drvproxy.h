@@ -533,6 +533,9 @@ struct drvproxy_table {
  *	...)"; drvproxy compares only the return and parameter types
  * @impl: the original implementation (takes the call's table last)
  * @wrapper: the wrapper, i.e. the function the endpoint's name denotes
+ * @slow: the wrapper's slow path, __dpx_slow_<name>() (NULL in a build
+ *	without wrappers); the nesting check of a stalled call looks for it
+ *	on the stack
  * @owner: the module that contains @impl and @wrapper
  * @ext: the extension it is bound to (written by drvproxy; NULL when unbound)
  * @index: its slot in @ext's tables (written by drvproxy)
@@ -549,6 +552,7 @@ struct drvproxy_endpoint_desc {
 	const char *signature;
 	drvproxy_fn_t impl;
 	drvproxy_fn_t wrapper;
+	drvproxy_fn_t slow;
 	struct module *owner;
 	struct drvproxy_extension *ext;
 	unsigned int index;
@@ -657,26 +661,32 @@ drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 }
 
 /**
- * drvproxy_call_leave() - leave an endpoint (used by the generated wrappers)
+ * drvproxy_call_leave_counted() - leave an endpoint (used by the generated
+ *	wrappers)
  * @desc: the endpoint
- * @table: the table drvproxy_call_enter() returned
+ * @table: the table the call is counted in, not NULL
  *
  * One per-CPU increment, on whichever CPU the call ends.  The swap engine
  * orders it against freeing the table with synchronize_rcu().  @table must
  * not be touched afterwards: it may be freed as soon as this returns.
  */
-static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *desc,
-						struct drvproxy_table *table)
-{
-	if (likely(table))
-		this_cpu_inc(table->slot[desc->index].count->exit);
-}
-
-/* drvproxy_call_leave() of a call known to be counted (@table not NULL). */
 static __always_inline void drvproxy_call_leave_counted(struct drvproxy_endpoint_desc *desc,
 							struct drvproxy_table *table)
 {
 	this_cpu_inc(table->slot[desc->index].count->exit);
+}
+
+/**
+ * drvproxy_call_leave() - leave an endpoint (used by the wrappers' slow path)
+ * @desc: the endpoint
+ * @table: the table drvproxy_call_enter() returned; NULL (the endpoint was
+ *	not bound) counts nothing
+ */
+static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *desc,
+						struct drvproxy_table *table)
+{
+	if (likely(table))
+		drvproxy_call_leave_counted(desc, table);
 }
 
 /*
@@ -787,6 +797,7 @@ struct __dpx_call_types {
 		.signature = #type "(" #__VA_ARGS__ ")",			\
 		.impl = (drvproxy_fn_t)__dpx_impl_##epn,			\
 		.wrapper = (drvproxy_fn_t)epn,					\
+		.slow = __DPX_SLOW_FN(epn),					\
 		.owner = THIS_MODULE,						\
 		.flags = (epflags) | __DPX_ERRNO_FLAG(type),			\
 	}
@@ -800,6 +811,8 @@ struct __dpx_call_types {
 	static_assert(sizeof(__dpx_desc_##epn))
 
 #if !defined(DRVPROXY_RAW) && !defined(DRVPROXY_IMAGE_COMPANION)
+#define __DPX_SLOW_FN(epn)	((drvproxy_fn_t)__dpx_slow_##epn)
+
 /*
  * What an errno-typed call that returned DRVPROXY_ERESTART returned, as
  * @type; the bool case is for sparse, as in __DPX_KILLED().
@@ -821,7 +834,10 @@ struct __dpx_call_types {
  * The slow path: @__t is the table the fast path counted the call in (a
  * stall table, or the table whose implementation returned
  * DRVPROXY_ERESTART when @__restarted), or NULL when the endpoint was
- * unbound (nothing counted).  A call that left a swap-aware wait because
+ * unbound (nothing counted: the original runs, as the fast path found).
+ * It is never cloned (__noclone), so that the nesting check of a stalled
+ * call (wait.c) finds it on the stack at the address its descriptor
+ * holds, whether the wrapper called it or jumped to it.  A call that left a swap-aware wait because
  * of a swap is dispatched again, to the implementation that is current
  * now; the staleness check reads the table before the exit count releases
  * it.  Both extra tests are compile-time false unless @type carries an
@@ -829,15 +845,15 @@ struct __dpx_call_types {
  * (drvproxy_call_stalled() returns a NULL implementation from there alone).
  */
 #define __DPX_SLOW(type, epn, ...)						\
-static noinline type __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__),		\
-				      struct drvproxy_table *__t, bool __restarted) \
+static noinline __noclone type							\
+__dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__t,		\
+		 bool __restarted)						\
 {										\
-	struct drvproxy_entry __e = { .fn = NULL, .table = __t };		\
+	struct drvproxy_entry __e = { .fn = __dpx_desc_##epn.impl, .table = __t }; \
 	type __r = __DPX_ERESTART_AS(type);					\
 										\
-	if (!__restarted)							\
-		__e = __t ? drvproxy_call_stalled(&__dpx_desc_##epn, __t) :	\
-			    drvproxy_call_enter(&__dpx_desc_##epn);		\
+	if (__t && !__restarted)						\
+		__e = drvproxy_call_stalled(&__dpx_desc_##epn, __t);		\
 	for (;;) {								\
 		if (!__restarted) {						\
 			if (__DPX_ERRNO_VAL(__r) && unlikely(!__e.fn))		\
@@ -875,13 +891,13 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 
 /* The same for a void endpoint, which is never re-dispatched nor killed. */
 #define __DPX_WRAPPER_VOID(linkage, type, epn, ...)				\
-static noinline void __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__),		\
-				      struct drvproxy_table *__t)		\
+static noinline __noclone void							\
+__dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__t)	\
 {										\
-	struct drvproxy_entry __e;						\
+	struct drvproxy_entry __e = { .fn = __dpx_desc_##epn.impl, .table = NULL }; \
 										\
-	__e = __t ? drvproxy_call_stalled(&__dpx_desc_##epn, __t) :		\
-		    drvproxy_call_enter(&__dpx_desc_##epn);			\
+	if (__t)								\
+		__e = drvproxy_call_stalled(&__dpx_desc_##epn, __t);		\
 	((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__), __e.table); \
 	drvproxy_call_leave(&__dpx_desc_##epn, __e.table);			\
 }										\
@@ -899,6 +915,7 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 }
 #else
 #undef __DPX_IN_SECTION
+#define __DPX_SLOW_FN(epn)	NULL
 /*
  * DRVPROXY_RAW: endpoints are plain functions (the original, called without
  * a table), for baselines that measure what the proxy costs.  An image
