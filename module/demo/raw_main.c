@@ -26,26 +26,69 @@
 static struct drvproxy_device raw_device;
 static struct task_struct *raw_worker;
 
+/* The event's state, read as drvproxy's worker reads it: under its lock. */
+static bool raw_event_peek(struct drvproxy_event *ev)
+{
+	unsigned long flags;
+	bool set;
+
+	spin_lock_irqsave(&ev->wq.lock, flags);
+	set = ev->signalled;
+	spin_unlock_irqrestore(&ev->wq.lock, flags);
+	return set;
+}
+
+/*
+ * One wait of drvproxy's worker loop (worker.c) for one auto-reset event
+ * with a timeout, done the same way: its wait-queue entry stays queued from
+ * before the first test until after the last, so a write that signals the
+ * event while the worker runs wakes it as it does the proxied demo's.
+ * Returns 0 when the event was signalled (and consumes it), or
+ * DRVPROXY_WAIT_TIMEOUT.
+ */
+static long raw_worker_wait(struct demo_state *st, wait_queue_entry_t *wait)
+{
+	long timeout = msecs_to_jiffies(DEMO_WORKER_PERIOD_MS);
+	long status;
+
+	add_wait_queue(&st->tick.wq, wait);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop() || raw_event_peek(&st->tick)) {
+			status = 0;
+			break;
+		}
+		timeout = schedule_timeout(timeout);
+		if (!timeout) {
+			status = raw_event_peek(&st->tick) ? 0 : DRVPROXY_WAIT_TIMEOUT;
+			break;
+		}
+	}
+	__set_current_state(TASK_RUNNING);
+	remove_wait_queue(&st->tick.wq, wait);
+	if (!status && !kthread_should_stop())
+		drvproxy_event_reset(&st->tick);
+	return status;
+}
+
 /*
  * The demo's worker without the proxy: it waits on the same auto-reset
- * event, which every write signals, or for the same period, and runs the
- * same routine, as drvproxy's worker loop does for the proxied demo.
+ * event, which every write signals, or for the same period, the way
+ * drvproxy's worker does, and runs the same routine (a plain function
+ * here, behind a wrapper in the proxied demo).
  */
 static int raw_worker_fn(void *context)
 {
 	struct demo_state *st = context;
-	long left;
+	wait_queue_entry_t wait;
+	long status;
 
+	init_waitqueue_entry(&wait, current);
 	for (;;) {
-		left = wait_event_interruptible_timeout(st->tick.wq,
-							READ_ONCE(st->tick.signalled) ||
-							kthread_should_stop(),
-							msecs_to_jiffies(DEMO_WORKER_PERIOD_MS));
+		status = raw_worker_wait(st, &wait);
 		if (kthread_should_stop())
 			return 0;
-		if (READ_ONCE(st->tick.signalled))
-			drvproxy_event_reset(&st->tick);
-		demo_worker(st, left ? 0 : DRVPROXY_WAIT_TIMEOUT);
+		demo_worker(st, status);
 	}
 }
 
