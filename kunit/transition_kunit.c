@@ -41,6 +41,7 @@
 #define TR_IOCTL	106
 #define TR_RELEASE	107
 #define TR_SIX		108
+#define TR_SELF		109
 
 struct tr_fixture {
 	struct dpx_host host;
@@ -72,6 +73,8 @@ struct tr_fixture {
 	int six_ran_stalled;
 	atomic_t six_orig;
 	atomic_t six_repl;
+	atomic_t self_entered;
+	atomic_t self_orig;
 	/* state migration */
 	long state;
 	unsigned int migrations;
@@ -136,6 +139,35 @@ DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_release, struct inode *, inode, struct file
 {
 	atomic_inc(&tr_cur->release_runs);
 	return 60;
+}
+
+/*
+ * Calls itself once, as its last action, once a transition has published
+ * another table: an ioctl that re-issues itself with a translated command.
+ * The compiler may make that a jump to the wrapper, so the outer call then
+ * shows on the stack only as a return address in its wrapper, right below
+ * the inner call's wrapper.
+ */
+static noinline bool tr_wait_stale(struct drvproxy_table *call)
+{
+	atomic_inc(&tr_cur->self_entered);
+	return DPX_POLL(drvproxy_call_stale(call), 5000);
+}
+
+/* Nothing on its stack, so that the call of itself can be a jump. */
+DRVPROXY_ENDPOINT_MANUAL(long, dpx_tr_self, long, depth)
+{
+	atomic_inc(&tr_cur->self_orig);
+	if (!depth)
+		return 40;
+	if (!tr_wait_stale(__dpx_call))
+		return -ETIME;
+	return dpx_tr_self(depth - 1);
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(long, dpx_tr_self, dpx_tr_self_l1, long, depth)
+{
+	return depth ? -EINVAL : 41;
 }
 
 /*
@@ -220,6 +252,10 @@ static const struct drvproxy_replacement *const tr_ioctl1[] = {
 	DRVPROXY_REPL(dpx_tr_ioctl_l1),
 };
 
+static const struct drvproxy_replacement *const tr_self1[] = {
+	DRVPROXY_REPL(dpx_tr_self_l1),
+};
+
 static const struct drvproxy_replacement *const tr_six1[] = {
 	DRVPROXY_REPL(dpx_tr_six_l1),
 };
@@ -253,6 +289,7 @@ static int tr_init(struct kunit *test)
 		{ .id = TR_IOCTL, .endpoint = DRVPROXY_DESC(dpx_tr_ioctl) },
 		{ .id = TR_RELEASE, .endpoint = DRVPROXY_DESC(dpx_tr_release) },
 		{ .id = TR_SIX, .endpoint = DRVPROXY_DESC(dpx_tr_six) },
+		{ .id = TR_SELF, .endpoint = DRVPROXY_DESC(dpx_tr_self) },
 	};
 	struct drvproxy_driver *drv;
 
@@ -295,6 +332,11 @@ static struct drvproxy_layer *tr_layer(struct tr_fixture *f, enum drvproxy_mode 
 static long tr_call_outer(void *arg)
 {
 	return dpx_tr_outer(1);
+}
+
+static long tr_call_self(void *arg)
+{
+	return dpx_tr_self(1);
 }
 
 static long tr_call_six(void *arg)
@@ -388,6 +430,27 @@ static void stalled_apply_completes_across_nested_call(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->inner_orig), 1);
 	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 11);
 	KUNIT_EXPECT_TRUE(test, DPX_POLL(dpx_in_flight(f->host.ext, TR_INNER) == 0, 5000));
+}
+
+/*
+ * The same when the inner call is of the outer call's own endpoint, made
+ * as the outer implementation's last action: the nesting check must not
+ * take the outer call's wrapper for the inner call's own.
+ */
+static void stalled_apply_completes_across_nested_call_of_same_endpoint(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_self1);
+
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_call_self, f, "dpx-tr-self"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(&f->self_entered) == 1, 5000));
+	l->drain_timeout_ms = 3000;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	/* The inner call ran the original, in the stall table. */
+	KUNIT_EXPECT_EQ(test, f->caller.result, 40L);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->self_orig), 2);
+	KUNIT_EXPECT_EQ(test, dpx_tr_self(0), 41L);
 }
 
 struct tr_irq {
@@ -551,6 +614,7 @@ static void stalled_transition_never_changes_atomic_endpoint(struct kunit *test)
 static struct kunit_case drvproxy_stall_cases[] = {
 	KUNIT_CASE(stalled_apply_waits_for_calls_in_older_tables),
 	KUNIT_CASE(stalled_apply_completes_across_nested_call),
+	KUNIT_CASE(stalled_apply_completes_across_nested_call_of_same_endpoint),
 	KUNIT_CASE(stalled_caller_below_its_slow_path_waits),
 	KUNIT_CASE(killed_stalled_caller_fails_with_eintr),
 	KUNIT_CASE(killed_stalled_release_still_runs_after_transition),

@@ -192,6 +192,25 @@ w1_result() {
 	fi
 }
 
+# slow_paths_whole NAME LABEL: no wrapper's slow path in the modules built
+# in $BUILD/NAME was cloned (.constprop, .isra) or split (.part, .cold).  The
+# nesting check of a stalled call (wait.c) finds a slow path's frames by
+# the address its descriptor holds; a clone's or a split part's frames lie
+# elsewhere, and a stalled caller would take its own wrapper for an outer
+# call.  __noclone prevents the clones; nothing prevents a split, so a
+# compiler that starts splitting must fail here.
+slow_paths_whole() {
+	local name=$1 label=$2 bad
+
+	bad=$(find "$BUILD/$name" -name '*.ko' -exec readelf -sW {} + 2>/dev/null |
+		awk '$8 ~ /^__dpx_slow_[A-Za-z0-9_]*\./ { print $8 }' | LC_ALL=C sort -u | head -n 5 | xargs)
+	if [ -n "$bad" ]; then
+		fail "build: a wrapper's slow path was cloned or split $label: $bad"
+	else
+		pass "build: no wrapper's slow path cloned or split $label"
+	fi
+}
+
 # chroot_make NAME LOGNAME SUBDIR KDIR [MAKEARGS...]: build $BUILD/NAME/SUBDIR
 # against KDIR in the newest-kernel chroot (tools/chroot.sh); the make
 # output goes to $LOGDIR/LOGNAME.make.log.
@@ -231,6 +250,7 @@ build_newest() {
 	rc=0
 	chroot_make "$name" "$name" "" "$kdir" W=1 || rc=$?
 	w1_result "$label" "$LOGDIR/$name.make.log" "$rc"
+	[ "$rc" != 0 ] || slow_paths_whole "$name" "($label)"
 	# tools/bench links against the tree's Module.symvers.
 	if [ "$rc" = 0 ]; then
 		chroot_make "$name" "$name-bench" /tools/bench "$kdir" W=1 \
@@ -305,6 +325,7 @@ stage_build() {
 		rc=0
 		build_tree "$name" "$kdir" W=1 || rc=$?
 		w1_result "W=1 against ${kdir#/usr/src/}" "$LOGDIR/$name.make.log" "$rc"
+		[ "$rc" != 0 ] || slow_paths_whole "$name" "(${kdir#/usr/src/})"
 	done
 	build_newest
 	build_arm64
@@ -328,6 +349,7 @@ build_arm64() {
 		build_tree "$name" "$akdir" W=1 ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- || rc=$?
 		w1_result "W=1 cross-built for arm64 against ${akdir##*/usr/src/} (Debian's arm64 headers)" \
 			"$LOGDIR/$name.make.log" "$rc"
+		[ "$rc" != 0 ] || slow_paths_whole "$name" "(arm64 ${akdir##*/linux-headers-})"
 	done
 }
 

@@ -766,31 +766,6 @@ struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *
 	return desc;
 }
 
-/*
- * The endpoint whose wrapper's slow path is @fn, or NULL.  A scan of every
- * endpoint: only the nesting check of a stalled call uses it (wait.c),
- * which scans every table's slots as well.
- */
-struct drvproxy_endpoint_desc *drvproxy_slow_desc(struct drvproxy_extension *ext,
-						  drvproxy_fn_t fn)
-{
-	const struct drvproxy_index *idx;
-	struct drvproxy_endpoint_desc *desc = NULL;
-	u32 i;
-
-	rcu_read_lock();
-	/* Pairs with rcu_replace_pointer() in index_publish(). */
-	idx = rcu_dereference(ext->index);
-	for (i = 0; idx && i < idx->nr_ids && !desc; i++) {
-		const struct drvproxy_index_slot *s = &idx->by_id[i];
-
-		if (s->wrapper && s->ep->desc->slow == fn)
-			desc = s->ep->desc;
-	}
-	rcu_read_unlock();
-	return desc;
-}
-
 /**
  * drvproxy_get_endpoint_wrapper() - the wrapper of an endpoint id (V1)
  * @ext: the extension

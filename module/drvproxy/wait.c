@@ -68,11 +68,13 @@ static bool slot_runs(struct drvproxy_generation *t, unsigned int i, unsigned lo
 }
 
 /*
- * Is @fn the wrapper, its slow path or an implementation (in any of its
- * tables) of one of @ext's process-context endpoints?  Atomic endpoints do not count: the
- * drain does not wait for their calls in the stall table, so a call nested
- * in one of those must wait like any other.  The tables are read under
- * retire_lock: a table leaves the list under it before it is freed.
+ * Is @fn the wrapper or an implementation (in any of its tables) of one of
+ * @ext's process-context endpoints?  A slow path needs no test of its own:
+ * its wrapper called it (__DPX_CALL_SLOW()), so the wrapper's frame
+ * follows.  Atomic endpoints do not count: the drain does not wait for
+ * their calls in the stall table, so a call nested in one of those must
+ * wait like any other.  The tables are read under retire_lock: a table
+ * leaves the list under it before it is freed.
  */
 static bool ext_code(struct drvproxy_extension *ext, unsigned long fn)
 {
@@ -81,8 +83,6 @@ static bool ext_code(struct drvproxy_extension *ext, unsigned long fn)
 	unsigned int i;
 	bool found = false;
 
-	if (!desc)
-		desc = drvproxy_slow_desc(ext, (drvproxy_fn_t)fn);
 	if (desc)
 		return !(desc->flags & DRVPROXY_EP_ATOMIC);
 	spin_lock_bh(&ext->retire_lock);
@@ -105,10 +105,11 @@ static bool ext_code(struct drvproxy_extension *ext, unsigned long fn)
  * table, and leaves it before the outer call does, so before the drain
  * ends.  The outer call shows on the stack as a frame of one of @ext's
  * implementations (never inlined: it is called through a pointer) or, when
- * it tail-called a helper, of its wrapper or its wrapper's slow path.  This
- * call's own frames come first: drvproxy's, then @desc's slow path, then
- * @desc's wrapper unless the wrapper jumped to its slow path or was inlined
- * into its caller.  Slow path only: a stalled caller that may sleep.
+ * it tail-called a helper, of its wrapper.  This call's own frames come
+ * first: drvproxy's, then @desc's slow path (which called drvproxy), then
+ * @desc's wrapper (which called the slow path, never jumped to it: see
+ * __DPX_CALL_SLOW()) unless the wrapper was inlined into its caller.  Slow
+ * path only: a stalled caller that may sleep.
  */
 static bool drvproxy_called_inside(struct drvproxy_extension *ext,
 				   struct drvproxy_endpoint_desc *desc)

@@ -512,9 +512,10 @@ struct drvproxy_slot {
  *	table: callers that may sleep wait for the next publish) and the
  *	per-CPU counters they count themselves in
  *
- * Readers see it only between drvproxy_call_enter() and
- * drvproxy_call_leave().  Every implementation receives the table its call
- * entered as its hidden last parameter, ``__dpx_call`` (last, so the
+ * Readers see it only between entering (drvproxy_call_try_enter()) and
+ * leaving (drvproxy_call_leave_counted()).  Every implementation receives
+ * the table its call entered as its hidden last parameter, ``__dpx_call``
+ * (last, so the
  * wrapper passes the caller's arguments on in the registers they came in;
  * NULL when the endpoint is not bound to an extension), which the
  * swap-aware waits compare with the active table.  Everything else about a
@@ -872,6 +873,22 @@ __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__t,		\
 	return __r;								\
 }
 
+/*
+ * The wrapper calls its slow path; the barrier after the call keeps the
+ * compiler from jumping to it instead.  A stalled caller's stack then
+ * always shows drvproxy's frames, the slow path and the wrapper, in that
+ * order, which is what the nesting check (wait.c) skips before it looks
+ * for an outer call: were the wrapper to jump, the frame after the slow
+ * path would be the caller's, which may be this endpoint's own wrapper in
+ * an outer call (an implementation ending with a call of its own
+ * endpoint) and must not be skipped.
+ */
+#define __DPX_CALL_SLOW(type, epn, table, restarted, ...) ({			\
+	type __s = __dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), table, restarted);	\
+	barrier();								\
+	__s;									\
+})
+
 #define __DPX_WRAPPER(linkage, type, epn, ...)					\
 __DPX_SLOW(type, epn, __VA_ARGS__)						\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
@@ -880,11 +897,11 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 	type __r;								\
 										\
 	if (unlikely(!__e.fn))							\
-		return __dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), __e.table, false); \
+		return __DPX_CALL_SLOW(type, epn, __e.table, false, __VA_ARGS__);	\
 	__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__),	\
 						    __e.table);			\
 	if (__DPX_RESTARTED(type, __r))						\
-		return __dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), __e.table, true); \
+		return __DPX_CALL_SLOW(type, epn, __e.table, true, __VA_ARGS__);	\
 	drvproxy_call_leave_counted(&__dpx_desc_##epn, __e.table);		\
 	return __r;								\
 }
@@ -908,6 +925,7 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 										\
 	if (unlikely(!__e.fn)) {						\
 		__dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), __e.table);		\
+		barrier();	/* called, not jumped to: see __DPX_CALL_SLOW() */ \
 		return;								\
 	}									\
 	((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__), __e.table); \
