@@ -410,6 +410,24 @@ static void stalled_apply_waits_for_calls_in_older_tables(struct kunit *test)
 }
 
 /*
+ * Start @fn in a thread, wait until its outer call has entered (@entered
+ * reads 1), apply @l (stalled) while it runs, and wait for the thread: the
+ * apply must complete, because the call nested in the outer one does not
+ * wait for it.
+ */
+static void tr_apply_across_outer_call(struct kunit *test, struct drvproxy_layer *l,
+				       long (*fn)(void *arg), atomic_t *entered)
+{
+	struct tr_fixture *f = test->priv;
+
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, fn, f, "dpx-tr-outer"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(entered) == 1, 5000));
+	l->drain_timeout_ms = 3000;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+}
+
+/*
  * An endpoint that calls another endpoint of its driver while a stalled
  * transition starts: the inner call must not wait for the transition,
  * which waits for the outer call.  It runs the implementation the
@@ -418,13 +436,9 @@ static void stalled_apply_waits_for_calls_in_older_tables(struct kunit *test)
 static void stalled_apply_completes_across_nested_call(struct kunit *test)
 {
 	struct tr_fixture *f = test->priv;
-	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_inner1);
 
-	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_call_outer, f, "dpx-tr-outer"), 0);
-	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(&f->outer_entered) == 1, 5000));
-	l->drain_timeout_ms = 3000;
-	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), 0);
-	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	tr_apply_across_outer_call(test, tr_layer(f, DRVPROXY_MODE_STALLED, tr_inner1),
+				   tr_call_outer, &f->outer_entered);
 	KUNIT_EXPECT_EQ(test, f->caller.result, 20L);
 	KUNIT_EXPECT_EQ(test, f->outer_inner_result, 10);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->inner_orig), 1);
@@ -440,13 +454,9 @@ static void stalled_apply_completes_across_nested_call(struct kunit *test)
 static void stalled_apply_completes_across_nested_call_of_same_endpoint(struct kunit *test)
 {
 	struct tr_fixture *f = test->priv;
-	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_self1);
 
-	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_call_self, f, "dpx-tr-self"), 0);
-	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(&f->self_entered) == 1, 5000));
-	l->drain_timeout_ms = 3000;
-	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(l), 0);
-	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	tr_apply_across_outer_call(test, tr_layer(f, DRVPROXY_MODE_STALLED, tr_self1),
+				   tr_call_self, &f->self_entered);
 	/* The inner call ran the original, in the stall table. */
 	KUNIT_EXPECT_EQ(test, f->caller.result, 40L);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->self_orig), 2);
@@ -516,6 +526,21 @@ static int tr_stalled_cb(enum drvproxy_phase phase, void *context)
 }
 
 /*
+ * Apply a stalled layer of @r whose STALLED callback (tr_stalled_cb()) does
+ * what *@when_stalled, set here, asks for.
+ */
+static int tr_apply_stalled_cb(struct tr_fixture *f, const struct drvproxy_replacement *const *r,
+			       bool *when_stalled)
+{
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, r);
+
+	l->callback = tr_stalled_cb;
+	l->context = f;
+	*when_stalled = true;
+	return drvproxy_layer_apply(l);
+}
+
+/*
  * A call that is not nested in another call of the driver waits out a
  * stalled transition, also when its wrapper called its slow path (the
  * nesting check must not take the wrapper below the slow path for an
@@ -524,12 +549,8 @@ static int tr_stalled_cb(enum drvproxy_phase phase, void *context)
 static void stalled_caller_below_its_slow_path_waits(struct kunit *test)
 {
 	struct tr_fixture *f = test->priv;
-	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_six1);
 
-	l->callback = tr_stalled_cb;
-	l->context = f;
-	f->six_when_stalled = true;
-	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_EQ(test, tr_apply_stalled_cb(f, tr_six1, &f->six_when_stalled), 0);
 	KUNIT_EXPECT_TRUE(test, f->six_slept);
 	KUNIT_EXPECT_EQ(test, f->six_ran_stalled, 0);
 	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
@@ -545,12 +566,8 @@ static void stalled_caller_below_its_slow_path_waits(struct kunit *test)
 static void killed_stalled_caller_fails_with_eintr(struct kunit *test)
 {
 	struct tr_fixture *f = test->priv;
-	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_ioctl1);
 
-	l->callback = tr_stalled_cb;
-	l->context = f;
-	f->kill_when_stalled = true;
-	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_EQ(test, tr_apply_stalled_cb(f, tr_ioctl1, &f->kill_when_stalled), 0);
 	KUNIT_EXPECT_TRUE(test, f->killed_slept);
 	KUNIT_EXPECT_TRUE(test, f->killed_done);
 	KUNIT_EXPECT_EQ(test, f->killed_result, (long)-EINTR);
@@ -569,12 +586,8 @@ static void killed_stalled_caller_fails_with_eintr(struct kunit *test)
 static void killed_stalled_release_still_runs_after_transition(struct kunit *test)
 {
 	struct tr_fixture *f = test->priv;
-	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_STALLED, tr_ioctl1);
 
-	l->callback = tr_stalled_cb;
-	l->context = f;
-	f->release_when_stalled = true;
-	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_EQ(test, tr_apply_stalled_cb(f, tr_ioctl1, &f->release_when_stalled), 0);
 	KUNIT_EXPECT_TRUE(test, f->killed_slept);
 	KUNIT_EXPECT_FALSE(test, f->release_done_in_stall);
 	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->killed, 5000));

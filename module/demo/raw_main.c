@@ -26,18 +26,6 @@
 static struct drvproxy_device raw_device;
 static struct task_struct *raw_worker;
 
-/* The event's state, read as drvproxy's worker reads it: under its lock. */
-static bool raw_event_peek(struct drvproxy_event *ev)
-{
-	unsigned long flags;
-	bool set;
-
-	spin_lock_irqsave(&ev->wq.lock, flags);
-	set = ev->signalled;
-	spin_unlock_irqrestore(&ev->wq.lock, flags);
-	return set;
-}
-
 /*
  * One wait of drvproxy's worker loop (worker.c) for one auto-reset event
  * with a timeout, done the same way: its wait-queue entry stays queued from
@@ -54,13 +42,13 @@ static long raw_worker_wait(struct demo_state *st, wait_queue_entry_t *wait)
 	add_wait_queue(&st->tick.wq, wait);
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
-		if (kthread_should_stop() || raw_event_peek(&st->tick)) {
+		if (kthread_should_stop() || drvproxy_event_read_state(&st->tick)) {
 			status = 0;
 			break;
 		}
 		timeout = schedule_timeout(timeout);
 		if (!timeout) {
-			status = raw_event_peek(&st->tick) ? 0 : DRVPROXY_WAIT_TIMEOUT;
+			status = drvproxy_event_read_state(&st->tick) ? 0 : DRVPROXY_WAIT_TIMEOUT;
 			break;
 		}
 	}

@@ -90,7 +90,14 @@ void drvproxy_event_reset(struct drvproxy_event *ev)
 }
 EXPORT_SYMBOL_GPL(drvproxy_event_reset);
 
-static bool event_peek(struct drvproxy_event *ev)
+/**
+ * drvproxy_event_read_state() - is an event signalled (KeReadStateEvent)
+ * @ev: the event
+ *
+ * Context: any context.
+ * Return: true when @ev is signalled; reading does not consume it.
+ */
+bool drvproxy_event_read_state(struct drvproxy_event *ev)
 {
 	unsigned long flags;
 	bool set;
@@ -100,6 +107,7 @@ static bool event_peek(struct drvproxy_event *ev)
 	spin_unlock_irqrestore(&ev->wq.lock, flags);
 	return set;
 }
+EXPORT_SYMBOL_GPL(drvproxy_event_read_state);
 
 static void event_consume(struct drvproxy_event *ev)
 {
@@ -119,7 +127,7 @@ static long worker_ready(struct drvproxy_worker *w)
 	long first = -1;
 
 	for (i = 0; i < s->event_count; i++) {
-		if (event_peek(s->events[i])) {
+		if (drvproxy_event_read_state(s->events[i])) {
 			set++;
 			if (first < 0)
 				first = i;

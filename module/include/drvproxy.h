@@ -1663,6 +1663,7 @@ struct drvproxy_event {
 void drvproxy_event_init(struct drvproxy_event *ev, bool auto_reset);
 void drvproxy_event_set(struct drvproxy_event *ev);
 void drvproxy_event_reset(struct drvproxy_event *ev);
+bool drvproxy_event_read_state(struct drvproxy_event *ev);
 
 /**
  * enum drvproxy_wait_type - how a worker waits on its events
