@@ -838,12 +838,12 @@ struct __dpx_call_types {
  * unbound (nothing counted: the original runs, as the fast path found).
  * It is never cloned (__noclone), so that the nesting check of a stalled
  * call (wait.c) finds it on the stack at the address its descriptor
- * holds, whether the wrapper called it or jumped to it.  A call that left a swap-aware wait because
- * of a swap is dispatched again, to the implementation that is current
- * now; the staleness check reads the table before the exit count releases
- * it.  Both extra tests are compile-time false unless @type carries an
- * errno, and only a stalled caller can have been killed
- * (drvproxy_call_stalled() returns a NULL implementation from there alone).
+ * holds.  A call that left a swap-aware wait because of a swap is
+ * dispatched again, to the implementation that is current now; the
+ * staleness check reads the table before the exit count releases it.
+ * Both extra tests are compile-time false unless @type carries an errno,
+ * and only a stalled caller can have been killed (drvproxy_call_stalled()
+ * returns a NULL implementation from there alone).
  */
 #define __DPX_SLOW(type, epn, ...)						\
 static noinline __noclone type							\
