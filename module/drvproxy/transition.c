@@ -55,10 +55,10 @@
  *       grace period of a retiring table and the second synchronize_rcu()
  *       of drain_sync() pair with the plain per-CPU exit increment of
  *       drvproxy_call_leave_counted() and drvproxy_call_leave(), which
- *       orders nothing by itself: a grace
- *       period runs a full barrier on every CPU, so everything a drained
- *       call did is visible to the STALLED callback, and complete before
- *       its table, and the module code it referenced, is freed.
+ *       orders nothing by itself: a grace period runs a full barrier on
+ *       every CPU, so everything a drained call did is visible to the
+ *       STALLED callback, and complete before its table, and the module
+ *       code it referenced, is freed.
  *   W1  wake_up_all(&ext->swap_wq) after every publish pairs with the
  *       condition re-check after prepare-to-wait in the swap-aware waits
  *       (__drvproxy_wait_event()): a call waiting in a superseded table
@@ -396,8 +396,8 @@ static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_generatio
 	}
 	/*
 	 * A call counts its exit with a plain per-CPU increment
-	 * (drvproxy_call_leave_counted()), which orders nothing on a weakly ordered
-	 * CPU: its last accesses to the driver's state may still be in
+	 * (drvproxy_call_leave_counted()), which orders nothing on a weakly
+	 * ordered CPU: its last accesses to the driver's state may still be in
 	 * flight when we see the count.  The expedited grace period makes
 	 * every CPU execute a full barrier, pairing with that increment, so
 	 * whatever the drained calls did is visible to the STALLED callback

@@ -578,6 +578,16 @@ struct drvproxy_entry {
 	struct drvproxy_table *table;
 };
 
+/*
+ * What drvproxy_call_try_enter() returns (inlined only): the entry and the
+ * counters it counted the call in, which the wrapper keeps across the call
+ * for its exit count instead of finding them again in the table.
+ */
+struct drvproxy_fast_entry {
+	struct drvproxy_entry e;
+	struct drvproxy_count __percpu *count;
+};
+
 struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 					    struct drvproxy_table *t);
 bool drvproxy_call_stale(struct drvproxy_table *call);
@@ -599,30 +609,31 @@ bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
  * engine's synchronize_rcu() after a publish (or an unbind) guarantees that
  * every call which loaded the old table has counted itself in it.
  *
- * Return: the implementation to call and the table the call is counted in.
- * A NULL table: @desc is not bound, nothing was counted.  A NULL
- * implementation with a table: the call is counted in a stall table and
- * must go on with drvproxy_call_stalled().  Neither is handled here, so that
- * the wrapper's fast path makes no call but the implementation's.
+ * Return: the implementation to call, the table the call is counted in and
+ * that table's counters of @desc.  A NULL table: @desc is not bound,
+ * nothing was counted.  A NULL implementation with a table: the call is
+ * counted in a stall table and must go on with drvproxy_call_stalled().
+ * Neither is handled here, so that the wrapper's fast path makes no call
+ * but the implementation's.
  */
-static __always_inline struct drvproxy_entry
+static __always_inline struct drvproxy_fast_entry
 drvproxy_call_try_enter(struct drvproxy_endpoint_desc *desc)
 {
 	struct drvproxy_extension *ext;
 	struct drvproxy_domain *dom;
-	struct drvproxy_entry e;
-	unsigned int i;
+	struct drvproxy_fast_entry f;
+	struct drvproxy_slot *slot;
 
 	preempt_disable_notrace();
 	/* Pairs with smp_store_release() when drvproxy binds the endpoint. */
 	ext = smp_load_acquire(&desc->ext);
 	if (unlikely(!ext)) {
 		preempt_enable_notrace();
-		e.fn = NULL;
-		e.table = NULL;
-		return e;
+		f.e.fn = NULL;
+		f.e.table = NULL;
+		f.count = NULL;
+		return f;
 	}
-	i = desc->index;
 	dom = (struct drvproxy_domain *)ext;
 	/*
 	 * Acquire: pairs with rcu_assign_pointer() in drvproxy_publish(), so
@@ -630,11 +641,13 @@ drvproxy_call_try_enter(struct drvproxy_endpoint_desc *desc)
 	 * the STALLED callback wrote (state it migrated, not only the table).
 	 * A plain load on x86; ldar on arm64.
 	 */
-	e.table = (struct drvproxy_table __force *)smp_load_acquire(&dom->active);
-	this_cpu_inc(e.table->slot[i].count->enter);
-	e.fn = e.table->slot[i].fn;
+	f.e.table = (struct drvproxy_table __force *)smp_load_acquire(&dom->active);
+	slot = &f.e.table->slot[desc->index];
+	f.count = slot->count;
+	this_cpu_inc(f.count->enter);
+	f.e.fn = slot->fn;
 	preempt_enable_notrace();
-	return e;
+	return f;
 }
 
 /**
@@ -652,7 +665,7 @@ drvproxy_call_try_enter(struct drvproxy_endpoint_desc *desc)
 static __always_inline struct drvproxy_entry
 drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 {
-	struct drvproxy_entry e = drvproxy_call_try_enter(desc);
+	struct drvproxy_entry e = drvproxy_call_try_enter(desc).e;
 
 	if (unlikely(!e.table))
 		e.fn = desc->impl;
@@ -664,17 +677,17 @@ drvproxy_call_enter(struct drvproxy_endpoint_desc *desc)
 /**
  * drvproxy_call_leave_counted() - leave an endpoint (used by the generated
  *	wrappers)
- * @desc: the endpoint
- * @table: the table the call is counted in, not NULL
+ * @count: the counters drvproxy_call_try_enter() counted the call in, not
+ *	NULL
  *
  * One per-CPU increment, on whichever CPU the call ends.  The swap engine
- * orders it against freeing the table with synchronize_rcu().  @table must
- * not be touched afterwards: it may be freed as soon as this returns.
+ * orders it against freeing the table with synchronize_rcu().  Neither
+ * @count nor the table may be touched afterwards: they may be freed as
+ * soon as this returns.
  */
-static __always_inline void drvproxy_call_leave_counted(struct drvproxy_endpoint_desc *desc,
-							struct drvproxy_table *table)
+static __always_inline void drvproxy_call_leave_counted(struct drvproxy_count __percpu *count)
 {
-	this_cpu_inc(table->slot[desc->index].count->exit);
+	this_cpu_inc(count->exit);
 }
 
 /**
@@ -687,7 +700,7 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 						struct drvproxy_table *table)
 {
 	if (likely(table))
-		drvproxy_call_leave_counted(desc, table);
+		drvproxy_call_leave_counted(table->slot[desc->index].count);
 }
 
 /*
@@ -893,16 +906,16 @@ __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__t,		\
 __DPX_SLOW(type, epn, __VA_ARGS__)						\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
-	struct drvproxy_entry __e = drvproxy_call_try_enter(&__dpx_desc_##epn);	\
+	struct drvproxy_fast_entry __f = drvproxy_call_try_enter(&__dpx_desc_##epn); \
 	type __r;								\
 										\
-	if (unlikely(!__e.fn))							\
-		return __DPX_CALL_SLOW(type, epn, __e.table, false, __VA_ARGS__);	\
-	__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__),	\
-						    __e.table);			\
+	if (unlikely(!__f.e.fn))						\
+		return __DPX_CALL_SLOW(type, epn, __f.e.table, false, __VA_ARGS__); \
+	__r = ((typeof(__dpx_impl_##epn) *)__f.e.fn)(__DPX_ARGS(__VA_ARGS__),	\
+						      __f.e.table);		\
 	if (__DPX_RESTARTED(type, __r))						\
-		return __DPX_CALL_SLOW(type, epn, __e.table, true, __VA_ARGS__);	\
-	drvproxy_call_leave_counted(&__dpx_desc_##epn, __e.table);		\
+		return __DPX_CALL_SLOW(type, epn, __f.e.table, true, __VA_ARGS__); \
+	drvproxy_call_leave_counted(__f.count);					\
 	return __r;								\
 }
 
@@ -921,15 +934,15 @@ __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__t)	\
 										\
 linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 {										\
-	struct drvproxy_entry __e = drvproxy_call_try_enter(&__dpx_desc_##epn);	\
+	struct drvproxy_fast_entry __f = drvproxy_call_try_enter(&__dpx_desc_##epn); \
 										\
-	if (unlikely(!__e.fn)) {						\
-		__dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), __e.table);		\
+	if (unlikely(!__f.e.fn)) {						\
+		__dpx_slow_##epn(__DPX_ARGS(__VA_ARGS__), __f.e.table);		\
 		barrier();	/* called, not jumped to: see __DPX_CALL_SLOW() */ \
 		return;								\
 	}									\
-	((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__), __e.table); \
-	drvproxy_call_leave_counted(&__dpx_desc_##epn, __e.table);		\
+	((typeof(__dpx_impl_##epn) *)__f.e.fn)(__DPX_ARGS(__VA_ARGS__), __f.e.table); \
+	drvproxy_call_leave_counted(__f.count);					\
 }
 #else
 #undef __DPX_IN_SECTION
