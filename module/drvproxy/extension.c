@@ -837,6 +837,13 @@ static int v1_check(struct drvproxy_extension *ext,
 				       ext_name(ext), info[i].id, have, want);
 				return -EINVAL;
 			}
+			/* As a replacement of it would be: see repl_target(). */
+			if ((old->desc->flags & DRVPROXY_EP_NOWAIT) &&
+			    __DPX_CAN_RESTART(d->flags)) {
+				pr_err("%s: id %u: %s may use a swap-aware wait, %s is declared _NOWAIT\n",
+				       ext_name(ext), info[i].id, d->name, old->desc->name);
+				return -EINVAL;
+			}
 		} else {
 			if (info[i].id > DRVPROXY_MAX_ENDPOINT_ID) {
 				pr_err("%s: V1 entry %u: id %u is above the largest, %u\n",
@@ -1053,7 +1060,8 @@ err:
  *
  * Context: process context, may sleep.
  * Return: 0; -EINVAL (bad argument, repeated id, new id above
- * DRVPROXY_MAX_ENDPOINT_ID, signature mismatch);
+ * DRVPROXY_MAX_ENDPOINT_ID, signature mismatch, an endpoint that may wait
+ * for one declared _NOWAIT);
  * -EBUSY (endpoint bound elsewhere); -EOPNOTSUPP / -EPERM (disabled /
  * excluded); -ENOMEM; -ETIMEDOUT (drain timed out); -EDEADLK (called from a
  * callback of @ext); -EINTR; -ENODEV (extension going away); or the

@@ -152,6 +152,16 @@ static struct drvproxy_endpoint *repl_target(struct drvproxy_extension *ext,
 		       ext_name(ext), mod, r->name ?: "?", have, r->target, want);
 		return ERR_PTR(-EINVAL);
 	}
+	/*
+	 * A _NOWAIT endpoint's wrapper does not re-dispatch: a replacement
+	 * whose swap-aware wait ended because of a swap would return
+	 * DRVPROXY_ERESTART to the caller.
+	 */
+	if ((ep->desc->flags & DRVPROXY_EP_NOWAIT) && !(r->flags & DRVPROXY_REPL_NOWAIT)) {
+		pr_err("%s: %s: %s may use a swap-aware wait, endpoint %s is declared _NOWAIT\n",
+		       ext_name(ext), mod, r->name ?: "?", r->target);
+		return ERR_PTR(-EINVAL);
+	}
 	return ep;
 }
 
@@ -586,7 +596,8 @@ static void pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_l
  *
  * Context: process context, may sleep; usually the companion's module_init.
  * Return: 0; -EINVAL (malformed layer, unknown mode, signature mismatch,
- * made from another build of the driver: &drvproxy_layer.host_build);
+ * a replacement that may wait for an endpoint declared _NOWAIT, made from
+ * another build of the driver: &drvproxy_layer.host_build);
  * -EBUSY (applied before); -ENODEV (no such driver, driver without
  * extension, or driver going away; -ENODEV rather than -ENOENT because a
  * module init returning -ENOENT makes insmod report an unknown symbol);

@@ -544,7 +544,11 @@ struct drvproxy_table {
  *	macro, callable from any context and never stalled;
  *	DRVPROXY_EP_ERRNO: its return type carries a negative errno (int,
  *	long, long long: ssize_t, loff_t), so it can be re-dispatched and a
- *	killed stalled caller can fail with -EINTR
+ *	killed stalled caller can fail with -EINTR;
+ *	DRVPROXY_EP_NOWAIT: declared with a DRVPROXY_ENDPOINT_NOWAIT*() macro:
+ *	no swap-aware wait builds in it nor in a replacement that may be
+ *	applied to it, so its wrapper never re-dispatches and keeps no
+ *	arguments for it
  * @claim: the extension that owns the endpoint, from the check of its
  *	registration until its release (written by drvproxy, with cmpxchg())
  */
@@ -563,6 +567,7 @@ struct drvproxy_endpoint_desc {
 
 #define DRVPROXY_EP_ATOMIC	BIT(0)
 #define DRVPROXY_EP_ERRNO	BIT(1)
+#define DRVPROXY_EP_NOWAIT	BIT(2)
 
 /*
  * The extension's hot-path view (private; first member of the extension so
@@ -721,37 +726,64 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 /* The same for the type of @v (not evaluated); DRVPROXY_EP_ERRNO or 0. */
 #define __DPX_ERRNO_VAL(v)	__DPX_ERRNO_TYPE(typeof(v))
 #define __DPX_ERRNO_FLAG(type)	(__DPX_ERRNO_TYPE(type) * DRVPROXY_EP_ERRNO)
-
+/* The flags of an endpoint or replacement of @type declared with @flags. */
+#define __DPX_FLAGS(type, flags)	((flags) | __DPX_ERRNO_FLAG(type))
 /*
- * Did the call return DRVPROXY_ERESTART?  Only errno-typed endpoints can.
- * The bool test is redundant but for sparse, which folds it and so does
- * not warn about the constant cast to bool behind it.
+ * May an endpoint with these flags be re-dispatched, i.e. may a swap-aware
+ * wait run in it?  Only when its type carries an errno and it was not
+ * declared to never wait.  A compile-time constant.
  */
-#define __DPX_RESTARTED(type, r)						\
-	(!__builtin_types_compatible_p(type, bool) && __DPX_ERRNO_VAL(r) &&	\
-	 unlikely((r) == (__force type)(long)DRVPROXY_ERESTART))
+#define __DPX_CAN_RESTART(flags)						\
+	(((flags) & (DRVPROXY_EP_ERRNO | DRVPROXY_EP_NOWAIT)) == DRVPROXY_EP_ERRNO)
 
 /*
- * The type of the hidden ``__dpx_call`` parameter: the table the call
- * entered, const-qualified when @type cannot carry an errno, so that the
- * swap-aware waits (which must return DRVPROXY_ERESTART) refuse to build
- * in such an endpoint; see __DPX_ASSERT_CAN_RESTART().
+ * Did the call return DRVPROXY_ERESTART for a re-dispatch?  Only endpoints
+ * that may be re-dispatched (@flags) can; the test is compile-time false in
+ * the others, which keeps their wrappers from keeping the arguments.  The
+ * bool and type tests are redundant but for sparse, which folds them and so
+ * does not warn about the constant cast to bool behind them.
+ */
+#define __DPX_RESTARTED(type, flags, r)						\
+	(__DPX_CAN_RESTART(flags) && !__builtin_types_compatible_p(type, bool) &&	\
+	 __DPX_ERRNO_VAL(r) && unlikely((r) == (__force type)(long)DRVPROXY_ERESTART))
+
+/*
+ * The table a call of a _NOWAIT endpoint entered, as its ``__dpx_call``
+ * holds it: a type of its own (never defined), so that passing it to a
+ * helper whose ``struct drvproxy_table *__dpx_call`` parameter lets a
+ * swap-aware wait build fails to compile (-Werror=incompatible-pointer-types).
+ */
+struct drvproxy_nowait_table;
+
+/*
+ * The type of the hidden ``__dpx_call`` parameter of an endpoint or
+ * replacement with @flags: the table the call entered, const-qualified when
+ * its type carries no errno and a struct drvproxy_nowait_table when it was
+ * declared _NOWAIT, so that the swap-aware waits (which must return
+ * DRVPROXY_ERESTART) refuse to build in it; see __DPX_ASSERT_CAN_RESTART().
  */
 struct __dpx_call_types {
 	struct drvproxy_table *errno_ok;
 	struct drvproxy_table *const no_errno;
+	struct drvproxy_nowait_table *nowait;
 };
 
-#define __DPX_CALL_T(type)							\
-	typeof(*__builtin_choose_expr(__DPX_ERRNO_TYPE(type),			\
+#define __DPX_CALL_T(flags)							\
+	typeof(*__builtin_choose_expr(__DPX_CAN_RESTART(flags),			\
 		&((struct __dpx_call_types *)NULL)->errno_ok,			\
-		&((struct __dpx_call_types *)NULL)->no_errno))
+		__builtin_choose_expr((flags) & DRVPROXY_EP_NOWAIT,		\
+			&((struct __dpx_call_types *)NULL)->nowait,		\
+			&((struct __dpx_call_types *)NULL)->no_errno)))
+
+/* @t, a table, as the ``__dpx_call`` argument of an implementation with @flags. */
+#define __DPX_CALL_ARG(flags, t)	((__DPX_CALL_T(flags))(t))
 
 #define __DPX_ASSERT_CAN_RESTART(call)						\
-	BUILD_BUG_ON_MSG(__builtin_types_compatible_p(typeof(call) *,		\
-				struct drvproxy_table *const *),		\
+	BUILD_BUG_ON_MSG(!__builtin_types_compatible_p(typeof(call) *,		\
+				struct drvproxy_table **),			\
 		"drvproxy: a swap-aware wait needs an endpoint returning int, "	\
-		"long or long long (ssize_t, loff_t): its re-dispatch returns an errno")
+		"long or long long (ssize_t, loff_t), not declared _NOWAIT: "	\
+		"its re-dispatch returns an errno")
 
 /*
  * What a killed stalled call returns: -EINTR.  Only errno-typed endpoints
@@ -765,9 +797,9 @@ struct __dpx_call_types {
 /* @call, once it is known to be a table a swap-aware wait may use. */
 #define __DPX_CHECKED_CALL(call) ({ __DPX_ASSERT_CAN_RESTART(call); (call); })
 
-/* The hidden last parameter of every implementation. */
-#define __DPX_CALL_PARAM(type) __DPX_CALL_T(type) __dpx_call
-#define __DPX_CALL_PARAM_UNUSED(type) __DPX_CALL_T(type) __dpx_call __maybe_unused
+/* The hidden last parameter of every implementation (@flags: its kind). */
+#define __DPX_CALL_PARAM(flags) __DPX_CALL_T(flags) __dpx_call
+#define __DPX_CALL_PARAM_UNUSED(flags) __DPX_CALL_T(flags) __dpx_call __maybe_unused
 
 /*
  * Macro plumbing.  Parameters come as (type, name) pairs, as for
@@ -805,7 +837,7 @@ struct __dpx_call_types {
 #define __DPX_ARGS(...)		__DPX_MAP(__DPX_NPAIRS(__VA_ARGS__), __DPX_ARG, __VA_ARGS__)
 
 /* An endpoint's descriptor, and its entry in the module's section. */
-#define __DPX_DESC(epn, epflags, type, ...)					\
+#define __DPX_DESC(epn, type, ...)						\
 	static struct drvproxy_endpoint_desc __dpx_desc_##epn __maybe_unused = { \
 		.name = #epn,							\
 		.signature = #type "(" #__VA_ARGS__ ")",			\
@@ -813,7 +845,7 @@ struct __dpx_call_types {
 		.wrapper = (drvproxy_fn_t)epn,					\
 		.slow = __DPX_SLOW_FN(epn),					\
 		.owner = THIS_MODULE,						\
-		.flags = (epflags) | __DPX_ERRNO_FLAG(type),			\
+		.flags = __dpx_flags_##epn,					\
 	}
 
 #define __DPX_IN_SECTION(epn, ...)						\
@@ -873,10 +905,11 @@ __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__t,		\
 			if (__DPX_ERRNO_VAL(__r) && unlikely(!__e.fn))		\
 				return __DPX_KILLED(type);			\
 			__r = ((typeof(__dpx_impl_##epn) *)__e.fn)(		\
-					__DPX_ARGS(__VA_ARGS__), __e.table);	\
+					__DPX_ARGS(__VA_ARGS__),		\
+					__DPX_CALL_ARG(__dpx_flags_##epn, __e.table)); \
 		}								\
 		__restarted = false;						\
-		if (!__DPX_RESTARTED(type, __r) ||				\
+		if (!__DPX_RESTARTED(type, __dpx_flags_##epn, __r) ||		\
 		    !drvproxy_call_redispatch(&__dpx_desc_##epn, __e.table))	\
 			break;							\
 		drvproxy_call_leave(&__dpx_desc_##epn, __e.table);		\
@@ -912,8 +945,8 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 	if (unlikely(!__f.e.fn))						\
 		return __DPX_CALL_SLOW(type, epn, __f.e.table, false, __VA_ARGS__); \
 	__r = ((typeof(__dpx_impl_##epn) *)__f.e.fn)(__DPX_ARGS(__VA_ARGS__),	\
-						      __f.e.table);		\
-	if (__DPX_RESTARTED(type, __r))						\
+		__DPX_CALL_ARG(__dpx_flags_##epn, __f.e.table));		\
+	if (__DPX_RESTARTED(type, __dpx_flags_##epn, __r))			\
 		return __DPX_CALL_SLOW(type, epn, __f.e.table, true, __VA_ARGS__); \
 	drvproxy_call_leave_counted(__f.count);					\
 	return __r;								\
@@ -979,6 +1012,7 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 		.signature = #type "(" #__VA_ARGS__ ")",			\
 		.fn = (drvproxy_fn_t)__dpx_impl_##epn,				\
 		.flags = DRVPROXY_REPL_NEW |					\
+			 __DPX_REPL_NOWAIT_FLAG(__dpx_flags_##epn) |		\
 			 (__is_defined(__DPX_UNCHANGED_##epn) ?			\
 			  DRVPROXY_REPL_UNCHANGED : 0) |			\
 			 (__is_defined(__DPX_UNREACHABLE_##epn) ?		\
@@ -996,14 +1030,15 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  * original's definition, whose body follows the macro.
  */
 #define __DPX_ENDPOINT(section, linkage, body, epflags, type, epn, ...)	\
+	enum { __dpx_flags_##epn = __DPX_FLAGS(type, epflags) };		\
 	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
-				     __DPX_CALL_PARAM(type));			\
+				     __DPX_CALL_PARAM(__dpx_flags_##epn));	\
 	static struct drvproxy_endpoint_desc __dpx_desc_##epn;			\
 	body(linkage, type, epn, __VA_ARGS__)					\
-	__DPX_DESC(epn, epflags, type, __VA_ARGS__);				\
+	__DPX_DESC(epn, type, __VA_ARGS__);					\
 	section(epn, type, __VA_ARGS__);					\
 	static type __dpx_impl_##epn(__DPX_PARAMS(__VA_ARGS__),		\
-				     __DPX_CALL_PARAM_UNUSED(type))
+				     __DPX_CALL_PARAM_UNUSED(__dpx_flags_##epn))
 
 /**
  * DRVPROXY_ENDPOINT() - define a hot-swappable endpoint (V2)
@@ -1118,6 +1153,49 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 #define DRVPROXY_ENDPOINT_ATOMIC_MANUAL(type, name, ...)			\
 	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER,		\
 		       DRVPROXY_EP_ATOMIC, type, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_NOWAIT() - an endpoint that never uses a swap-aware wait
+ * @type: return type (not void: a void endpoint is never re-dispatched)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ *
+ * Like DRVPROXY_ENDPOINT(), for the many methods that never block in a
+ * swap-aware wait (drvproxy_wait_event_interruptible() and the like).  A
+ * swap-aware wait in its body, or in a replacement of it, refuses to build
+ * (the replacement must be a DRVPROXY_REPLACEMENT_NOWAIT(), and drvproxy
+ * refuses any other with -EINVAL); ``__dpx_call`` is a struct
+ * drvproxy_nowait_table pointer there, which a helper taking a struct
+ * drvproxy_table pointer refuses to compile.  So its calls are never
+ * re-dispatched and its wrapper keeps no copy of the arguments for a second
+ * dispatch: the cheapest wrapper drvproxy has.  Everything else is
+ * unchanged: it may sleep otherwise, and it waits at wrapper entry while a
+ * stalled transition runs.
+ */
+#define DRVPROXY_ENDPOINT_NOWAIT(type, name, ...)				\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_NOWAIT, type, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_NOWAIT_GLOBAL() - DRVPROXY_ENDPOINT_NOWAIT(), external
+ *	linkage
+ * @type: return type (not void)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_NOWAIT_GLOBAL(type, name, ...)			\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, __DPX_EXTERN, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_NOWAIT, type, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_NOWAIT_MANUAL() - DRVPROXY_ENDPOINT_NOWAIT() for V1
+ * @type: return type (not void)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_NOWAIT_MANUAL(type, name, ...)			\
+	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_NOWAIT, type, name, __VA_ARGS__)
 
 /**
  * DRVPROXY_DESC() - the descriptor of an endpoint defined in this file
@@ -1236,7 +1314,10 @@ drvproxy_fn_t drvproxy_get_endpoint_wrapper(struct drvproxy_extension *ext, u32 
  *	implementation, so it is not installed;
  *	DRVPROXY_REPL_UNREACHABLE: nothing in the running build refers to
  *	the endpoint (no ops table, call or export), so nothing can call it
- *	and it is not installed
+ *	and it is not installed;
+ *	DRVPROXY_REPL_NOWAIT: no swap-aware wait builds in it (declared with
+ *	a _NOWAIT macro, or a return type without errno), so it may replace
+ *	an endpoint declared with DRVPROXY_ENDPOINT_NOWAIT()
  */
 struct drvproxy_replacement {
 	const char *target;
@@ -1249,6 +1330,15 @@ struct drvproxy_replacement {
 #define DRVPROXY_REPL_NEW	BIT(0)
 #define DRVPROXY_REPL_UNCHANGED	BIT(1)
 #define DRVPROXY_REPL_UNREACHABLE	BIT(2)
+#define DRVPROXY_REPL_NOWAIT	BIT(3)
+
+/*
+ * DRVPROXY_REPL_NOWAIT for a replacement or image endpoint with endpoint
+ * flags @flags: no swap-aware wait builds in it, so it may replace an
+ * endpoint declared _NOWAIT, whose wrapper does not re-dispatch.
+ */
+#define __DPX_REPL_NOWAIT_FLAG(flags)						\
+	(__DPX_CAN_RESTART(flags) ? 0 : DRVPROXY_REPL_NOWAIT)
 
 extern const struct drvproxy_replacement *const __start_drvproxy_replacements[];
 extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
@@ -1259,6 +1349,7 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
 		.name = #fnn,							\
 		.signature = #type "(" #__VA_ARGS__ ")",			\
 		.fn = (drvproxy_fn_t)fnn,					\
+		.flags = __DPX_REPL_NOWAIT_FLAG(__dpx_rflags_##fnn),		\
 	}
 
 #define __DPX_REPL_IN_SECTION(fnn)						\
@@ -1269,12 +1360,15 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
 #define __DPX_REPL_NOT_IN_SECTION(fnn)						\
 	static_assert(sizeof(__dpx_repl_##fnn))
 
-#define __DPX_REPLACEMENT(section, type, tgt, fnn, ...)			\
-	static type fnn(__DPX_PARAMS(__VA_ARGS__), __DPX_CALL_PARAM(type));	\
+/* @rflags: DRVPROXY_EP_NOWAIT for a replacement that never waits, or 0. */
+#define __DPX_REPLACEMENT(section, rflags, type, tgt, fnn, ...)		\
+	enum { __dpx_rflags_##fnn = __DPX_FLAGS(type, rflags) };		\
+	static type fnn(__DPX_PARAMS(__VA_ARGS__),				\
+			__DPX_CALL_PARAM(__dpx_rflags_##fnn));			\
 	__DPX_REPL_DESC(tgt, fnn, type, __VA_ARGS__);				\
 	section(fnn);								\
 	static type fnn(__DPX_PARAMS(__VA_ARGS__),				\
-			__DPX_CALL_PARAM_UNUSED(type))
+			__DPX_CALL_PARAM_UNUSED(__dpx_rflags_##fnn))
 
 /**
  * DRVPROXY_REPLACEMENT() - define a replacement for a host endpoint
@@ -1289,7 +1383,8 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
  * with DRVPROXY_LAYER() collects.
  */
 #define DRVPROXY_REPLACEMENT(type, target, name, ...)				\
-	__DPX_REPLACEMENT(__DPX_REPL_IN_SECTION, type, target, name, __VA_ARGS__)
+	__DPX_REPLACEMENT(__DPX_REPL_IN_SECTION, 0, type, target, name,	\
+			  __VA_ARGS__)
 
 /**
  * DRVPROXY_REPLACEMENT_MANUAL() - a replacement outside the module's section
@@ -1301,7 +1396,39 @@ extern const struct drvproxy_replacement *const __stop_drvproxy_replacements[];
  * List DRVPROXY_REPL(@name) in &drvproxy_layer.replacements.
  */
 #define DRVPROXY_REPLACEMENT_MANUAL(type, target, name, ...)			\
-	__DPX_REPLACEMENT(__DPX_REPL_NOT_IN_SECTION, type, target, name, __VA_ARGS__)
+	__DPX_REPLACEMENT(__DPX_REPL_NOT_IN_SECTION, 0, type, target, name,	\
+			  __VA_ARGS__)
+
+/**
+ * DRVPROXY_REPLACEMENT_NOWAIT() - a replacement that never uses a swap-aware
+ *	wait
+ * @type: return type, as the endpoint's
+ * @target: the endpoint's name
+ * @name: this implementation's function name
+ * @...: the endpoint's parameters as type, name pairs
+ *
+ * Like DRVPROXY_REPLACEMENT(), but a swap-aware wait in the body refuses to
+ * build, and so the replacement may replace an endpoint declared with a
+ * DRVPROXY_ENDPOINT_NOWAIT*() macro (drvproxy refuses a replacement that
+ * may wait for such an endpoint with -EINVAL: its wrapper could not
+ * re-dispatch the call the wait ends).  A replacement whose return type
+ * carries no errno never waits and needs no _NOWAIT.
+ */
+#define DRVPROXY_REPLACEMENT_NOWAIT(type, target, name, ...)			\
+	__DPX_REPLACEMENT(__DPX_REPL_IN_SECTION, DRVPROXY_EP_NOWAIT, type,	\
+			  target, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_REPLACEMENT_NOWAIT_MANUAL() - DRVPROXY_REPLACEMENT_NOWAIT() outside
+ *	the module's section
+ * @type: return type
+ * @target: the endpoint's name
+ * @name: this implementation's function name
+ * @...: parameters as type, name pairs
+ */
+#define DRVPROXY_REPLACEMENT_NOWAIT_MANUAL(type, target, name, ...)		\
+	__DPX_REPLACEMENT(__DPX_REPL_NOT_IN_SECTION, DRVPROXY_EP_NOWAIT, type,	\
+			  target, name, __VA_ARGS__)
 
 /** DRVPROXY_REPL() - the descriptor of a replacement defined in this file */
 #define DRVPROXY_REPL(name) (&__dpx_repl_##name)
@@ -1558,7 +1685,8 @@ drvproxy_fn_t drvproxy_below(struct drvproxy_table *call, drvproxy_fn_t self);
 #define DRVPROXY_CALL_BELOW(name, ...)						\
 ({										\
 	typeof(name) *__dpx_self = name;					\
-	drvproxy_fn_t __dpx_b = drvproxy_below(__dpx_call, (drvproxy_fn_t)__dpx_self); \
+	drvproxy_fn_t __dpx_b = drvproxy_below((struct drvproxy_table *)__dpx_call,	\
+					       (drvproxy_fn_t)__dpx_self);	\
 	typeof(__dpx_self(__VA_ARGS__, __dpx_call)) __dpx_r;			\
 										\
 	__dpx_r = likely(__dpx_b) ?						\
@@ -1575,7 +1703,8 @@ drvproxy_fn_t drvproxy_below(struct drvproxy_table *call, drvproxy_fn_t self);
 #define DRVPROXY_CALL_BELOW_VOID(name, ...)					\
 do {										\
 	typeof(name) *__dpx_self = name;					\
-	drvproxy_fn_t __dpx_b = drvproxy_below(__dpx_call, (drvproxy_fn_t)__dpx_self); \
+	drvproxy_fn_t __dpx_b = drvproxy_below((struct drvproxy_table *)__dpx_call,	\
+					       (drvproxy_fn_t)__dpx_self);	\
 										\
 	if (likely(__dpx_b))							\
 		((typeof(__dpx_self))__dpx_b)(__VA_ARGS__, __dpx_call);	\

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * control.c - the control for wait_u8.c: the same swap-aware wait in an
- * endpoint whose return type carries an errno builds.
+ * control.c - the control for wait_u8.c, wait_nowait.c,
+ * wait_nowait_repl.c and wait_nowait_helper.c: the same swap-aware wait
+ * builds in an endpoint, in a replacement and in a helper given the
+ * endpoint's __dpx_call, when the return type carries an errno and nothing
+ * is declared _NOWAIT.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -17,9 +20,28 @@ DRVPROXY_ENDPOINT_MANUAL(int, bf_ep, int, unused)
 	return drvproxy_wait_event_interruptible(bf_wq, READ_ONCE(bf_cond));
 }
 
+static int bf_helper(struct drvproxy_table *__dpx_call)
+{
+	return drvproxy_wait_event_interruptible(bf_wq, READ_ONCE(bf_cond));
+}
+
+DRVPROXY_ENDPOINT_MANUAL(int, bf_ep_helped, int, unused)
+{
+	return bf_helper(__dpx_call);
+}
+
+DRVPROXY_REPLACEMENT_MANUAL(int, bf_ep, bf_ep_v2, int, unused)
+{
+	return drvproxy_wait_event_interruptible(bf_wq, READ_ONCE(bf_cond));
+}
+
+/* Keeps the replacement, so that it is compiled (and its wait checked). */
+static drvproxy_fn_t bf_fn;
+
 static int __init bf_init(void)
 {
-	return bf_ep(0) ? 0 : 0;
+	WRITE_ONCE(bf_fn, DRVPROXY_REPL(bf_ep_v2)->fn);
+	return bf_ep(0) || bf_ep_helped(0) ? 0 : 0;
 }
 module_init(bf_init);
 
