@@ -115,7 +115,9 @@ DRVPROXY_ENDPOINT_GLOBAL(__poll_t, demo_poll, struct file *, file, struct poll_t
 	return mask;
 }
 
-DRVPROXY_ENDPOINT_GLOBAL(loff_t, demo_llseek, struct file *, file, loff_t, offset, int, whence)
+/* Never waits: _NOWAIT gives it the wrapper without re-dispatch. */
+DRVPROXY_ENDPOINT_NOWAIT_GLOBAL(loff_t, demo_llseek, struct file *, file, loff_t, offset,
+				int, whence)
 {
 	return -ESPIPE;
 }
