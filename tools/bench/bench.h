@@ -59,7 +59,7 @@ long bench_f_lp(void *ctx, long x);
 long bench_f_lp_idle(void *ctx, long x);
 long bench_ep(void *ctx, long x);
 long bench_ep_app(void *ctx, long x);
-unsigned long bench_ep_nr(void *ctx, long x);
+long bench_ep_nr(void *ctx, long x);
 extern const struct drvproxy_replacement *const bench_app_repls[];
 extern const unsigned int bench_nr_app_repls;
 long bench_dbgfs_proxy(void *ctx, long x);

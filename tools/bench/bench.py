@@ -40,7 +40,7 @@ VARIANTS = collections.OrderedDict([
     ('b', 'indirect call through a const ops table (baseline)'),
     ('c', 'drvproxy wrapper, no companion applied (DRVPROXY_ENDPOINT)'),
     ('c2', 'drvproxy wrapper, a companion applied to the endpoint'),
-    ('c3', 'drvproxy wrapper without re-dispatch (unsigned long endpoint)'),
+    ('c3', 'drvproxy wrapper without re-dispatch (DRVPROXY_ENDPOINT_NOWAIT)'),
     ('d0', 'livepatch-able function, no patch enabled (ftrace nop)'),
     ('d', 'livepatch-redirected call (ftrace + klp_ftrace_handler)'),
     ('e', 'debugfs-style proxy (shared refcount get/put)'),
@@ -926,7 +926,7 @@ class Report:
         insns_target('c', 8, 'no companion applied',
                      'every call counts itself in the active table, applied or not: '
                      'the uncounted steady state is not built (Analysis)')
-        insns_target('c3', 16, 'endpoint that cannot wait',
+        insns_target('c3', 16, 'endpoint that never waits (_NOWAIT)',
                      'the table lookup and the counts, not the re-dispatch frame (c - c3)')
         insns_target('c', 24, 'endpoint that may wait',
                      'the same wrapper as with no companion; (c) - (c3) is its re-dispatch frame')

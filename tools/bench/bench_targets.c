@@ -19,9 +19,10 @@
  *   bench_ep_app()       the same, with a companion's implementation
  *                        bench_ep_app_v2() applied for the whole dispatch
  *                        benchmark (variant c2)
- *   bench_ep_nr()        an endpoint returning unsigned long: its type
- *                        carries no errno, so its wrapper has no
- *                        re-dispatch loop (variant c3)
+ *   bench_ep_nr()        an endpoint declared _NOWAIT: no swap-aware
+ *                        wait builds in it, so its wrapper keeps nothing
+ *                        for a re-dispatch (variant c3; an endpoint whose
+ *                        return type carries no errno gets the same one)
  *   bench_dbgfs_proxy()  a debugfs-style proxy: a shared refcount taken and
  *                        dropped around the indirect call (variant e), as
  *                        fs/debugfs's full proxy does with active_users
@@ -88,7 +89,7 @@ const struct drvproxy_replacement *const bench_app_repls[] = {
 
 const unsigned int bench_nr_app_repls = ARRAY_SIZE(bench_app_repls);
 
-DRVPROXY_ENDPOINT_GLOBAL(unsigned long, bench_ep_nr, void *, ctx, long, x)
+DRVPROXY_ENDPOINT_NOWAIT_GLOBAL(long, bench_ep_nr, void *, ctx, long, x)
 {
 	return bench_work(ctx, x);
 }
