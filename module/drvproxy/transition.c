@@ -667,19 +667,19 @@ struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 EXPORT_SYMBOL_GPL(drvproxy_call_stalled);
 
 /**
- * drvproxy_call_stale() - has the table of a call been superseded
- * @call: the table the call entered (``__dpx_call`` in an endpoint body), or
- *	NULL
+ * __drvproxy_call_stale() - has the table of a call been superseded (use
+ *	drvproxy_call_stale(), which accepts a ``__dpx_call`` of any kind)
+ * @call: the table the call entered, or NULL
  *
  * Context: any context, while the call has not counted its exit.
  * Return: true when a swap or revert published another table since the call
  * entered, so the implementation running it may be old code.
  */
-bool drvproxy_call_stale(struct drvproxy_table *call)
+bool __drvproxy_call_stale(struct drvproxy_table *call)
 {
 	return call && rcu_access_pointer(drvproxy_gen(call)->ext->domain.active) != call;
 }
-EXPORT_SYMBOL_GPL(drvproxy_call_stale);
+EXPORT_SYMBOL_GPL(__drvproxy_call_stale);
 
 /**
  * drvproxy_call_redispatch() - should a call that returned DRVPROXY_ERESTART

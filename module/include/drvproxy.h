@@ -595,7 +595,7 @@ struct drvproxy_fast_entry {
 
 struct drvproxy_entry drvproxy_call_stalled(struct drvproxy_endpoint_desc *desc,
 					    struct drvproxy_table *t);
-bool drvproxy_call_stale(struct drvproxy_table *call);
+bool __drvproxy_call_stale(struct drvproxy_table *call);
 bool drvproxy_call_redispatch(struct drvproxy_endpoint_desc *desc,
 			      struct drvproxy_table *t);
 
@@ -748,35 +748,55 @@ static __always_inline void drvproxy_call_leave(struct drvproxy_endpoint_desc *d
 	 __DPX_ERRNO_VAL(r) && unlikely((r) == (__force type)(long)DRVPROXY_ERESTART))
 
 /*
- * The table a call of a _NOWAIT endpoint entered, as its ``__dpx_call``
- * holds it: a type of its own (never defined), so that passing it to a
- * helper whose ``struct drvproxy_table *__dpx_call`` parameter lets a
+ * The table a call entered, as ``__dpx_call`` holds it in an endpoint or
+ * replacement that is never re-dispatched (declared _NOWAIT, or whose type
+ * carries no errno): a type of its own (never defined), so that passing it
+ * to a helper whose ``struct drvproxy_table *__dpx_call`` parameter lets a
  * swap-aware wait build fails to compile (-Werror=incompatible-pointer-types).
  */
 struct drvproxy_nowait_table;
 
 /*
  * The type of the hidden ``__dpx_call`` parameter of an endpoint or
- * replacement with @flags: the table the call entered, const-qualified when
- * its type carries no errno and a struct drvproxy_nowait_table when it was
- * declared _NOWAIT, so that the swap-aware waits (which must return
- * DRVPROXY_ERESTART) refuse to build in it; see __DPX_ASSERT_CAN_RESTART().
+ * replacement with @flags: the table the call entered, a struct
+ * drvproxy_table when it may be re-dispatched and a struct
+ * drvproxy_nowait_table when not, so that the swap-aware waits (which must
+ * return DRVPROXY_ERESTART) refuse to build in it, directly or in a helper;
+ * see __DPX_ASSERT_CAN_RESTART().
  */
 struct __dpx_call_types {
-	struct drvproxy_table *errno_ok;
-	struct drvproxy_table *const no_errno;
+	struct drvproxy_table *may_restart;
 	struct drvproxy_nowait_table *nowait;
 };
 
 #define __DPX_CALL_T(flags)							\
 	typeof(*__builtin_choose_expr(__DPX_CAN_RESTART(flags),			\
-		&((struct __dpx_call_types *)NULL)->errno_ok,			\
-		__builtin_choose_expr((flags) & DRVPROXY_EP_NOWAIT,		\
-			&((struct __dpx_call_types *)NULL)->nowait,		\
-			&((struct __dpx_call_types *)NULL)->no_errno)))
+		&((struct __dpx_call_types *)NULL)->may_restart,		\
+		&((struct __dpx_call_types *)NULL)->nowait))
 
 /* @t, a table, as the ``__dpx_call`` argument of an implementation with @flags. */
 #define __DPX_CALL_ARG(flags, t)	((__DPX_CALL_T(flags))(t))
+
+/*
+ * @call, a ``__dpx_call`` of either type, as the table it is, for the
+ * functions that accept any call's table (they never wait).  Anything else
+ * is passed on as it is, for the compiler to check.
+ */
+#define __DPX_ANY_CALL(call)							\
+	__builtin_choose_expr(__builtin_types_compatible_p(typeof(call),	\
+				struct drvproxy_nowait_table *),		\
+			      (struct drvproxy_table *)(call), (call))
+
+/**
+ * drvproxy_call_stale() - has the table of a call been superseded
+ * @call: the table the call entered (``__dpx_call`` in an endpoint or
+ *	replacement body, of any kind), or NULL
+ *
+ * Context: any context, while the call has not counted its exit.
+ * Return: true when a swap or revert published another table since the call
+ * entered, so the implementation running it may be old code.
+ */
+#define drvproxy_call_stale(call)	__drvproxy_call_stale(__DPX_ANY_CALL(call))
 
 #define __DPX_ASSERT_CAN_RESTART(call)						\
 	BUILD_BUG_ON_MSG(!__builtin_types_compatible_p(typeof(call) *,		\
@@ -961,7 +981,8 @@ __dpx_slow_##epn(__DPX_PARAMS(__VA_ARGS__), struct drvproxy_table *__t)	\
 										\
 	if (__t)								\
 		__e = drvproxy_call_stalled(&__dpx_desc_##epn, __t);		\
-	((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__), __e.table); \
+	((typeof(__dpx_impl_##epn) *)__e.fn)(__DPX_ARGS(__VA_ARGS__),		\
+		__DPX_CALL_ARG(__dpx_flags_##epn, __e.table));			\
 	drvproxy_call_leave(&__dpx_desc_##epn, __e.table);			\
 }										\
 										\
@@ -974,7 +995,8 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 		barrier();	/* called, not jumped to: see __DPX_CALL_SLOW() */ \
 		return;								\
 	}									\
-	((typeof(__dpx_impl_##epn) *)__f.e.fn)(__DPX_ARGS(__VA_ARGS__), __f.e.table); \
+	((typeof(__dpx_impl_##epn) *)__f.e.fn)(__DPX_ARGS(__VA_ARGS__),		\
+		__DPX_CALL_ARG(__dpx_flags_##epn, __f.e.table));		\
 	drvproxy_call_leave_counted(__f.count);					\
 }
 #else

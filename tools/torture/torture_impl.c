@@ -343,15 +343,22 @@ static bool tort_worker_body(struct drvproxy_table *table, void *context, long s
 
 /* ---- the originals ---- */
 
+/*
+ * The table a call entered, whatever the kind of its ``__dpx_call``: the
+ * bodies read its generation.  Only tort_wait_body() waits, and it is
+ * passed ``__dpx_call`` as it is, so the wait's compile-time check holds.
+ */
+#define TORT_TABLE(call)	((struct drvproxy_table *)(call))
+
 /* Called in atomic context: declared so, never stalled. */
 DRVPROXY_ENDPOINT_ATOMIC_GLOBAL(u64, tort_fast, struct tort_ctx *, c, u64, x)
 {
-	return tort_fast_body(__dpx_call, c, x, 0);
+	return tort_fast_body(TORT_TABLE(__dpx_call), c, x, 0);
 }
 
 DRVPROXY_ENDPOINT_GLOBAL(u64, tort_sleep, struct tort_ctx *, c, u64, x)
 {
-	return tort_sleep_body(__dpx_call, c, x, 0, TORT_EP_SLEEP);
+	return tort_sleep_body(TORT_TABLE(__dpx_call), c, x, 0, TORT_EP_SLEEP);
 }
 
 DRVPROXY_ENDPOINT_GLOBAL(long, tort_wait, struct tort_ctx *, c, u64, x)
@@ -361,12 +368,12 @@ DRVPROXY_ENDPOINT_GLOBAL(long, tort_wait, struct tort_ctx *, c, u64, x)
 
 DRVPROXY_ENDPOINT_VOID(tort_note, struct tort_ctx *, c, u64, x)
 {
-	tort_note_body(__dpx_call, c, x, 0);
+	tort_note_body(TORT_TABLE(__dpx_call), c, x, 0);
 }
 
 DRVPROXY_ENDPOINT_GLOBAL(bool, tort_worker, void *, context, long, status)
 {
-	return tort_worker_body(__dpx_call, context, status, 0);
+	return tort_worker_body(TORT_TABLE(__dpx_call), context, status, 0);
 }
 
 /*
@@ -420,12 +427,13 @@ static struct drvproxy_endpoint_desc *tort_desc(enum tort_ep ep)
 DRVPROXY_REPLACEMENT_MANUAL(u64, tort_fast, tort_fast_k##k,			\
 			    struct tort_ctx *, c, u64, x)			\
 {										\
-	return tort_fast_body(__dpx_call, c, x, (k) + 1);			\
+	return tort_fast_body(TORT_TABLE(__dpx_call), c, x, (k) + 1);		\
 }										\
 DRVPROXY_REPLACEMENT_MANUAL(u64, tort_sleep, tort_sleep_k##k,			\
 			    struct tort_ctx *, c, u64, x)			\
 {										\
-	return tort_sleep_body(__dpx_call, c, x, (k) + 1, TORT_EP_SLEEP);	\
+	return tort_sleep_body(TORT_TABLE(__dpx_call), c, x, (k) + 1,		\
+			       TORT_EP_SLEEP);					\
 }										\
 DRVPROXY_REPLACEMENT_MANUAL(long, tort_wait, tort_wait_k##k,			\
 			    struct tort_ctx *, c, u64, x)			\
@@ -435,12 +443,13 @@ DRVPROXY_REPLACEMENT_MANUAL(long, tort_wait, tort_wait_k##k,			\
 DRVPROXY_REPLACEMENT_MANUAL(void, tort_note, tort_note_k##k,			\
 			    struct tort_ctx *, c, u64, x)			\
 {										\
-	tort_note_body(__dpx_call, c, x, (k) + 1);				\
+	tort_note_body(TORT_TABLE(__dpx_call), c, x, (k) + 1);			\
 }										\
 DRVPROXY_REPLACEMENT_MANUAL(bool, tort_worker, tort_worker_k##k,		\
 			    void *, context, long, status)			\
 {										\
-	return tort_worker_body(__dpx_call, context, status, (k) + 1);		\
+	return tort_worker_body(TORT_TABLE(__dpx_call), context, status,	\
+				(k) + 1);					\
 }										\
 DRVPROXY_REPLACEMENT_MANUAL(long, tort_ioctl, tort_ioctl_k##k,			\
 			    struct file *, file, unsigned int, cmd,		\
