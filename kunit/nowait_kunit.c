@@ -12,19 +12,24 @@
  * other half: only a replacement in which no swap-aware wait builds either
  * (DRVPROXY_REPLACEMENT_NOWAIT*(), or a return type without errno) may
  * replace such an endpoint, at apply and at a V1 re-registration of its id.
+ * sysfs shows the kind (endpoints/<endpoint>/kind).
  *
  * Copyright (C) 2026 The drvproxy developers
  */
 #include <kunit/test.h>
 #include <linux/atomic.h>
 #include <linux/completion.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kobject.h>
+#include <linux/slab.h>
 
 #include "drvproxy_kunit.h"
 
 #define NW_DRV		"dpx_kunit_nowait"
 
 /* Ids above those of the module's V2 endpoints, which every extension here gets. */
-enum { NW_EP = 130, NW_PLAIN, NW_NR };
+enum { NW_EP = 130, NW_PLAIN, NW_NR, NW_ATOMIC, NW_ATOMIC_NOWAIT };
 
 struct nw_fixture {
 	struct dpx_host host;
@@ -69,6 +74,16 @@ DRVPROXY_ENDPOINT_NOWAIT_MANUAL(unsigned long, dpx_nw_nr, int, unused)
 	return 10;
 }
 
+DRVPROXY_ENDPOINT_ATOMIC_MANUAL(int, dpx_nw_atomic, int, unused)
+{
+	return 7;
+}
+
+DRVPROXY_ENDPOINT_ATOMIC_NOWAIT_MANUAL(int, dpx_nw_atomic_nowait, int, unused)
+{
+	return 8;
+}
+
 /* For a V1 re-registration of NW_EP's id. */
 DRVPROXY_ENDPOINT_NOWAIT_MANUAL(int, dpx_nw_ep_base2, int, unused)
 {
@@ -92,6 +107,11 @@ DRVPROXY_REPLACEMENT_MANUAL(int, dpx_nw_ep, dpx_nw_ep_may_wait, int, unused)
 	return 3;
 }
 
+DRVPROXY_REPLACEMENT_MANUAL(int, dpx_nw_atomic_nowait, dpx_nw_atomic_nowait_may_wait, int, unused)
+{
+	return 9;
+}
+
 DRVPROXY_REPLACEMENT_MANUAL(int, dpx_nw_plain, dpx_nw_plain_v2, int, unused)
 {
 	atomic_inc(&nw_cur->repl_calls);
@@ -111,6 +131,8 @@ static int nw_init(struct kunit *test)
 		{ .id = NW_EP, .endpoint = DRVPROXY_DESC(dpx_nw_ep) },
 		{ .id = NW_PLAIN, .endpoint = DRVPROXY_DESC(dpx_nw_plain) },
 		{ .id = NW_NR, .endpoint = DRVPROXY_DESC(dpx_nw_nr) },
+		{ .id = NW_ATOMIC, .endpoint = DRVPROXY_DESC(dpx_nw_atomic) },
+		{ .id = NW_ATOMIC_NOWAIT, .endpoint = DRVPROXY_DESC(dpx_nw_atomic_nowait) },
 	};
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
@@ -212,9 +234,58 @@ static void nowait_kind_is_recorded_in_endpoint_and_replacement(struct kunit *te
 			(unsigned int)(DRVPROXY_EP_NOWAIT | DRVPROXY_EP_ERRNO));
 	KUNIT_EXPECT_EQ(test, DRVPROXY_DESC(dpx_nw_plain)->flags,
 			(unsigned int)DRVPROXY_EP_ERRNO);
+	KUNIT_EXPECT_EQ(test, DRVPROXY_DESC(dpx_nw_atomic_nowait)->flags,
+			(unsigned int)(DRVPROXY_EP_ATOMIC | DRVPROXY_EP_NOWAIT |
+				       DRVPROXY_EP_ERRNO));
 	KUNIT_EXPECT_EQ(test, DRVPROXY_REPL(dpx_nw_ep_v2)->flags, DRVPROXY_REPL_NOWAIT);
 	KUNIT_EXPECT_EQ(test, DRVPROXY_REPL(dpx_nw_ep_may_wait)->flags, 0UL);
 	KUNIT_EXPECT_EQ(test, DRVPROXY_REPL(dpx_nw_nr_v2)->flags, DRVPROXY_REPL_NOWAIT);
+}
+
+/* The first line of endpoint @ep's sysfs file @file, as a user reads it. */
+static void nw_read_ep_file(struct kunit *test, struct nw_fixture *f, const char *ep,
+			    const char *file, char *buf, size_t size)
+{
+	char *drv_path = kobject_get_path(&f->host.drv->kobj, GFP_KERNEL);
+	char *path, *nl;
+	struct file *filp;
+	loff_t pos = 0;
+	ssize_t n;
+
+	KUNIT_ASSERT_NOT_NULL(test, drv_path);
+	path = kasprintf(GFP_KERNEL, "/sys%s/endpoints/%s/%s", drv_path, ep, file);
+	kfree(drv_path);
+	KUNIT_ASSERT_NOT_NULL(test, path);
+	filp = filp_open(path, O_RDONLY, 0);
+	kfree(path);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(filp));
+	n = kernel_read(filp, buf, size - 1, &pos);
+	fput(filp);
+	KUNIT_ASSERT_GT(test, n, 0L);
+	buf[n] = '\0';
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+}
+
+/* sysfs shows each endpoint's kind: its context, and whether it re-dispatches. */
+static void kind_file_shows_how_each_endpoint_was_declared(struct kunit *test)
+{
+	static const struct { const char *ep, *kind; } want[] = {
+		{ "dpx_nw_ep", "process nowait" },
+		{ "dpx_nw_plain", "process redispatch" },
+		{ "dpx_nw_nr", "process nowait" },
+		{ "dpx_nw_atomic", "atomic redispatch" },
+		{ "dpx_nw_atomic_nowait", "atomic nowait" },
+	};
+	struct nw_fixture *f = test->priv;
+	char buf[64];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		nw_read_ep_file(test, f, want[i].ep, "kind", buf, sizeof(buf));
+		KUNIT_EXPECT_STREQ_MSG(test, buf, want[i].kind, "endpoint %s", want[i].ep);
+	}
 }
 
 /*
@@ -229,6 +300,17 @@ static void replacement_that_may_wait_for_nowait_endpoint_returns_einval(struct 
 	KUNIT_EXPECT_EQ(test, nw_apply(f, DRVPROXY_REPL(dpx_nw_ep_may_wait)), -EINVAL);
 	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
 	KUNIT_EXPECT_EQ(test, dpx_nw_ep(0), 1);
+}
+
+/* The same for an endpoint declared both atomic and _NOWAIT. */
+static void replacement_that_may_wait_for_atomic_nowait_endpoint_returns_einval(struct kunit *test)
+{
+	struct nw_fixture *f = test->priv;
+	u64 gen = drvproxy_extension_generation(f->host.ext);
+
+	KUNIT_EXPECT_EQ(test, nw_apply(f, DRVPROXY_REPL(dpx_nw_atomic_nowait_may_wait)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, dpx_nw_atomic_nowait(0), 8);
 }
 
 static void nowait_replacement_for_nowait_endpoint_applies(struct kunit *test)
@@ -271,7 +353,9 @@ static struct kunit_case drvproxy_nowait_cases[] = {
 	KUNIT_CASE(may_wait_endpoint_redispatches_erestart_of_superseded_call),
 	KUNIT_CASE(nowait_endpoint_returns_erestart_of_superseded_call_unchanged),
 	KUNIT_CASE(nowait_kind_is_recorded_in_endpoint_and_replacement),
+	KUNIT_CASE(kind_file_shows_how_each_endpoint_was_declared),
 	KUNIT_CASE(replacement_that_may_wait_for_nowait_endpoint_returns_einval),
+	KUNIT_CASE(replacement_that_may_wait_for_atomic_nowait_endpoint_returns_einval),
 	KUNIT_CASE(nowait_replacement_for_nowait_endpoint_applies),
 	KUNIT_CASE(replacement_without_errno_for_nowait_endpoint_applies),
 	KUNIT_CASE(v1_base_that_may_wait_for_nowait_id_returns_einval),

@@ -307,6 +307,21 @@ static ssize_t signature_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return n + sysfs_emit_at(buf, n, "\n");
 }
 
+/*
+ * How the endpoint was declared: "process" (its calls may wait at entry
+ * while a stalled transition runs) or "atomic" (never held back), then
+ * "redispatch" (a call that leaves a swap-aware wait because of a swap runs
+ * again in the current implementation) or "nowait" (never re-dispatched:
+ * declared _NOWAIT, or its return type carries no errno).
+ */
+static ssize_t kind_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	unsigned int flags = to_ep(kobj)->desc->flags;
+
+	return sysfs_emit(buf, "%s %s\n", flags & DRVPROXY_EP_ATOMIC ? "atomic" : "process",
+			  __DPX_CAN_RESTART(flags) ? "redispatch" : "nowait");
+}
+
 static ssize_t original_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
 	return emit_fn(buf, to_ep(kobj)->desc->impl);
@@ -349,6 +364,7 @@ static ssize_t swaps_show(struct kobject *kobj, struct kobj_attribute *attr, cha
 
 static struct kobj_attribute id_attr = __ATTR_RO(id);
 static struct kobj_attribute signature_attr = __ATTR_RO(signature);
+static struct kobj_attribute kind_attr = __ATTR_RO(kind);
 static struct kobj_attribute original_attr = __ATTR_RO(original);
 /* "current" is a macro (get_current()): spell the name out. */
 static struct kobj_attribute current_attr = {
@@ -363,6 +379,7 @@ static struct kobj_attribute swaps_attr = __ATTR_RO(swaps);
 static struct attribute *endpoint_attrs[] = {
 	&id_attr.attr,
 	&signature_attr.attr,
+	&kind_attr.attr,
 	&original_attr.attr,
 	&current_attr.attr,
 	&calls_attr.attr,

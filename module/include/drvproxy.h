@@ -1220,6 +1220,46 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 		       DRVPROXY_EP_NOWAIT, type, name, __VA_ARGS__)
 
 /**
+ * DRVPROXY_ENDPOINT_ATOMIC_NOWAIT() - an endpoint that may be called from
+ *	any context and never uses a swap-aware wait
+ * @type: return type (not void)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ *
+ * DRVPROXY_ENDPOINT_ATOMIC() with the wrapper of DRVPROXY_ENDPOINT_NOWAIT():
+ * never held back by a stalled transition, never re-dispatched, and only a
+ * replacement in which no swap-aware wait builds may replace it.
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC_NOWAIT(type, name, ...)			\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_ATOMIC | DRVPROXY_EP_NOWAIT, type, name,	\
+		       __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_ATOMIC_NOWAIT_GLOBAL() - DRVPROXY_ENDPOINT_ATOMIC_NOWAIT(),
+ *	external linkage
+ * @type: return type (not void)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC_NOWAIT_GLOBAL(type, name, ...)		\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, __DPX_EXTERN, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_ATOMIC | DRVPROXY_EP_NOWAIT, type, name,	\
+		       __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_ATOMIC_NOWAIT_MANUAL() - DRVPROXY_ENDPOINT_ATOMIC_NOWAIT()
+ *	for V1
+ * @type: return type (not void)
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC_NOWAIT_MANUAL(type, name, ...)		\
+	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER,		\
+		       DRVPROXY_EP_ATOMIC | DRVPROXY_EP_NOWAIT, type, name,	\
+		       __VA_ARGS__)
+
+/**
  * DRVPROXY_DESC() - the descriptor of an endpoint defined in this file
  * @name: the endpoint's name
  */

@@ -55,7 +55,7 @@ reader_in_read() {
 }
 
 setup
-ktap_header 24
+ktap_header 25
 load_mod drvproxy_demo
 
 ktap_result "top-level files and modes" check_modes $SYSFS -r--r--r-- enabled generation
@@ -65,8 +65,12 @@ ktap_result "driver files and modes" check_modes $DRV -r--r--r-- owner build_id 
 ktap_result "driver values before a swap" eval 'check_sysfs_value $DRV/owner drvproxy_demo &&
 	check_sysfs_value $DRV/generation 1 && check_sysfs_value $DRV/transition idle &&
 	check_sysfs_value $DRV/devices drvproxy_demo && check_sysfs_value $DRV/stack ""'
-ktap_result "endpoint files and modes" check_modes $EP -r--r--r-- id signature original \
+ktap_result "endpoint files and modes" check_modes $EP -r--r--r-- id signature kind original \
 	current calls in_flight swaps
+ktap_result "endpoint kinds as declared" eval 'check_sysfs_value $EP/kind "process redispatch" &&
+	check_sysfs_value $DRV/endpoints/demo_llseek/kind "process nowait" &&
+	check_sysfs_value $DRV/endpoints/demo_poll/kind "process nowait" &&
+	check_sysfs_value $DRV/endpoints/demo_ioctl/kind "process redispatch"'
 ktap_result "endpoint values before a swap" eval 'check_sysfs_value $EP/current "demo_read [drvproxy_demo]" &&
 	check_sysfs_value $EP/original "demo_read [drvproxy_demo]" &&
 	check_sysfs_value $EP/signature "ssize_t(struct file *, char *, size_t, loff_t *)" &&
