@@ -289,28 +289,34 @@ static void kind_file_shows_how_each_endpoint_was_declared(struct kunit *test)
 }
 
 /*
+ * Applying @r is refused with -EINVAL, and nothing changes: @call(0) still
+ * returns @want.
+ */
+static void nw_expect_refused(struct kunit *test, const struct drvproxy_replacement *r,
+			      int (*call)(int unused), int want)
+{
+	struct nw_fixture *f = test->priv;
+	u64 gen = drvproxy_extension_generation(f->host.ext);
+
+	KUNIT_EXPECT_EQ(test, nw_apply(f, r), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, call(0), want);
+}
+
+/*
  * A replacement in which a swap-aware wait could build is refused for a
  * _NOWAIT endpoint with -EINVAL, and nothing changes.
  */
 static void replacement_that_may_wait_for_nowait_endpoint_returns_einval(struct kunit *test)
 {
-	struct nw_fixture *f = test->priv;
-	u64 gen = drvproxy_extension_generation(f->host.ext);
-
-	KUNIT_EXPECT_EQ(test, nw_apply(f, DRVPROXY_REPL(dpx_nw_ep_may_wait)), -EINVAL);
-	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
-	KUNIT_EXPECT_EQ(test, dpx_nw_ep(0), 1);
+	nw_expect_refused(test, DRVPROXY_REPL(dpx_nw_ep_may_wait), dpx_nw_ep, 1);
 }
 
 /* The same for an endpoint declared both atomic and _NOWAIT. */
 static void replacement_that_may_wait_for_atomic_nowait_endpoint_returns_einval(struct kunit *test)
 {
-	struct nw_fixture *f = test->priv;
-	u64 gen = drvproxy_extension_generation(f->host.ext);
-
-	KUNIT_EXPECT_EQ(test, nw_apply(f, DRVPROXY_REPL(dpx_nw_atomic_nowait_may_wait)), -EINVAL);
-	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
-	KUNIT_EXPECT_EQ(test, dpx_nw_atomic_nowait(0), 8);
+	nw_expect_refused(test, DRVPROXY_REPL(dpx_nw_atomic_nowait_may_wait),
+			  dpx_nw_atomic_nowait, 8);
 }
 
 static void nowait_replacement_for_nowait_endpoint_applies(struct kunit *test)
