@@ -37,6 +37,9 @@ struct sy_fixture {
 	bool unregistered;
 	struct completion released;	/* the remover released the extension */
 	bool released_in_time;
+	char *current_path;		/* what sy_unbound_hook() reads */
+	ssize_t current_ret;
+	char current_buf[64];
 };
 
 static struct sy_fixture *sy_cur;	/* for the test hook */
@@ -92,6 +95,7 @@ static void sy_exit(struct kunit *test)
 	dpx_thread_stop(&f->remover);
 	dpx_host_exit(&f->host);
 	kfree(f->enabled_path);
+	kfree(f->current_path);
 	sy_cur = NULL;
 }
 
@@ -244,10 +248,47 @@ static void driver_file_read_survives_extension_release_in_between(struct kunit 
 	KUNIT_EXPECT_EQ(test, dpx_sy_ep(0), 1);
 }
 
+/* Reads the endpoint's "current" where the release has freed the last table. */
+static void sy_unbound_hook(enum drvproxy_test_point tp)
+{
+	struct sy_fixture *f = sy_cur;
+
+	if (tp != DRVPROXY_TP_EXT_UNBOUND || !f || !f->current_path)
+		return;
+	f->hook_ran = true;
+	f->current_ret = sy_read(f->current_path, f->current_buf, sizeof(f->current_buf));
+}
+
+/*
+ * A user reads an endpoint's "current" after the host's release has
+ * unbound the endpoints and freed the last table, before the endpoint's
+ * directory goes: the read finds no table (an empty line) instead of
+ * reading the freed one (KASAN reports it if it does).
+ */
+static void endpoint_current_read_after_unbind_finds_no_table(struct kunit *test)
+{
+	struct sy_fixture *f = test->priv;
+	char *drv_path = kobject_get_path(&f->host.drv->kobj, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, drv_path);
+	f->current_path = kasprintf(GFP_KERNEL, "/sys%s/endpoints/dpx_sy_ep/current", drv_path);
+	kfree(drv_path);
+	KUNIT_ASSERT_NOT_NULL(test, f->current_path);
+	drvproxy_test_set_hook(sy_unbound_hook);
+	dpx_host_unregister(&f->host);
+	drvproxy_test_set_hook(NULL);
+
+	KUNIT_EXPECT_TRUE(test, f->hook_ran);
+	KUNIT_EXPECT_EQ(test, f->current_ret, (ssize_t)1);
+	KUNIT_EXPECT_STREQ(test, f->current_buf, "\n");
+	KUNIT_EXPECT_EQ(test, dpx_sy_ep(0), 1);
+}
+
 static struct kunit_case sy_cases[] = {
 	KUNIT_CASE(writing_0_to_enabled_reverts_the_layer),
 	KUNIT_CASE(enabled_write_survives_host_release_in_between),
 	KUNIT_CASE(driver_file_read_survives_extension_release_in_between),
+	KUNIT_CASE(endpoint_current_read_after_unbind_finds_no_table),
 	{}
 };
 

@@ -671,6 +671,7 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 	for (i = 0; i < ext->nr_eps; i++)
 		desc_unclaim(ext->eps[i]->desc, ext);
 
+	drvproxy_test_point(DRVPROXY_TP_EXT_UNBOUND);
 	drvproxy_sysfs_del_extension(ext);
 	for (i = 0; i < ext->nr_v1_pins; i++)
 		module_put(ext->v1_pins[i]);

@@ -68,10 +68,12 @@ void drvproxy_history_add(struct drvproxy_extension *ext, enum drvproxy_op op,
 			  u64 start_ns)
 {
 	struct drvproxy_history *h = &ext->history[ext->history_next];
+	struct drvproxy_generation *active = drvproxy_active(ext);
 	u64 now = ktime_get_ns();
 
 	h->time_ns = ktime_get_real_ns();
-	h->generation = drvproxy_active(ext)->generation;
+	/* No table: an apply refused because the extension is going. */
+	h->generation = active ? active->generation : 0;
 	h->duration_ns = now - start_ns;
 	h->op = op;
 	h->mode = mode;

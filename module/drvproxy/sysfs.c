@@ -331,12 +331,18 @@ static ssize_t current_impl_show(struct kobject *kobj, struct kobj_attribute *at
 				 char *buf)
 {
 	struct drvproxy_endpoint *ep = to_ep(kobj);
+	struct drvproxy_table *table;
 	struct drvproxy_generation *t;
 	drvproxy_fn_t fn = NULL;
 
+	/*
+	 * Pairs with the grace period that precedes freeing a table, the
+	 * last one too: drvproxy_unbind() stores NULL before it retires it.
+	 */
 	preempt_disable();
-	t = drvproxy_gen(rcu_dereference_sched(ep->ext->domain.active));
-	if (ep->index < t->table.nr)
+	table = rcu_dereference_sched(ep->ext->domain.active);
+	t = table ? drvproxy_gen(table) : NULL;
+	if (t && ep->index < t->table.nr)
 		fn = t->stall ? t->held[ep->index] : t->table.slot[ep->index].fn;
 	preempt_enable();
 	return fn ? emit_fn(buf, fn) : sysfs_emit(buf, "\n");

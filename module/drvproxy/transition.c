@@ -143,6 +143,14 @@ void drvproxy_unbind(struct drvproxy_extension *ext)
 
 	/* G1: calls that saw the binding have now counted themselves in @t. */
 	synchronize_rcu();
+	/*
+	 * No call loads the active table any more (G1), but sysfs readers
+	 * and a dying extension's history still look for one until the
+	 * extension goes: NULL, not @t, which is freed below.  A reader that
+	 * loaded @t before this store did so in a preempt-disabled region,
+	 * which the first grace period of @t's retirement waits for.
+	 */
+	RCU_INIT_POINTER(ext->domain.active, NULL);
 	drvproxy_retire(ext, t);
 	drvproxy_retire_flush(ext);
 	cancel_delayed_work_sync(&ext->retire_work);
@@ -150,10 +158,14 @@ void drvproxy_unbind(struct drvproxy_extension *ext)
 
 /* ---- publish ---- */
 
+/* The active table; NULL once drvproxy_unbind() has retired the last one. */
 struct drvproxy_generation *drvproxy_active(struct drvproxy_extension *ext)
 {
-	return drvproxy_gen(rcu_dereference_protected(ext->domain.active,
-						      lockdep_is_held(&ext->lock) || ext->dying));
+	struct drvproxy_table *t = rcu_dereference_protected(ext->domain.active,
+							     lockdep_is_held(&ext->lock) ||
+							     ext->dying);
+
+	return t ? drvproxy_gen(t) : NULL;
 }
 
 static void set_generation(struct drvproxy_extension *ext, struct drvproxy_generation *t)

@@ -2008,6 +2008,8 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
  *	here on the extension may be released
  * @DRVPROXY_TP_EXT_RELEASED: drvproxy_driver_unregister() (or the owner-less
  *	destroy) has released an extension and dropped its reference
+ * @DRVPROXY_TP_EXT_UNBOUND: the release of an extension has unbound its
+ *	endpoints and freed its last table; its sysfs files are still there
  *
  * Each point is a window in which a race with another thread used to touch
  * freed memory; a KUnit case holds the thread there while it runs the other
@@ -2018,6 +2020,7 @@ enum drvproxy_test_point {
 	DRVPROXY_TP_ENABLED_UNPROTECTED,
 	DRVPROXY_TP_DRIVER_ATTR_HELD,
 	DRVPROXY_TP_EXT_RELEASED,
+	DRVPROXY_TP_EXT_UNBOUND,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
