@@ -24,6 +24,7 @@
 #include <kunit/test.h>
 #include <linux/atomic.h>
 #include <linux/elf.h>
+#include <linux/fcntl.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/sched/signal.h>
@@ -42,6 +43,8 @@
 #define TR_RELEASE	107
 #define TR_SIX		108
 #define TR_SELF		109
+#define TR_FLOCK	110
+#define TR_LOCK		111
 
 struct tr_fixture {
 	struct dpx_host host;
@@ -65,6 +68,9 @@ struct tr_fixture {
 	bool release_when_stalled;
 	bool release_done_in_stall;
 	atomic_t release_runs;
+	long (*unlock_call)(void *arg);	/* unlock_when_stalled: which method */
+	bool unlock_when_stalled;
+	atomic_t unlock_runs;
 	bool atomic_when_stalled;
 	int atomic_result;
 	int atomic_orig_stalled;
@@ -139,6 +145,24 @@ DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_release, struct inode *, inode, struct file
 {
 	atomic_inc(&tr_cur->release_runs);
 	return 60;
+}
+
+/*
+ * The driver's flock and lock: __fput() calls them to drop a closing
+ * file's locks, with the fatal signal that ends the task pending.
+ */
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_flock, struct file *, file, int, cmd,
+			 struct file_lock *, fl)
+{
+	atomic_inc(&tr_cur->unlock_runs);
+	return 70;
+}
+
+DRVPROXY_ENDPOINT_MANUAL(int, dpx_tr_lock, struct file *, file, int, cmd,
+			 struct file_lock *, fl)
+{
+	atomic_inc(&tr_cur->unlock_runs);
+	return 71;
 }
 
 /*
@@ -290,6 +314,8 @@ static int tr_init(struct kunit *test)
 		{ .id = TR_RELEASE, .endpoint = DRVPROXY_DESC(dpx_tr_release) },
 		{ .id = TR_SIX, .endpoint = DRVPROXY_DESC(dpx_tr_six) },
 		{ .id = TR_SELF, .endpoint = DRVPROXY_DESC(dpx_tr_self) },
+		{ .id = TR_FLOCK, .endpoint = DRVPROXY_DESC(dpx_tr_flock) },
+		{ .id = TR_LOCK, .endpoint = DRVPROXY_DESC(dpx_tr_lock) },
 	};
 	struct drvproxy_driver *drv;
 
@@ -303,6 +329,8 @@ static int tr_init(struct kunit *test)
 	if (!IS_ERR_OR_NULL(drv)) {
 		drvproxy_set_major_function(drv, DEVICE_CONTROL, dpx_tr_ioctl);
 		drvproxy_set_major_function(drv, CLOSE, dpx_tr_release);
+		drvproxy_set_major_function(drv, FLOCK, dpx_tr_flock);
+		drvproxy_set_major_function(drv, LOCK, dpx_tr_lock);
 	}
 	dpx_host_init_drv(test, &f->host, drv, true);
 	KUNIT_ASSERT_EQ(test, drvproxy_register_endpoints(f->host.ext, info, ARRAY_SIZE(info),
@@ -354,29 +382,59 @@ static long tr_call_tiny(void *arg)
 	return dpx_tr_tiny(1);
 }
 
-/* A caller that a SIGKILL can reach: kthreads ignore signals by default. */
-static long tr_call_killable(void *arg)
+/* @call() as a caller that a SIGKILL can reach: kthreads ignore signals by default. */
+static long tr_killable(long (*call)(void))
 {
 	long ret;
 
 	allow_signal(SIGKILL);
-	ret = dpx_tr_ioctl(NULL, 0, 0);
+	ret = call();
 	/* The thread stays until dpx_thread_stop(): let it sleep again. */
 	disallow_signal(SIGKILL);
 	flush_signals(current);
 	return ret;
 }
 
-/* The same for release(), which a killed caller must still run. */
+static long tr_ioctl(void)
+{
+	return dpx_tr_ioctl(NULL, 0, 0);
+}
+
+static long tr_call_killable(void *arg)
+{
+	return tr_killable(tr_ioctl);
+}
+
+/* release(), which a killed caller must still run. */
+static long tr_release(void)
+{
+	return dpx_tr_release(NULL, NULL);
+}
+
 static long tr_call_killable_release(void *arg)
 {
-	long ret;
+	return tr_killable(tr_release);
+}
 
-	allow_signal(SIGKILL);
-	ret = dpx_tr_release(NULL, NULL);
-	disallow_signal(SIGKILL);
-	flush_signals(current);
-	return ret;
+/* The same for flock() and lock() as a closing file drops its locks. */
+static long tr_flock(void)
+{
+	return dpx_tr_flock(NULL, F_SETLKW, NULL);
+}
+
+static long tr_call_killable_flock(void *arg)
+{
+	return tr_killable(tr_flock);
+}
+
+static long tr_lock(void)
+{
+	return dpx_tr_lock(NULL, F_SETLK, NULL);
+}
+
+static long tr_call_killable_lock(void *arg)
+{
+	return tr_killable(tr_lock);
 }
 
 /* ---- drvproxy_stall ---- */
@@ -512,6 +570,12 @@ static int tr_stalled_cb(enum drvproxy_phase phase, void *context)
 		/* It must go on waiting for the transition, not give up. */
 		f->release_done_in_stall = dpx_thread_wait(&f->killed, 200);
 	}
+	if (f->unlock_when_stalled &&
+	    !dpx_thread_start(&f->killed, f->unlock_call, f, "dpx-tr-unlock")) {
+		f->killed_slept = dpx_thread_sleeps(&f->killed, TASK_UNINTERRUPTIBLE, 5000);
+		send_sig(SIGKILL, f->killed.task, 1);
+		f->release_done_in_stall = dpx_thread_wait(&f->killed, 200);
+	}
 	if (f->six_when_stalled &&
 	    !dpx_thread_start(&f->caller, tr_call_six, f, "dpx-tr-six")) {
 		/* Not nested in any call: it must wait, running nothing. */
@@ -597,6 +661,39 @@ static void killed_stalled_release_still_runs_after_transition(struct kunit *tes
 }
 
 /*
+ * flock() and lock() are delivered like release(): __fput() calls them with
+ * F_UNLCK to drop a closing file's locks while the fatal signal that ends
+ * the task is pending, and a lock left behind would point at the freed
+ * file.  A caller held back by a stalled transition and killed still runs
+ * the method once the transition is over.
+ */
+static void killed_stalled_unlock_runs_after_transition(struct kunit *test,
+							long (*call)(void *arg), long want)
+{
+	struct tr_fixture *f = test->priv;
+
+	f->unlock_call = call;
+	KUNIT_ASSERT_EQ(test, tr_apply_stalled_cb(f, tr_ioctl1, &f->unlock_when_stalled), 0);
+	KUNIT_EXPECT_TRUE(test, f->killed_slept);
+	KUNIT_EXPECT_FALSE(test, f->release_done_in_stall);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->killed, 5000));
+	KUNIT_EXPECT_EQ(test, f->killed.result, want);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->unlock_runs), 1);
+}
+
+static void killed_stalled_flock_still_runs_after_transition(struct kunit *test)
+{
+	killed_stalled_unlock_runs_after_transition(test, tr_call_killable_flock, 70L);
+	KUNIT_EXPECT_EQ(test, dpx_in_flight(tr_cur->host.ext, TR_FLOCK), 0ULL);
+}
+
+static void killed_stalled_lock_still_runs_after_transition(struct kunit *test)
+{
+	killed_stalled_unlock_runs_after_transition(test, tr_call_killable_lock, 71L);
+	KUNIT_EXPECT_EQ(test, dpx_in_flight(tr_cur->host.ext, TR_LOCK), 0ULL);
+}
+
+/*
  * An endpoint declared atomic keeps running during STALLED, from hard IRQ
  * too, in the implementation that stays current; a stalled transition
  * that would change it is refused, a live one is not.
@@ -631,6 +728,8 @@ static struct kunit_case drvproxy_stall_cases[] = {
 	KUNIT_CASE(stalled_caller_below_its_slow_path_waits),
 	KUNIT_CASE(killed_stalled_caller_fails_with_eintr),
 	KUNIT_CASE(killed_stalled_release_still_runs_after_transition),
+	KUNIT_CASE(killed_stalled_flock_still_runs_after_transition),
+	KUNIT_CASE(killed_stalled_lock_still_runs_after_transition),
 	KUNIT_CASE(stalled_transition_never_changes_atomic_endpoint),
 	{}
 };

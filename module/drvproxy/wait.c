@@ -170,8 +170,9 @@ bool drvproxy_may_wait(struct drvproxy_extension *ext, struct drvproxy_endpoint_
  * without running it?  Only for the file methods whose errno goes back to
  * the system call that a fatal signal ends anyway (open, read, write,
  * ioctl, llseek, mmap, fsync ...), and only when the return type can say
- * so.  Never for the methods that tear a file down -- release, and flush
- * and fasync, which __fput() and close() call with the signal pending --
+ * so.  Never for the methods that tear a file down -- release, and flush,
+ * fasync, lock and flock (F_UNLCK: a lock left behind would point at the
+ * freed file), which __fput() and close() call with the signal pending --
  * nor for an exiting task (closing its files), nor for anything else an
  * endpoint may be (a driver's own callback whose caller would not expect
  * it skipped).
@@ -185,7 +186,8 @@ static bool killable_method(struct drvproxy_extension *ext, struct drvproxy_endp
 		return false;
 	for (mj = 0; mj < DRVPROXY_MJ_MAX; mj++) {
 		if (mj == DRVPROXY_MJ_CLOSE || mj == DRVPROXY_MJ_CLEANUP ||
-		    mj == DRVPROXY_MJ_FASYNC)
+		    mj == DRVPROXY_MJ_FASYNC || mj == DRVPROXY_MJ_LOCK ||
+		    mj == DRVPROXY_MJ_FLOCK)
 			continue;
 		if (drv->major_function[mj] == desc->wrapper)
 			return true;
