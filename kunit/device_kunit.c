@@ -55,17 +55,20 @@ struct dv_freed {
 
 static struct dv_freed dv_freed;
 static int dv_open_error;
+static int dv_open_error_late;	/* returned after the file is tracked */
 
 static int dv_open(struct inode *inode, struct file *file)
 {
 	struct dv_state *st = drvproxy_file_device(file)->state;
+	int ret;
 
 	if (READ_ONCE(dv_open_error))
 		return READ_ONCE(dv_open_error);
 	atomic_inc(&st->opens);
 	file->private_data = NULL;	/* the driver owns it, as any driver does */
 	/* For drvproxy_iterate_files(): a migration may convert it. */
-	return drvproxy_track_file(file);
+	ret = drvproxy_track_file(file);
+	return ret ?: READ_ONCE(dv_open_error_late);
 }
 
 static int dv_release(struct inode *inode, struct file *file)
@@ -620,6 +623,29 @@ static void iterate_files_leaves_out_closed_files_and_failed_opens(struct kunit 
 	KUNIT_EXPECT_EQ(test, w.n, 0U);
 }
 
+/*
+ * An open that tracked its file and then failed (a driver whose open fails
+ * after its last step, without undoing it) leaves no tracked file behind:
+ * the file is freed, and a migration would be handed it.
+ */
+static void iterate_files_leaves_out_open_that_failed_after_tracking(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct dv_walk w = {};
+	struct file *failed;
+
+	f->dev[0] = dv_create(test, &f->host, 1);
+	WRITE_ONCE(dv_open_error_late, -EBUSY);
+	failed = filp_open(DV_PATH, O_RDWR, 0);
+	WRITE_ONCE(dv_open_error_late, 0);
+	KUNIT_EXPECT_EQ(test, dv_errno(failed), -EBUSY);
+	if (!IS_ERR(failed))
+		fput(failed);
+	flush_delayed_fput();
+	KUNIT_EXPECT_EQ(test, drvproxy_iterate_files(f->host.drv, dv_visit, &w), 0);
+	KUNIT_EXPECT_EQ(test, w.n, 0U);
+}
+
 /* Only files of drvproxy devices, each once. */
 static void track_file_refuses_other_files_and_a_second_track(struct kunit *test)
 {
@@ -876,6 +902,7 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(driver_freed_with_a_file_open_releases_safely),
 	KUNIT_CASE(iterate_files_visits_every_open_file_once),
 	KUNIT_CASE(iterate_files_leaves_out_closed_files_and_failed_opens),
+	KUNIT_CASE(iterate_files_leaves_out_open_that_failed_after_tracking),
 	KUNIT_CASE(iterate_files_stops_at_the_first_error),
 	KUNIT_CASE(track_file_refuses_other_files_and_a_second_track),
 	KUNIT_CASE(migration_converts_every_open_file_and_back),

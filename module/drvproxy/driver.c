@@ -139,6 +139,25 @@ static void file_leaves_device(struct file *file, struct drvproxy_device *dev)
 	device_put(dev);
 }
 
+/* Take @file off its device's list of tracked files; true if it was on. */
+static bool file_unlist(struct drvproxy_device *dev, struct file *file)
+{
+	struct open_file *of;
+	bool found = false;
+
+	mutex_lock(&dev->files_lock);
+	list_for_each_entry(of, &dev->files, node) {
+		if (of->file == file) {
+			list_del(&of->node);
+			kfree(of);
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&dev->files_lock);
+	return found;
+}
+
 static int proxy_open(struct inode *inode, struct file *file)
 {
 	struct drvproxy_device *dev = drvproxy_file_device(file);
@@ -161,30 +180,14 @@ static int proxy_open(struct inode *inode, struct file *file)
 	if (open)
 		ret = open(inode, file);
 	if (ret) {
+		/* As release does: a failed open keeps nothing of the file. */
+		file_unlist(dev, file);
+		drvproxy_unpin_file(file);
 		file_leaves_device(file, dev);
 		return ret;
 	}
 	atomic_inc(&dev->opens);
 	return 0;
-}
-
-/* Take @file off its device's list of tracked files; true if it was on. */
-static bool file_unlist(struct drvproxy_device *dev, struct file *file)
-{
-	struct open_file *of;
-	bool found = false;
-
-	mutex_lock(&dev->files_lock);
-	list_for_each_entry(of, &dev->files, node) {
-		if (of->file == file) {
-			list_del(&of->node);
-			kfree(of);
-			found = true;
-			break;
-		}
-	}
-	mutex_unlock(&dev->files_lock);
-	return found;
 }
 
 /*
