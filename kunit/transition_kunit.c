@@ -841,6 +841,54 @@ static void atomic_replace_unmigrates_dropped_layer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->migrations, 2U);
 }
 
+/* Reverts @arg, a layer, as its module's exit would, with a signal pending. */
+static long tr_revert_as_exit_signalled(void *arg)
+{
+	long ret;
+
+	allow_signal(SIGKILL);
+	send_sig(SIGKILL, current, 1);
+	ret = drvproxy_test_revert_as_exit(arg);
+	disallow_signal(SIGKILL);
+	flush_signals(current);
+	return ret;
+}
+
+/*
+ * The revert of a layer that migrated the state, from its module's exit,
+ * converts the state back even when a call stays in flight and the
+ * remover has a signal pending (rmmod interrupted): it waits for the call
+ * instead of giving up and leaving the state in the layout of code that
+ * is about to go.
+ */
+static void exit_revert_of_migrated_layer_waits_out_call_and_signal(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	struct dpx_thread *reverter = &f->killed;
+
+	f->host.drv->state_layout = 1;
+	f->state = 7;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(mig), 0);
+	KUNIT_ASSERT_EQ(test, f->state, 7000L);
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->blocker, tr_call_block, f, "dpx-tr-block"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(&f->block_entered) == 1, 5000));
+
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(reverter, tr_revert_as_exit_signalled, mig,
+					       "dpx-tr-revert"), 0);
+	KUNIT_EXPECT_FALSE(test, dpx_thread_wait(reverter, 500));
+	KUNIT_EXPECT_EQ(test, f->state, 7000L);
+
+	complete_all(&f->gate);
+	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->blocker, 5000));
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(reverter, 5000));
+	KUNIT_EXPECT_EQ(test, reverter->result, 0L);
+	KUNIT_EXPECT_EQ(test, f->state, 7L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
+	KUNIT_EXPECT_EQ(test, f->migrations, 2U);
+	KUNIT_EXPECT_EQ(test, dpx_tr_value(0), 7L);
+}
+
 /* The replacement may migrate the state itself, from the layout below. */
 static void atomic_replace_migrates_from_layout_below_dropped_layers(struct kunit *test)
 {
@@ -915,6 +963,7 @@ static struct kunit_case drvproxy_replace_cases[] = {
 	KUNIT_CASE(migrated_layer_under_another_refuses_revert_with_ebusy),
 	KUNIT_CASE(atomic_replace_unmigrates_dropped_layer),
 	KUNIT_CASE(atomic_replace_migrates_from_layout_below_dropped_layers),
+	KUNIT_CASE(exit_revert_of_migrated_layer_waits_out_call_and_signal),
 	{}
 };
 

@@ -238,6 +238,13 @@ struct drvproxy_extension {
 	struct kobject *endpoints_kobj;
 	struct kobject *layers_kobj;
 	bool dying;
+	/*
+	 * A migrated layer's module is going (drvproxy_layer_revert_locked()):
+	 * its stalled drain waits for every call however long, deaf to
+	 * signals, since the state must be converted back before its code
+	 * goes.  Under ext->lock.
+	 */
+	bool drain_unbounded;
 	/* The owner's build id in hex ("" without one), set before it is shared. */
 	char build_id[2 * DRVPROXY_BUILD_ID_MAX + 1];
 	/*

@@ -25,6 +25,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
+#include <kunit/visibility.h>
 
 #include "internal.h"
 #include "trace.h"
@@ -746,6 +747,8 @@ int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 	}
 	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_REVERT, mode);
 	old = drvproxy_active(ext);
+	/* Converting the state back cannot be done live: wait as long as it takes. */
+	ext->drain_unbounded = from_exit && migrated;
 	for (;;) {
 		next = drvproxy_table_build(ext, NULL, layer);
 		if (!next)
@@ -761,22 +764,29 @@ int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 		/*
 		 * The module is going: its code must leave the table.  Retry
 		 * without the callback that refused; live unless the state must
-		 * be migrated back, which a few more tries may still do.
+		 * be migrated back, which a few more tries may still do.  Out
+		 * of memory, nothing refused: the same again.  A migrated
+		 * layer's drain does not give up (drain_unbounded), so what
+		 * failed then is the callback or the migration.
 		 */
 		pr_warn("%s: revert of %s failed (%d) during module removal; retrying\n",
 			ext_name(ext), who, ret);
+		if (ret == -ENOMEM) {
+			msleep(20);
+			continue;
+		}
 		m.cb = NULL;
 		layer->revert_callback = NULL;
 		if (migrated && ++tries > 5) {
 			WARN(1, "drvproxy: %s: %s: state left in layout %u\n", ext_name(ext),
 			     who, layer->state_layout);
 			migrated = false;
+			ext->drain_unbounded = false;
 		}
 		if (!migrated)
 			mode = DRVPROXY_MODE_LIVE;
-		if (!next)
-			msleep(20);
 	}
+	ext->drain_unbounded = false;
 	if (!ret) {
 		if (migrated)
 			ext->drv->state_layout = layer->prev_layout;
@@ -801,25 +811,13 @@ static void layer_wait_drained(struct drvproxy_extension *ext, struct drvproxy_l
 			ext_name(ext), drvproxy_module_name(l->owner));
 }
 
-/**
- * drvproxy_layer_revert() - swap a companion's layer out, live
- * @layer: an applied layer (anywhere in the stack)
- *
- * Publishes a table built from the remaining layers.  Called from the
- * companion's module_exit it cannot fail: a refusing revert callback or a
- * stalled drain that times out is retried live, and it returns only after no
- * call is inside the companion's code any more.  Called otherwise, the
- * companion's module stays pinned until that is so.
- *
- * Context: process context, may sleep.
- * Return: 0; -ENOENT when @layer is not applied (never applied, reverted,
- * or dropped by an atomic replace); -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT;
- * or the revert callback's error.  On error nothing changed.
+/*
+ * drvproxy_layer_revert(); @from_exit: the layer's module is going, so the
+ * revert cannot fail (drvproxy_layer_revert_locked()).
  */
-int drvproxy_layer_revert(struct drvproxy_layer *layer)
+static int layer_revert(struct drvproxy_layer *layer, bool from_exit)
 {
 	struct drvproxy_extension *ext;
-	bool from_exit;
 	int ret;
 
 	if (!layer)
@@ -829,7 +827,6 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer)
 	 * its module is pinned, so this never races with that.
 	 */
 	ext = READ_ONCE(layer->ext);
-	from_exit = layer->owner && layer->owner->state == MODULE_STATE_GOING;
 	if (!ext)
 		return from_exit ? 0 : -ENOENT;
 	if (from_exit) {
@@ -840,6 +837,11 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer)
 		if (ret)
 			return ret;
 	}
+	/*
+	 * The revert drops the layer's pin on the host module, which may then
+	 * be removed and release the extension: hold it for the wait below.
+	 */
+	drvproxy_ext_get(ext);
 	ret = drvproxy_layer_revert_locked(ext, layer, from_exit);
 	drvproxy_unlock_ext(ext);
 	if (from_exit) {
@@ -848,9 +850,50 @@ int drvproxy_layer_revert(struct drvproxy_layer *layer)
 		WRITE_ONCE(layer->ext, NULL);
 		ret = 0;
 	}
+	drvproxy_ext_put(ext);
 	return ret;
 }
+
+/**
+ * drvproxy_layer_revert() - swap a companion's layer out, live
+ * @layer: an applied layer (anywhere in the stack)
+ *
+ * Publishes a table built from the remaining layers.  Called from the
+ * companion's module_exit it cannot fail: a refusing revert callback or a
+ * stalled drain that times out is retried live, and it returns only after no
+ * call is inside the companion's code any more; a layer that migrated the
+ * state is reverted stalled, and its drain waits for every call in flight
+ * however long, deaf to signals (with a warning every 10 s), because the
+ * state must be converted back before the code goes.  Called otherwise, the
+ * companion's module stays pinned until that is so.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -ENOENT when @layer is not applied (never applied, reverted,
+ * or dropped by an atomic replace); -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT;
+ * or the revert callback's error.  On error nothing changed.
+ */
+int drvproxy_layer_revert(struct drvproxy_layer *layer)
+{
+	return layer_revert(layer, layer && layer->owner &&
+				   layer->owner->state == MODULE_STATE_GOING);
+}
 EXPORT_SYMBOL_GPL(drvproxy_layer_revert);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/**
+ * drvproxy_test_revert_as_exit() - revert @layer as its module's exit would
+ * @layer: an applied layer
+ *
+ * KUnit only: the revert that cannot fail, without unloading a module.
+ * Context: process context, may sleep.
+ * Return: 0.
+ */
+int drvproxy_test_revert_as_exit(struct drvproxy_layer *layer)
+{
+	return layer_revert(layer, true);
+}
+EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_revert_as_exit);
+#endif
 
 /**
  * drvproxy_below() - the implementation below a replacement (used by

@@ -2031,6 +2031,8 @@ int drvproxy_test_set_exclude(const char *list);
 void drvproxy_test_set_hook(void (*hook)(enum drvproxy_test_point tp));
 /* ... and waiting until every superseded table of @ext is freed. */
 void drvproxy_test_retire_flush(struct drvproxy_extension *ext);
+/* ... and reverting a layer as its module's exit does (it cannot fail). */
+int drvproxy_test_revert_as_exit(struct drvproxy_layer *layer);
 #endif
 
 #endif /* _DRVPROXY_H */
