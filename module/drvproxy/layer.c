@@ -290,12 +290,18 @@ static int find_target(struct drvproxy_layer *l, struct drvproxy_extension **out
 		pr_err("%s: driver %s does not accept companions from this module\n",
 		       drvproxy_module_name(l->owner), l->target);
 		ret = -EPERM;
-	} else if (!try_module_get(drv->owner)) {
+	} else if (!try_module_get(drv->extension->owner)) {
 		pr_err("%s: driver %s is going away\n", drvproxy_module_name(l->owner),
 		       l->target);
 		ret = -ENODEV;
 	} else {
+		/*
+		 * The module whose code the tables hold, which layer_leave()
+		 * unpins, and the extension itself: its host may release it
+		 * outside its module exit while the apply waits for its lock.
+		 */
 		*out = drv->extension;
+		drvproxy_ext_get(*out);
 	}
 	mutex_unlock(&drvproxy_lock);
 	return ret;
@@ -705,6 +711,7 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 			layer->prev_layout, layer->state_layout);
 	kfree(m.undo);
 	drvproxy_unlock_ext(ext);
+	drvproxy_ext_put(ext);
 	return 0;
 
 err_sysfs:
@@ -717,6 +724,7 @@ err_unlock:
 	drvproxy_unlock_ext(ext);
 err_put:
 	module_put(ext->owner);
+	drvproxy_ext_put(ext);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(drvproxy_layer_apply);
