@@ -319,8 +319,10 @@ EXPORT_SYMBOL_GPL(drvproxy_untrack_file);
  * convert what a driver keeps per open file (file->private_data) as well as
  * the devices' state blocks.  Every file the driver tracks
  * (drvproxy_track_file() in open, drvproxy_untrack_file() in release) is
- * visited, on every device still present (a device already deleted keeps
- * its old layout until its last file closes: its calls fail anyway).
+ * visited, on every device still present.  A device already deleted is
+ * not: the files still open on it keep their old layout, and their
+ * flush, fasync and release, which still reach the driver, run whatever
+ * implementation is current then, which must accept that layout.
  * During the STALLED phase no endpoint runs, so the files' data is still;
  * an open or release that arrives meanwhile waits, and then runs in the
  * new implementation with the new layout.  A migration that fails
