@@ -1119,7 +1119,9 @@ static void device_unregister_node(struct drvproxy_device *dev)
  * first.
  *
  * Context: process context, may sleep; not from a worker routine waiting on
- * the device's events.
+ * the device's events, nor from a phased callback or a state migration of
+ * the driver's extension (stopping the workers takes the extension's lock,
+ * which the transition holds).
  */
 void drvproxy_delete_device(struct drvproxy_device *dev)
 {
