@@ -230,6 +230,56 @@ static void create_extension_alloc_failure_changes_nothing(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dpx_kunit_v2_bravo(0), DPX_V2_BOUND + 2);
 }
 
+static atomic_t fi_inits, fi_unloads;
+
+static int fi_driver_init(struct drvproxy_driver *drv)
+{
+	atomic_inc(&fi_inits);
+	return 0;
+}
+
+static void fi_driver_unload(struct drvproxy_driver *drv)
+{
+	atomic_inc(&fi_unloads);
+}
+
+/*
+ * Registering a driver object with each allocation site failing in turn:
+ * -ENOMEM, not registered, and what driver_init set up is undone by
+ * driver_unload, as an unregister would.
+ */
+static void driver_register_alloc_failure_unloads_what_init_did(struct kunit *test)
+{
+	struct drvproxy_driver *drv = drvproxy_driver_alloc(FI_DRV);
+	unsigned int n, left = 0;
+	int ret = -ENOMEM;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR_OR_NULL(drv));
+	drv->driver_init = fi_driver_init;
+	drv->driver_unload = fi_driver_unload;
+	atomic_set(&fi_inits, 0);
+	atomic_set(&fi_unloads, 0);
+	for (n = 1; n < FI_MAX_SITES; n++) {
+		fi_set_fail_nth(n);
+		ret = drvproxy_driver_register(drv);
+		left = fi_fail_nth();
+		fi_set_fail_nth(0);
+		if (!ret)
+			break;
+		KUNIT_EXPECT_EQ_MSG(test, ret, -ENOMEM, "site %u", n);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&fi_unloads), atomic_read(&fi_inits),
+				    "site %u", n);
+	}
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	fi_report(test, n, left);
+	/* The proxy file_operations and the sysfs directory at least. */
+	KUNIT_EXPECT_GE(test, n - 1, 2U);
+	if (!ret)
+		drvproxy_driver_unregister(drv);
+	KUNIT_EXPECT_EQ(test, atomic_read(&fi_unloads), atomic_read(&fi_inits));
+	drvproxy_driver_free(drv);
+}
+
 /* The same for an extension without owner. */
 static void create_extension_without_driver_alloc_failure_changes_nothing(struct kunit *test)
 {
@@ -444,6 +494,7 @@ static void create_worker_alloc_failure_changes_nothing(struct kunit *test)
 static struct kunit_case drvproxy_fault_cases[] = {
 	KUNIT_CASE(create_extension_alloc_failure_changes_nothing),
 	KUNIT_CASE(create_extension_without_driver_alloc_failure_changes_nothing),
+	KUNIT_CASE(driver_register_alloc_failure_unloads_what_init_did),
 	KUNIT_CASE(register_endpoints_alloc_failure_changes_nothing),
 	KUNIT_CASE_PARAM(layer_apply_alloc_failure_changes_nothing, fi_mode_gen_params),
 	KUNIT_CASE_PARAM(layer_revert_alloc_failure_changes_nothing, fi_mode_gen_params),

@@ -579,7 +579,9 @@ static int check_fop_values(struct drvproxy_driver *drv)
  * Return: 0; -EINVAL (NULL, registered before, or @drv->fop_flags set on a
  * kernel without them); -EEXIST (a driver of that name exists); -ENOMEM;
  * or the error of @drv->driver_init.  On error the driver is not
- * registered and may be freed with drvproxy_driver_free().
+ * registered and may be freed with drvproxy_driver_free(); when
+ * @drv->driver_init succeeded before the error, @drv->driver_unload has
+ * been called.
  */
 int drvproxy_driver_register(struct drvproxy_driver *drv)
 {
@@ -600,8 +602,10 @@ int drvproxy_driver_register(struct drvproxy_driver *drv)
 		}
 	}
 	drv->fops = build_fops(drv);
-	if (!drv->fops)
-		return -ENOMEM;
+	if (!drv->fops) {
+		ret = -ENOMEM;
+		goto err_unload;
+	}
 	mutex_lock(&drvproxy_lock);
 	if (drvproxy_find_driver_locked(drv->name)) {
 		mutex_unlock(&drvproxy_lock);
@@ -614,8 +618,9 @@ int drvproxy_driver_register(struct drvproxy_driver *drv)
 	if (!ret && drv->extension)
 		ret = drvproxy_sysfs_add_extension(drv->extension);
 	if (ret) {
-		drvproxy_sysfs_del_driver(drv);
 		mutex_unlock(&drv->lock);
+		/* Not under drv->lock: the removal waits for readers, which take it. */
+		drvproxy_sysfs_del_driver(drv);
 		mutex_unlock(&drvproxy_lock);
 		goto err_fops;
 	}
@@ -629,6 +634,10 @@ int drvproxy_driver_register(struct drvproxy_driver *drv)
 err_fops:
 	kfree(drv->fops);
 	drv->fops = NULL;
+err_unload:
+	/* Undo what driver_init did, as unregister would. */
+	if (drv->driver_init && drv->driver_unload)
+		drv->driver_unload(drv);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(drvproxy_driver_register);
