@@ -121,7 +121,15 @@ struct dv_fixture {
 	struct drvproxy_worker *worker;
 	dev_t devt;			/* DV_MINORS numbers for cdev devices */
 	bool class_registered;
+	/* dv_registering_hook() */
+	bool hook_ran;
+	bool hook_lock_free;		/* drv->lock was free while registering */
+	bool hook_unregister;		/* unregister the host meanwhile */
+	bool unregister_waited;		/* ... which then waited for the add */
+	struct dpx_thread unregisterer;
 };
+
+static struct dv_fixture *dv_cur;	/* for dv_registering_hook() */
 
 /* How a case's devices become visible: its parameter, misc by default. */
 enum dv_kind { DV_MISC, DV_CDEV };
@@ -184,6 +192,9 @@ static void dv_exit(struct kunit *test)
 {
 	struct dv_fixture *f = test->priv;
 
+	drvproxy_test_set_hook(NULL);
+	dpx_thread_stop(&f->unregisterer);
+	dv_cur = NULL;
 	drvproxy_stop_worker(f->worker);
 	drvproxy_delete_device(f->dev[0]);
 	drvproxy_delete_device(f->dev[1]);
@@ -887,6 +898,84 @@ static void cdev_devices_have_their_number_mode_owner_and_class(struct kunit *te
 	flush_delayed_fput();
 }
 
+static long dv_unregister(void *arg)
+{
+	struct dv_fixture *f = arg;
+
+	dpx_host_unregister(&f->host);
+	return 0;
+}
+
+/*
+ * Where drvproxy_device_add() is about to register the misc device: is the
+ * driver's lock free, and (@hook_unregister) does an unregister started now
+ * wait for this add to finish?
+ */
+static void dv_registering_hook(enum drvproxy_test_point tp)
+{
+	struct dv_fixture *f = dv_cur;
+
+	if (tp != DRVPROXY_TP_DEVICE_REGISTERING || !f || f->hook_ran)
+		return;
+	f->hook_ran = true;
+	f->hook_lock_free = mutex_trylock(&f->host.drv->lock);
+	if (f->hook_lock_free)
+		mutex_unlock(&f->host.drv->lock);
+	if (f->hook_unregister &&
+	    !dpx_thread_start(&f->unregisterer, dv_unregister, f, "dpx-dv-unreg"))
+		f->unregister_waited = dpx_thread_sleeps(&f->unregisterer,
+							 TASK_UNINTERRUPTIBLE, 5000) &&
+				       !completion_done(&f->unregisterer.done);
+}
+
+/*
+ * drvproxy_device_add() registers a misc device without the driver's
+ * lock: misc_register() takes misc_mtx, which an open waiting out a
+ * stalled transition holds (misc_open() calls the driver's open under it),
+ * while that transition's migration takes the driver's lock
+ * (drvproxy_iterate_files()).  Holding the lock across the registration
+ * deadlocked the three.
+ */
+static void device_add_registers_misc_device_without_driver_lock(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+
+	dv_cur = f;
+	drvproxy_test_set_hook(dv_registering_hook);
+	f->dev[0] = dv_create(test, &f->host, 1);
+	drvproxy_test_set_hook(NULL);
+
+	KUNIT_EXPECT_TRUE(test, f->hook_ran);
+	KUNIT_EXPECT_TRUE(test, f->hook_lock_free);
+	KUNIT_EXPECT_EQ(test, dv_read_path(DV_PATH), 1);
+}
+
+/*
+ * An unregister that starts while an add registers its device waits for
+ * the add, and then deletes that device too: no device outlives its
+ * driver's registration.
+ */
+static void unregister_waits_for_add_in_progress_and_deletes_its_device(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev;
+
+	dv_cur = f;
+	f->hook_unregister = true;
+	drvproxy_test_set_hook(dv_registering_hook);
+	dev = drvproxy_device_alloc(f->host.drv, DV_NAME, sizeof(struct dv_state));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	KUNIT_EXPECT_EQ(test, drvproxy_device_add(dev), 0);
+	drvproxy_test_set_hook(NULL);
+
+	KUNIT_EXPECT_TRUE(test, f->hook_ran);
+	KUNIT_EXPECT_TRUE(test, f->unregister_waited);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->unregisterer, 5000));
+	/* Deleted by the unregister, and freed: no file was open. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	KUNIT_EXPECT_EQ(test, dv_read_path(DV_PATH), -ENOENT);
+}
+
 static struct kunit_case dv_cases[] = {
 	KUNIT_CASE_PARAM(deleted_device_fails_calls_of_open_files_with_enodev, dv_kind_gen_params),
 	KUNIT_CASE_PARAM(state_block_is_freed_after_the_last_close, dv_kind_gen_params),
@@ -907,6 +996,8 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(track_file_refuses_other_files_and_a_second_track),
 	KUNIT_CASE(migration_converts_every_open_file_and_back),
 	KUNIT_CASE(device_keeps_a_fixed_minor_its_node_path_and_mode),
+	KUNIT_CASE(device_add_registers_misc_device_without_driver_lock),
+	KUNIT_CASE(unregister_waits_for_add_in_progress_and_deletes_its_device),
 	KUNIT_CASE(cdev_devices_have_their_number_mode_owner_and_class),
 	{}
 };

@@ -26,8 +26,11 @@
  * close.  A device also pins its driver object (a kobject reference).
  *
  * Locking: the list of driver objects is under drvproxy_lock; a driver's
- * device list under drv->lock.  A driver object is reference counted by its
- * kobject; drvproxy_driver_get() takes a reference by name.
+ * device list under drv->lock.  drv->lock is never held across
+ * misc_register(), which takes misc_mtx: an open waiting out a stalled
+ * transition holds misc_mtx while the transition's migration may take
+ * drv->lock.  A driver object is reference counted by its kobject;
+ * drvproxy_driver_get() takes a reference by name.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -38,6 +41,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/wait_bit.h>
 
 #include "compat.h"
 #include "internal.h"
@@ -671,6 +675,14 @@ void drvproxy_driver_unregister(struct drvproxy_driver *drv)
 
 	mutex_lock(&drv->lock);
 	drv->flags |= DRVPROXY_DRIVER_UNLOADING;
+	mutex_unlock(&drv->lock);
+	/*
+	 * An add that passed the UNLOADING test lists its device before it
+	 * drops @adding: pairs with the smp_mb() before wake_up_var() in
+	 * drvproxy_device_add().
+	 */
+	wait_var_event(&drv->adding, !READ_ONCE(drv->adding));
+	mutex_lock(&drv->lock);
 	list_splice_init(&drv->devices, &devices);
 	ext = drv->extension;
 	mutex_unlock(&drv->lock);
@@ -888,13 +900,28 @@ int drvproxy_device_add(struct drvproxy_device *dev)
 		       drv->name, dev->misc.name);
 		return -EINVAL;
 	}
-	/* Under drv->lock, so that unregister finds every visible device. */
+	/*
+	 * Registered outside drv->lock: misc_register() takes misc_mtx, which
+	 * an open waiting out a stalled transition holds (misc_open() calls
+	 * the driver's open under it), while that transition's migration may
+	 * take drv->lock (drvproxy_iterate_files()).  Unregister waits for
+	 * @adding to drop to 0 before it takes the list, so that it still
+	 * finds every visible device.
+	 */
+	drv->adding++;
+	mutex_unlock(&drv->lock);
+	drvproxy_test_point(DRVPROXY_TP_DEVICE_REGISTERING);
 	ret = misc_register(&dev->misc);
+	mutex_lock(&drv->lock);
 	if (!ret) {
 		set_bit(DRVPROXY_DEVICE_ADDED, &dev->flags);
 		list_add_tail(&dev->node, &drv->devices);
 	}
+	drv->adding--;
 	mutex_unlock(&drv->lock);
+	/* Orders the store above before the waiter test: pairs with wait_var_event(). */
+	smp_mb();
+	wake_up_var(&drv->adding);
 	if (ret)
 		pr_err("%s: misc_register(%s) failed: %d\n", drv->name, dev->misc.name, ret);
 	return ret;

@@ -288,6 +288,7 @@ struct drvproxy_driver {
 	const struct file_operations *fops;
 	/* private: */
 	const struct file_operations *owner_fops;
+	unsigned int adding;		/* drvproxy_device_add()s in misc_register() */
 	struct list_head node;
 	struct kobject kobj;
 	struct kobject *devices_kobj;
@@ -2010,6 +2011,8 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
  *	destroy) has released an extension and dropped its reference
  * @DRVPROXY_TP_EXT_UNBOUND: the release of an extension has unbound its
  *	endpoints and freed its last table; its sysfs files are still there
+ * @DRVPROXY_TP_DEVICE_REGISTERING: drvproxy_device_add() is about to
+ *	register the misc device
  *
  * Each point is a window in which a race with another thread used to touch
  * freed memory; a KUnit case holds the thread there while it runs the other
@@ -2021,6 +2024,7 @@ enum drvproxy_test_point {
 	DRVPROXY_TP_DRIVER_ATTR_HELD,
 	DRVPROXY_TP_EXT_RELEASED,
 	DRVPROXY_TP_EXT_UNBOUND,
+	DRVPROXY_TP_DEVICE_REGISTERING,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
