@@ -240,11 +240,10 @@ struct drvproxy_extension {
 	bool dying;
 	/*
 	 * A migrated layer's module is going (drvproxy_layer_revert_locked()):
-	 * its stalled drain waits for every call however long, deaf to
-	 * signals, since the state must be converted back before its code
-	 * goes.  Under ext->lock.
+	 * its stalled drain ignores signals, since an interrupted rmmod is no
+	 * reason to leave the state converted.  Under ext->lock.
 	 */
-	bool drain_unbounded;
+	bool drain_uninterruptible;
 	/* The owner's build id in hex ("" without one), set before it is shared. */
 	char build_id[2 * DRVPROXY_BUILD_ID_MAX + 1];
 	/*

@@ -755,8 +755,11 @@ int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 	}
 	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_REVERT, mode);
 	old = drvproxy_active(ext);
-	/* Converting the state back cannot be done live: wait as long as it takes. */
-	ext->drain_unbounded = from_exit && migrated;
+	/*
+	 * Converting the state back cannot be done live, and a signal (an
+	 * interrupted rmmod) is no reason to leave it converted.
+	 */
+	ext->drain_uninterruptible = from_exit && migrated;
 	for (;;) {
 		next = drvproxy_table_build(ext, NULL, layer);
 		if (!next)
@@ -772,14 +775,15 @@ int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 		/*
 		 * The module is going: its code must leave the table.  Retry
 		 * without the callback that refused; live unless the state must
-		 * be migrated back, which a few more tries may still do.  Out
-		 * of memory, nothing refused: the same again.  A migrated
-		 * layer's drain does not give up (drain_unbounded), so what
-		 * failed then is the callback or the migration.
+		 * be migrated back, which a few more tries may still do.  No
+		 * table to try with: nothing refused, the same again.  A
+		 * migrated layer's drain ignores signals
+		 * (drain_uninterruptible): what failed is the callback, the
+		 * migration or a call that stayed in flight.
 		 */
 		pr_warn("%s: revert of %s failed (%d) during module removal; retrying\n",
 			ext_name(ext), who, ret);
-		if (ret == -ENOMEM) {
+		if (!next) {
 			msleep(20);
 			continue;
 		}
@@ -789,12 +793,12 @@ int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 			WARN(1, "drvproxy: %s: %s: state left in layout %u\n", ext_name(ext),
 			     who, layer->state_layout);
 			migrated = false;
-			ext->drain_unbounded = false;
+			ext->drain_uninterruptible = false;
 		}
 		if (!migrated)
 			mode = DRVPROXY_MODE_LIVE;
 	}
-	ext->drain_unbounded = false;
+	ext->drain_uninterruptible = false;
 	if (!ret) {
 		if (migrated)
 			ext->drv->state_layout = layer->prev_layout;
@@ -847,7 +851,8 @@ static int layer_revert(struct drvproxy_layer *layer, bool from_exit)
 	}
 	/*
 	 * The revert drops the layer's pin on the host module, which may then
-	 * be removed and release the extension: hold it for the wait below.
+	 * be removed and release the extension: hold it for the wait below
+	 * (until here the layer's pin kept the host, so its extension).
 	 */
 	drvproxy_ext_get(ext);
 	ret = drvproxy_layer_revert_locked(ext, layer, from_exit);
@@ -870,10 +875,11 @@ static int layer_revert(struct drvproxy_layer *layer, bool from_exit)
  * companion's module_exit it cannot fail: a refusing revert callback or a
  * stalled drain that times out is retried live, and it returns only after no
  * call is inside the companion's code any more; a layer that migrated the
- * state is reverted stalled, and its drain waits for every call in flight
- * however long, deaf to signals (with a warning every 10 s), because the
- * state must be converted back before the code goes.  Called otherwise, the
- * companion's module stays pinned until that is so.
+ * state is reverted stalled, with a drain that ignores signals, and is
+ * retried stalled: only after a few failures (a refusing unmigrate, calls
+ * that stayed in flight past the drain timeout) does it warn and leave the
+ * state in the new layout.  Called otherwise, the companion's module stays
+ * pinned until that is so.
  *
  * Context: process context, may sleep.
  * Return: 0; -ENOENT when @layer is not applied (never applied, reverted,

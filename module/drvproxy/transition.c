@@ -374,15 +374,13 @@ bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_gene
 /*
  * Wait until no call that the STALLED guarantee covers is inside the
  * extension's code (drvproxy_stall_drained()).  Polls: the call path never
- * wakes anybody.  Gives up after @timeout_ms or on a signal, except for a
- * migrated layer whose module is going (ext->drain_unbounded), which says
- * every 10 s what it waits for instead.
+ * wakes anybody.  Gives up after @timeout_ms, and on a signal unless a
+ * migrated layer's module is going (ext->drain_uninterruptible).
  */
 static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_generation *stall,
 		       unsigned int timeout_ms)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
-	unsigned long warn_at = jiffies + 10 * HZ;
 	unsigned int sleep_us = 20;
 
 #ifdef DRVPROXY_BROKEN_SKIP_STALL_DRAIN
@@ -396,17 +394,12 @@ static int stall_drain(struct drvproxy_extension *ext, struct drvproxy_generatio
 	 */
 	synchronize_rcu_expedited();
 	while (!drvproxy_stall_drained(ext, stall)) {
-		if (ext->drain_unbounded) {
-			if (time_after(jiffies, warn_at)) {
-				pr_warn("%s: module removal waits for calls in flight to return\n",
-					ext_name(ext));
-				warn_at = jiffies + 10 * HZ;
-			}
-		} else if (time_after(jiffies, deadline)) {
+		if (time_after(jiffies, deadline)) {
 			pr_warn("%s: in-flight calls did not drain within %u ms; nothing changed\n",
 				ext_name(ext), timeout_ms);
 			return -ETIMEDOUT;
-		} else if (signal_pending(current)) {
+		}
+		if (!ext->drain_uninterruptible && signal_pending(current)) {
 			pr_warn("%s: interrupted while draining; nothing changed\n",
 				ext_name(ext));
 			return -EINTR;
