@@ -686,11 +686,17 @@ EXPORT_SYMBOL_GPL(drvproxy_call_stalled);
  *
  * Context: any context, while the call has not counted its exit.
  * Return: true when a swap or revert published another table since the call
- * entered, so the implementation running it may be old code.
+ * entered, so the implementation running it may be old code.  Not after
+ * drvproxy_unbind(), which publishes none (the active table is then NULL).
  */
 bool __drvproxy_call_stale(struct drvproxy_table *call)
 {
-	return call && rcu_access_pointer(drvproxy_gen(call)->ext->domain.active) != call;
+	struct drvproxy_table *active;
+
+	if (!call)
+		return false;
+	active = rcu_access_pointer(drvproxy_gen(call)->ext->domain.active);
+	return active && active != call;
 }
 EXPORT_SYMBOL_GPL(__drvproxy_call_stale);
 
