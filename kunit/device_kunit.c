@@ -124,6 +124,7 @@ struct dv_fixture {
 	/* dv_registering_hook() */
 	bool hook_ran;
 	bool hook_lock_free;		/* drv->lock was free while registering */
+	int hook_listed;		/* devices listed then */
 	bool hook_unregister;		/* unregister the host meanwhile */
 	bool unregister_waited;		/* ... which then waited for the add */
 	struct dpx_thread unregisterer;
@@ -914,13 +915,17 @@ static long dv_unregister(void *arg)
 static void dv_registering_hook(enum drvproxy_test_point tp)
 {
 	struct dv_fixture *f = dv_cur;
+	struct list_head *pos;
 
 	if (tp != DRVPROXY_TP_DEVICE_REGISTERING || !f || f->hook_ran)
 		return;
 	f->hook_ran = true;
 	f->hook_lock_free = mutex_trylock(&f->host.drv->lock);
-	if (f->hook_lock_free)
+	if (f->hook_lock_free) {
+		list_for_each(pos, &f->host.drv->devices)
+			f->hook_listed++;
 		mutex_unlock(&f->host.drv->lock);
+	}
 	if (f->hook_unregister &&
 	    !dpx_thread_start(&f->unregisterer, dv_unregister, f, "dpx-dv-unreg"))
 		f->unregister_waited = dpx_thread_sleeps(&f->unregisterer,
@@ -934,7 +939,8 @@ static void dv_registering_hook(enum drvproxy_test_point tp)
  * stalled transition holds (misc_open() calls the driver's open under it),
  * while that transition's migration takes the driver's lock
  * (drvproxy_iterate_files()).  Holding the lock across the registration
- * deadlocked the three.
+ * deadlocked the three.  The device is listed already, so that a
+ * migration reaches a file opened as soon as its node appears.
  */
 static void device_add_registers_misc_device_without_driver_lock(struct kunit *test)
 {
@@ -947,6 +953,7 @@ static void device_add_registers_misc_device_without_driver_lock(struct kunit *t
 
 	KUNIT_EXPECT_TRUE(test, f->hook_ran);
 	KUNIT_EXPECT_TRUE(test, f->hook_lock_free);
+	KUNIT_EXPECT_EQ(test, f->hook_listed, 1);
 	KUNIT_EXPECT_EQ(test, dv_read_path(DV_PATH), 1);
 }
 

@@ -904,19 +904,20 @@ int drvproxy_device_add(struct drvproxy_device *dev)
 	 * Registered outside drv->lock: misc_register() takes misc_mtx, which
 	 * an open waiting out a stalled transition holds (misc_open() calls
 	 * the driver's open under it), while that transition's migration may
-	 * take drv->lock (drvproxy_iterate_files()).  Unregister waits for
-	 * @adding to drop to 0 before it takes the list, so that it still
-	 * finds every visible device.
+	 * take drv->lock (drvproxy_iterate_files()).  Listed before, so that
+	 * a migration reaches the files opened as soon as the node appears;
+	 * unregister waits for @adding to drop to 0 before it takes the list.
 	 */
 	drv->adding++;
+	list_add_tail(&dev->node, &drv->devices);
 	mutex_unlock(&drv->lock);
 	drvproxy_test_point(DRVPROXY_TP_DEVICE_REGISTERING);
 	ret = misc_register(&dev->misc);
 	mutex_lock(&drv->lock);
-	if (!ret) {
+	if (!ret)
 		set_bit(DRVPROXY_DEVICE_ADDED, &dev->flags);
-		list_add_tail(&dev->node, &drv->devices);
-	}
+	else
+		list_del_init(&dev->node);
 	drv->adding--;
 	mutex_unlock(&drv->lock);
 	/* Orders the store above before the waiter test: pairs with wait_var_event(). */
