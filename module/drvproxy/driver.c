@@ -639,9 +639,15 @@ err_fops:
 	kfree(drv->fops);
 	drv->fops = NULL;
 err_unload:
-	/* Undo what driver_init did, as unregister would. */
-	if (drv->driver_init && drv->driver_unload)
+	/*
+	 * Undo what driver_init did, as unregister would: the workers first,
+	 * since they may wait on events that driver_unload frees.
+	 */
+	if (drv->driver_init && drv->driver_unload) {
+		if (drv->extension)
+			drvproxy_stop_workers(drv->extension);
 		drv->driver_unload(drv);
+	}
 	return ret;
 }
 EXPORT_SYMBOL_GPL(drvproxy_driver_register);
