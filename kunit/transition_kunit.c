@@ -7,7 +7,9 @@
  *                      waiters, endpoints declared atomic
  *   drvproxy_restart   re-dispatch only for return types that carry an errno
  *   drvproxy_replace   state migration: a failed one changes nothing, a
- *                      migrated layer stays under the layers built on it,
+ *                      migrated layer stays under the layers built on it
+ *                      (pinned, or refused while its module is not live),
+ *                      a going module loses its layers top down,
  *                      an atomic replace takes migrated state back through
  *                      the layers it drops
  *   drvproxy_retire    a superseded table outlives every call that may
@@ -27,6 +29,7 @@
 #include <linux/fcntl.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
+#include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/timer.h>
 
@@ -841,6 +844,99 @@ static void atomic_replace_unmigrates_dropped_layer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->migrations, 2U);
 }
 
+/*
+ * A stand-in for a module in @state, nobody's reference taken: what a
+ * layer's owner is read for (its name, state and reference count).
+ * Freed after the suite's exit.
+ */
+static struct module *tr_module(struct kunit *test, const char *name,
+				enum module_state state)
+{
+	struct module *mod = kunit_kzalloc(test, sizeof(*mod), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, mod);
+	strscpy(mod->name, name, sizeof(mod->name));
+	mod->state = state;
+#ifdef CONFIG_MODULE_UNLOAD
+	atomic_set(&mod->refcnt, 1);	/* MODULE_REF_BASE: no reference */
+#endif
+	return mod;
+}
+
+/*
+ * No layer goes on top of a layer that migrated the state while that
+ * layer's module runs its init, or goes away: the kernel frees a module
+ * whose init fails whatever pins it, and with it the code the state's
+ * layout needs.  Once that init is done, the apply pins the module.
+ */
+static void layer_above_migrated_layer_of_module_not_live_is_refused(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct module *mod = tr_module(test, "dpx_tr_coming", MODULE_STATE_COMING);
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	struct drvproxy_layer *top = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+	u64 gen;
+
+	mig->owner = mod;
+	f->host.drv->state_layout = 1;
+	f->state = 7;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(mig), 0);
+	gen = drvproxy_extension_generation(f->host.ext);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(top), -EBUSY);
+	mod->state = MODULE_STATE_GOING;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(top), -EBUSY);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 10);
+
+	mod->state = MODULE_STATE_LIVE;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(top), 0);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 11);
+#ifdef CONFIG_MODULE_UNLOAD
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 1);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(top), 0);
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 0);
+#endif
+}
+
+/*
+ * A module that goes (its init failed, or its exit left layers applied)
+ * with a layer of its own on top of its layer that migrated the state
+ * loses both, top down, even when its exit tried the migrated one first:
+ * the state goes back to its layout, and none of the module's code stays
+ * in the table.  Its own layer above does not pin it, which would keep it
+ * from ever being removed.
+ */
+static void going_module_loses_its_layers_top_down(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct module *mod = tr_module(test, "dpx_tr_going", MODULE_STATE_COMING);
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	struct drvproxy_layer *top = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+
+	mig->owner = mod;
+	top->owner = mod;
+	f->host.drv->state_layout = 1;
+	f->state = 7;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(mig), 0);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(top), 0);
+#ifdef CONFIG_MODULE_UNLOAD
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 0);
+#endif
+
+	mod->state = MODULE_STATE_GOING;
+	KUNIT_EXPECT_EQ(test, drvproxy_test_revert_as_exit(mig), 0);
+	KUNIT_EXPECT_EQ(test, f->state, 7000L);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 11);
+	drvproxy_test_module_going(mod);
+	KUNIT_EXPECT_EQ(test, f->state, 7L);
+	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 10);
+	KUNIT_EXPECT_EQ(test, dpx_tr_value(0), 7L);
+	KUNIT_EXPECT_EQ(test, f->migrations, 2U);
+	mod->state = MODULE_STATE_LIVE;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(top), -ENOENT);
+}
+
 /* Reverts @arg, a layer, as its module's exit would, with a signal pending. */
 static long tr_revert_as_exit_signalled(void *arg)
 {
@@ -961,6 +1057,8 @@ static void migrated_layer_under_another_refuses_revert_with_ebusy(struct kunit 
 static struct kunit_case drvproxy_replace_cases[] = {
 	KUNIT_CASE(failed_state_migration_fails_apply_and_changes_nothing),
 	KUNIT_CASE(migrated_layer_under_another_refuses_revert_with_ebusy),
+	KUNIT_CASE(layer_above_migrated_layer_of_module_not_live_is_refused),
+	KUNIT_CASE(going_module_loses_its_layers_top_down),
 	KUNIT_CASE(atomic_replace_unmigrates_dropped_layer),
 	KUNIT_CASE(atomic_replace_migrates_from_layout_below_dropped_layers),
 	KUNIT_CASE(exit_revert_of_migrated_layer_waits_out_call_and_signal),

@@ -236,6 +236,15 @@ static void count_swaps(struct drvproxy_extension *ext, struct drvproxy_generati
 			ext->eps[i]->swaps++;
 }
 
+/* Drop the pin pin_migrated_below() took. */
+static void unpin_migrated_below(struct drvproxy_layer *l)
+{
+	if (l->pinned_below) {
+		module_put(l->pinned_below);
+		l->pinned_below = NULL;
+	}
+}
+
 /*
  * Take a layer off the stack after a publish that no longer uses it.  Its
  * module stays pinned until its code drains, unless it is going away (then
@@ -249,10 +258,7 @@ static void layer_leave(struct drvproxy_extension *ext, struct drvproxy_layer *l
 	drvproxy_sysfs_del_layer(l);
 	/* Tables are built from the layers on the stack only. */
 	layer_unresolve(l);
-	if (l->pinned_below) {
-		module_put(l->pinned_below);
-		l->pinned_below = NULL;
-	}
+	unpin_migrated_below(l);
 	if (try_module_get(l->owner))
 		list_add_tail(&l->node, &ext->draining_layers);
 	module_put(ext->owner);
@@ -574,21 +580,43 @@ static int replace_undo(struct drvproxy_extension *ext, struct drvproxy_layer *l
 }
 
 /*
- * A layer applied on top of one that migrated the state was built for the
- * new layout: pin the migrated layer's module so it cannot be removed (and
- * the state migrated back) under the layer above.
+ * A layer applied on top of one that migrated the state is built for the
+ * new layout: pin the migrated layer's module, so that it cannot be
+ * removed (and the state migrated back) under the layer above.  Refused
+ * while that module's init still runs: the kernel frees a module whose
+ * init fails whatever its reference count, so the pin would not hold it.
+ * A layer of the same module needs no pin (it would keep its own module
+ * from ever being removed): that module's exit, or its failed init,
+ * reverts its layers top down (drvproxy_module_going()).  An atomic
+ * replace drops every layer below it, so it pins nothing.
  */
-static void pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_layer *l)
+static int pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_layer *l)
 {
 	struct drvproxy_layer *below;
+	const char *name;
 
+	if (l->replace)
+		return 0;
 	list_for_each_entry_reverse(below, &ext->layers, node) {
-		if (layer_migrated(below)) {
-			if (try_module_get(below->owner))
-				l->pinned_below = below->owner;
-			return;
+		if (!layer_migrated(below))
+			continue;
+		if (below->owner == l->owner)
+			return 0;
+		name = drvproxy_module_name(below->owner);
+		if (READ_ONCE(below->owner->state) == MODULE_STATE_COMING) {
+			pr_err("%s: %s migrated the state and has not finished its init; apply on top of it after that\n",
+			       ext_name(ext), name);
+			return -EBUSY;
 		}
+		if (!try_module_get(below->owner)) {
+			pr_err("%s: %s migrated the state and is going away\n",
+			       ext_name(ext), name);
+			return -EBUSY;
+		}
+		l->pinned_below = below->owner;
+		return 0;
 	}
+	return 0;
 }
 
 /**
@@ -607,7 +635,8 @@ static void pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_l
  * Return: 0; -EINVAL (malformed layer, unknown mode, signature mismatch,
  * a replacement that may wait for an endpoint declared _NOWAIT, made from
  * another build of the driver: &drvproxy_layer.host_build);
- * -EBUSY (applied before); -ENODEV (no such driver, driver without
+ * -EBUSY (applied before, or it would go on top of a layer that migrated
+ * the state whose module is in its init or going away); -ENODEV (no such driver, driver without
  * extension, or driver going away; -ENODEV rather than -ENOENT because a
  * module init returning -ENOENT makes insmod report an unknown symbol);
  * -ENOENT (no such endpoint); -EOPNOTSUPP (disabled); -EPERM (excluded, or
@@ -654,13 +683,15 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 		       layer->nr_new);
 		ret = -EINVAL;
 	}
+	if (!ret)
+		ret = pin_migrated_below(ext, layer);
 	if (ret)
 		goto err_unlock;
 	/* Its directory appears with the transition; "enabled" says when it is in. */
 	layer->order = ext->applied_seq + 1;
 	ret = drvproxy_sysfs_add_layer(ext, layer);
 	if (ret)
-		goto err_unlock;
+		goto err_unpin;
 	ret = -ENOMEM;
 	next = drvproxy_table_build(ext, layer, NULL);
 	if (!next)
@@ -687,7 +718,6 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	count_swaps(ext, old, drvproxy_active(ext));
 	if (layer->replace)
 		drop_replaced(ext, layer);
-	pin_migrated_below(ext, layer);
 	layer->ext = ext;
 	layer->state = DRVPROXY_LAYER_APPLIED;
 	ext->applied_seq = layer->order;
@@ -716,6 +746,8 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 
 err_sysfs:
 	drvproxy_sysfs_del_layer(layer);
+err_unpin:
+	unpin_migrated_below(layer);
 err_unlock:
 	kfree(m.undo);
 	layer->order = 0;
@@ -830,6 +862,7 @@ static void layer_wait_drained(struct drvproxy_extension *ext, struct drvproxy_l
 static int layer_revert(struct drvproxy_layer *layer, bool from_exit)
 {
 	struct drvproxy_extension *ext;
+	bool applied;
 	int ret;
 
 	if (!layer)
@@ -856,13 +889,21 @@ static int layer_revert(struct drvproxy_layer *layer, bool from_exit)
 	 */
 	drvproxy_ext_get(ext);
 	ret = drvproxy_layer_revert_locked(ext, layer, from_exit);
+	applied = layer->state == DRVPROXY_LAYER_APPLIED;
 	drvproxy_unlock_ext(ext);
-	if (from_exit) {
+	/*
+	 * From the exit, only a layer of this module above it keeps a
+	 * migrated layer applied (-EBUSY; any other module's would pin this
+	 * one): drvproxy_module_going() reverts both, top down, so keep
+	 * ->ext for it.
+	 */
+	if (from_exit && !applied) {
 		/* Reverted just now, unpinned: its code may still drain. */
 		layer_wait_drained(ext, layer);
 		WRITE_ONCE(layer->ext, NULL);
-		ret = 0;
 	}
+	if (from_exit)
+		ret = 0;
 	drvproxy_ext_put(ext);
 	return ret;
 }
@@ -878,13 +919,16 @@ static int layer_revert(struct drvproxy_layer *layer, bool from_exit)
  * state is reverted stalled, with a drain that ignores signals, and is
  * retried stalled: only after a few failures (a refusing unmigrate, calls
  * that stayed in flight past the drain timeout) does it warn and leave the
- * state in the new layout.  Called otherwise, the companion's module stays
- * pinned until that is so.
+ * state in the new layout.  From the exit, a migrated layer under another
+ * layer of the same module stays applied: when the module has gone, both
+ * are reverted, top down.  Called otherwise, the companion's module stays
+ * pinned until no call is in its code.
  *
  * Context: process context, may sleep.
  * Return: 0; -ENOENT when @layer is not applied (never applied, reverted,
- * or dropped by an atomic replace); -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT;
- * or the revert callback's error.  On error nothing changed.
+ * or dropped by an atomic replace); -EBUSY (it migrated the state and
+ * another layer is above it); -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT; or
+ * the revert callback's error.  On error nothing changed.
  */
 int drvproxy_layer_revert(struct drvproxy_layer *layer)
 {
@@ -907,6 +951,20 @@ int drvproxy_test_revert_as_exit(struct drvproxy_layer *layer)
 	return layer_revert(layer, true);
 }
 EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_revert_as_exit);
+
+/**
+ * drvproxy_test_module_going() - what drvproxy does when @mod goes away
+ * @mod: a module, or a stand-in with the state of one whose exit ran or
+ *	whose init failed (%MODULE_STATE_GOING)
+ *
+ * KUnit only: drvproxy_module_going() without unloading a module.
+ * Context: process context, may sleep.
+ */
+void drvproxy_test_module_going(struct module *mod)
+{
+	drvproxy_module_going(mod);
+}
+EXPORT_SYMBOL_IF_KUNIT(drvproxy_test_module_going);
 #endif
 
 /**
@@ -987,9 +1045,13 @@ void drvproxy_module_going(struct module *mod)
 	mutex_lock(&drvproxy_lock);
 	list_for_each_entry(ext, drvproxy_extension_list(), node_all) {
 		mutex_lock(&ext->lock);
+		/*
+		 * Top down: a layer that migrated the state cannot be reverted
+		 * from under a layer above it (pin_migrated_below()).
+		 */
 		list_for_each_entry_safe(l, n, &ext->layers, node)
 			if (l->owner == mod)
-				list_add_tail(&l->going_node, &going);
+				list_add(&l->going_node, &going);
 		mutex_unlock(&ext->lock);
 	}
 	mutex_unlock(&drvproxy_lock);

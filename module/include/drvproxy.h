@@ -2037,6 +2037,8 @@ void drvproxy_test_set_hook(void (*hook)(enum drvproxy_test_point tp));
 void drvproxy_test_retire_flush(struct drvproxy_extension *ext);
 /* ... and reverting a layer as its module's exit does (it cannot fail). */
 int drvproxy_test_revert_as_exit(struct drvproxy_layer *layer);
+/* ... and what drvproxy does when a module goes (exit done or init failed). */
+void drvproxy_test_module_going(struct module *mod);
 #endif
 
 #endif /* _DRVPROXY_H */
