@@ -39,6 +39,7 @@ struct wk_fixture {
 	struct drvproxy_extension *other;
 	struct drvproxy_event ev[WK_NEVENTS];
 	struct drvproxy_worker *worker;
+	struct drvproxy_worker *worker2;
 	struct completion called;
 	atomic_t calls[WK_NR];
 	long last_status;
@@ -46,7 +47,13 @@ struct wk_fixture {
 	bool keep_going;
 	struct task_struct *task;
 	int reenter_ret;
+	/* wk_satisfied_hook() */
+	struct drvproxy_event *hold_ev;
+	atomic_t satisfied;
+	bool other_settled;
 };
+
+static struct wk_fixture *wk_cur;	/* for wk_satisfied_hook() */
 
 DRVPROXY_ENDPOINT_MANUAL(bool, dpx_wk_routine, void *, context, long, status)
 {
@@ -97,6 +104,7 @@ static int wk_init(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	test->priv = f;
+	wk_cur = f;
 	init_completion(&f->called);
 	f->keep_going = true;
 	for (i = 0; i < WK_NEVENTS; i++)
@@ -113,9 +121,13 @@ static void wk_exit(struct kunit *test)
 	struct wk_fixture *f = test->priv;
 
 	dpx_restore_switches(NULL);
-	if (f->host.ext)
+	if (f->host.ext) {
 		drvproxy_stop_worker(f->worker);
+		drvproxy_stop_worker(f->worker2);
+	}
 	dpx_host_exit(&f->host);
+	drvproxy_test_set_hook(NULL);
+	wk_cur = NULL;
 	drvproxy_destroy_extension(f->other);
 	if (f->task)
 		put_task_struct(f->task);
@@ -143,11 +155,11 @@ static void wk_start(struct wk_fixture *f, struct drvproxy_worker_start *s,
  * A positive signal for the claims "nothing ran without the events", which
  * a sleep would only make plausible.
  */
-static bool wk_asleep_on(struct drvproxy_event *ev)
+static unsigned int wk_asleep_count(struct drvproxy_event *ev)
 {
 	struct wait_queue_entry *e;
+	unsigned int asleep = 0;
 	unsigned long flags;
-	bool asleep = false;
 
 	/* A waiter leaves the queue under this lock: its task is alive here. */
 	spin_lock_irqsave(&ev->wq.lock, flags);
@@ -155,10 +167,15 @@ static bool wk_asleep_on(struct drvproxy_event *ev)
 		struct task_struct *t = e->private;
 
 		if (t && (READ_ONCE(t->__state) & TASK_INTERRUPTIBLE) && !READ_ONCE(t->on_cpu))
-			asleep = true;
+			asleep++;
 	}
 	spin_unlock_irqrestore(&ev->wq.lock, flags);
 	return asleep;
+}
+
+static bool wk_asleep_on(struct drvproxy_event *ev)
+{
+	return wk_asleep_count(ev) > 0;
 }
 
 /* Wait for the next routine call; true when it came. */
@@ -236,6 +253,96 @@ static void worker_wait_all_runs_only_when_all_signalled(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
 	KUNIT_EXPECT_EQ(test, READ_ONCE(f->last_status), 0L);
 	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 1);
+}
+
+/*
+ * At DRVPROXY_TP_WORKER_SATISFIED: hold the first worker satisfied until
+ * the other one, woken by the same set, has tested the events too: it is
+ * asleep on f->hold_ev again (the held worker has left that queue), or it
+ * was satisfied as well.
+ */
+static void wk_satisfied_hook(enum drvproxy_test_point tp)
+{
+	struct wk_fixture *f = wk_cur;
+
+	if (tp != DRVPROXY_TP_WORKER_SATISFIED || atomic_inc_return(&f->satisfied) > 1)
+		return;
+	WRITE_ONCE(f->other_settled,
+		   DPX_POLL(wk_asleep_count(f->hold_ev) == 1 || atomic_read(&f->satisfied) > 1,
+			    5000));
+}
+
+/* Start @s as the second worker, once both wait asleep on @ev. */
+static void wk_start_second(struct kunit *test, struct wk_fixture *f,
+			    struct drvproxy_worker_start *s, struct drvproxy_event *ev)
+{
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, s, &f->worker2), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(wk_asleep_count(ev) == 2, 5000));
+	f->hold_ev = ev;
+}
+
+/*
+ * One set of an auto-reset event satisfies one of two workers waiting on
+ * it (KeSetEvent on a synchronization event releases one waiter): the
+ * other, woken too, finds it consumed and waits again, even when it tests
+ * the event while the first is between its own test and its routine.
+ */
+static void one_set_of_auto_reset_event_runs_one_of_two_workers(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+
+	drvproxy_test_set_hook(wk_satisfied_hook);
+	wk_start(f, &s, 1);
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	wk_start_second(test, f, &s, &f->ev[0]);
+
+	drvproxy_event_set(&f->ev[0]);
+	KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
+	KUNIT_EXPECT_TRUE(test, DPX_POLL(wk_asleep_count(&f->ev[0]) == 2, 5000));
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(f->other_settled));
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->satisfied), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->calls[WK_ORIG]), 1);
+	KUNIT_EXPECT_FALSE(test, drvproxy_event_read_state(&f->ev[0]));
+}
+
+/*
+ * WaitAll takes its events at once or not at all: a WaitAll on ev[0] and
+ * ev[1] and a WaitAny on ev[2] and ev[1] (status 1 for ev[1]) compete for
+ * each set of ev[1], and exactly one runs.  When the WaitAll ran it took
+ * ev[0] too; when the WaitAny ran, ev[0] is still set.  Which of the two
+ * tests the events first is up to the scheduler, so several rounds.
+ */
+static void wait_all_and_wait_any_share_one_set_event(struct kunit *test)
+{
+	struct wk_fixture *f = test->priv;
+	struct drvproxy_worker_start s;
+	int round;
+
+	drvproxy_test_set_hook(wk_satisfied_hook);
+	wk_start(f, &s, 2);
+	s.wait_type = DRVPROXY_WAIT_ALL;
+	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
+	s.wait_type = DRVPROXY_WAIT_ANY;
+	s.events[0] = &f->ev[2];
+	wk_start_second(test, f, &s, &f->ev[1]);
+	for (round = 1; round <= 8; round++) {
+		/* The WaitAll wakes, finds ev[1] not set and waits again. */
+		drvproxy_event_set(&f->ev[0]);
+		KUNIT_ASSERT_TRUE(test, DPX_POLL(wk_asleep_count(&f->ev[1]) == 2, 5000));
+		atomic_set(&f->satisfied, 0);
+		WRITE_ONCE(f->other_settled, false);
+
+		drvproxy_event_set(&f->ev[1]);
+		KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
+		KUNIT_ASSERT_TRUE(test, DPX_POLL(wk_asleep_count(&f->ev[1]) == 2, 5000));
+		KUNIT_EXPECT_TRUE(test, READ_ONCE(f->other_settled));
+		KUNIT_EXPECT_EQ(test, atomic_read(&f->satisfied), 1);
+		KUNIT_ASSERT_EQ(test, atomic_read(&f->calls[WK_ORIG]), round);
+		KUNIT_EXPECT_FALSE(test, drvproxy_event_read_state(&f->ev[1]));
+		KUNIT_EXPECT_EQ(test, drvproxy_event_read_state(&f->ev[0]),
+				READ_ONCE(f->last_status) == 1);
+	}
 }
 
 /* With a timeout and no events the routine runs periodically with DRVPROXY_WAIT_TIMEOUT. */
@@ -474,6 +581,8 @@ static struct kunit_case drvproxy_worker_cases[] = {
 	KUNIT_CASE(worker_runs_routine_when_event_signalled),
 	KUNIT_CASE(worker_wait_any_reports_index_of_signalled_event),
 	KUNIT_CASE(worker_wait_all_runs_only_when_all_signalled),
+	KUNIT_CASE(one_set_of_auto_reset_event_runs_one_of_two_workers),
+	KUNIT_CASE(wait_all_and_wait_any_share_one_set_event),
 	KUNIT_CASE(worker_timeout_passes_wait_timeout_status),
 	KUNIT_CASE(worker_runs_new_routine_after_layer_swap),
 	KUNIT_CASE(worker_routine_returning_false_ends_thread),

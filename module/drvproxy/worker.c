@@ -24,6 +24,7 @@
 #include <linux/kthread.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 
 #include "internal.h"
 
@@ -33,6 +34,9 @@ struct drvproxy_worker {
 	struct task_struct *task;
 	struct drvproxy_worker_start start;
 	struct wait_queue_entry waits[DRVPROXY_WORKER_MAX_EVENTS];
+	/* start.events in lock order, for WaitAll (worker_take_all()) */
+	struct drvproxy_event *locked[DRVPROXY_WORKER_MAX_EVENTS];
+	unsigned int nr_locked;
 	bool halted;			/* under ext->lock: its thread is another's to stop */
 	struct completion halt_done;	/* that thread has been stopped */
 };
@@ -41,7 +45,8 @@ struct drvproxy_worker {
  * drvproxy_event_init() - initialise an event, not signalled
  * @ev: the event
  * @auto_reset: true for a synchronization event (a worker's wait consumes
- *	it), false for a notification event (stays set until reset)
+ *	it: one set satisfies one waiting worker), false for a notification
+ *	event (stays set until reset; one set satisfies every waiting worker)
  */
 void drvproxy_event_init(struct drvproxy_event *ev, bool auto_reset)
 {
@@ -109,46 +114,91 @@ bool drvproxy_event_read_state(struct drvproxy_event *ev)
 }
 EXPORT_SYMBOL_GPL(drvproxy_event_read_state);
 
-static void event_consume(struct drvproxy_event *ev)
+/*
+ * Satisfying a wait tests its events and consumes the auto-reset ones in
+ * one critical section of their locks: two workers waiting on one
+ * auto-reset event must not both be satisfied by one set (the second
+ * would otherwise see it between the first one's test and its consume).
+ */
+
+/* WaitAny: the first signalled event, in the order of @s->events. */
+static long worker_take_any(struct drvproxy_worker_start *s)
 {
 	unsigned long flags;
-
-	spin_lock_irqsave(&ev->wq.lock, flags);
-	if (ev->auto_reset)
-		ev->signalled = false;
-	spin_unlock_irqrestore(&ev->wq.lock, flags);
-}
-
-/* The wait status when the wait is satisfied, or -1 while it is not. */
-static long worker_ready(struct drvproxy_worker *w)
-{
-	struct drvproxy_worker_start *s = &w->start;
-	unsigned int i, set = 0;
-	long first = -1;
+	unsigned int i;
+	bool set;
 
 	for (i = 0; i < s->event_count; i++) {
-		if (drvproxy_event_read_state(s->events[i])) {
-			set++;
-			if (first < 0)
-				first = i;
-		}
+		struct drvproxy_event *ev = s->events[i];
+
+		spin_lock_irqsave(&ev->wq.lock, flags);
+		set = ev->signalled;
+		if (set && ev->auto_reset)
+			ev->signalled = false;
+		spin_unlock_irqrestore(&ev->wq.lock, flags);
+		if (set)
+			return i;
 	}
-	if (s->wait_type == DRVPROXY_WAIT_ANY)
-		return first;
-	return s->event_count && set == s->event_count ? 0 : -1;
+	return -1;
 }
 
-static void worker_consume(struct drvproxy_worker *w, long status)
+/*
+ * WaitAll: every event at once, or none.  The locks are taken in the
+ * order of w->locked (by address, each event once), so two such waits on
+ * the same events cannot deadlock; they share one lock class, hence the
+ * subclasses (DRVPROXY_WORKER_MAX_EVENTS is within MAX_LOCKDEP_SUBCLASSES).
+ */
+static long worker_take_all(struct drvproxy_worker *w)
 {
-	struct drvproxy_worker_start *s = &w->start;
-	unsigned int i;
+	struct drvproxy_event **ev = w->locked;
+	unsigned int i, n = w->nr_locked;
+	unsigned long flags;
+	bool all = true;
 
-	if (s->wait_type == DRVPROXY_WAIT_ANY) {
-		event_consume(s->events[status]);
-		return;
-	}
-	for (i = 0; i < s->event_count; i++)
-		event_consume(s->events[i]);
+	spin_lock_irqsave(&ev[0]->wq.lock, flags);
+	for (i = 1; i < n; i++)
+		spin_lock_nested(&ev[i]->wq.lock, i);
+	for (i = 0; i < n; i++)
+		all = all && ev[i]->signalled;
+	for (i = 0; all && i < n; i++)
+		if (ev[i]->auto_reset)
+			ev[i]->signalled = false;
+	for (i = n - 1; i > 0; i--)
+		spin_unlock(&ev[i]->wq.lock);
+	spin_unlock_irqrestore(&ev[0]->wq.lock, flags);
+	return all ? 0 : -1;
+}
+
+/* The wait status when the wait is satisfied (and consumed), or -1. */
+static long worker_take(struct drvproxy_worker *w)
+{
+	if (!w->start.event_count)
+		return -1;
+	if (w->start.wait_type == DRVPROXY_WAIT_ANY)
+		return worker_take_any(&w->start);
+	return worker_take_all(w);
+}
+
+static int event_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(struct drvproxy_event * const *)a;
+	uintptr_t y = (uintptr_t)*(struct drvproxy_event * const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* w->locked: the start context's events by address, each once. */
+static void worker_lock_order(struct drvproxy_worker *w)
+{
+	unsigned int i, n = 0;
+
+	BUILD_BUG_ON(DRVPROXY_WORKER_MAX_EVENTS > MAX_LOCKDEP_SUBCLASSES);
+	memcpy(w->locked, w->start.events, sizeof(w->locked));
+	sort(w->locked, w->start.event_count, sizeof(w->locked[0]), event_cmp, NULL);
+	for (i = 0; i < w->start.event_count; i++)
+		if (!n || w->locked[n - 1] != w->locked[i])
+			w->locked[n++] = w->locked[i];
+	w->nr_locked = n;
 }
 
 /* Wait outside the proxy; return the wait status, or 1 to stop. */
@@ -156,7 +206,7 @@ static long worker_wait(struct drvproxy_worker *w, bool *stop)
 {
 	struct drvproxy_worker_start *s = &w->start;
 	long timeout = s->has_timeout ? msecs_to_jiffies(s->timeout_ms) : MAX_SCHEDULE_TIMEOUT;
-	long status;
+	long status = -1;
 	unsigned int i;
 
 	for (i = 0; i < s->event_count; i++)
@@ -164,8 +214,10 @@ static long worker_wait(struct drvproxy_worker *w, bool *stop)
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
 		*stop = kthread_should_stop();
-		status = worker_ready(w);
-		if (*stop || status >= 0)
+		if (*stop)
+			break;
+		status = worker_take(w);
+		if (status >= 0)
 			break;
 		if (!timeout) {
 			status = DRVPROXY_WAIT_TIMEOUT;
@@ -173,7 +225,7 @@ static long worker_wait(struct drvproxy_worker *w, bool *stop)
 		}
 		timeout = schedule_timeout(timeout);
 		if (!timeout && s->has_timeout) {
-			status = worker_ready(w);
+			status = worker_take(w);
 			if (status < 0)
 				status = DRVPROXY_WAIT_TIMEOUT;
 			break;
@@ -182,8 +234,8 @@ static long worker_wait(struct drvproxy_worker *w, bool *stop)
 	__set_current_state(TASK_RUNNING);
 	for (i = 0; i < s->event_count; i++)
 		remove_wait_queue(&s->events[i]->wq, &w->waits[i]);
-	if (status >= 0 && !*stop)
-		worker_consume(w, status);
+	if (!*stop)
+		drvproxy_test_point(DRVPROXY_TP_WORKER_SATISFIED);
 	return status;
 }
 
@@ -284,6 +336,7 @@ int drvproxy_create_worker(struct drvproxy_extension *ext,
 	w->start = *start;
 	w->start.name = NULL;
 	w->ext = ext;
+	worker_lock_order(w);
 	for (i = 0; i < start->event_count; i++)
 		init_waitqueue_entry(&w->waits[i], NULL);
 	init_completion(&w->halt_done);
