@@ -190,6 +190,24 @@ static void get_features_excluded_driver_reports_zero_only_for_it(struct kunit *
 }
 
 /*
+ * The list ends at a newline (echo's); text after it is refused with
+ * -EINVAL, and the list in effect stays.
+ */
+static void exclude_with_text_after_newline_returns_einval_and_keeps_list(struct kunit *test)
+{
+	struct feat_fixture *f = test->priv;
+	union drvproxy_feature_flags flags;
+
+	dpx_host_init(test, &f->host, FEAT_BLOCKED, false);
+	KUNIT_ASSERT_EQ(test, drvproxy_test_set_exclude(FEAT_BLOCKED "\n"), 0);
+	KUNIT_EXPECT_EQ(test, drvproxy_test_set_exclude("x\n" FEAT_OTHER), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drvproxy_test_set_exclude("x\n\n"), -EINVAL);
+	flags.as_u32 = U32_MAX;
+	drvproxy_get_features(f->host.drv, &flags);
+	KUNIT_EXPECT_EQ(test, flags.as_u32, 0U);
+}
+
+/*
  * Creating an extension for an excluded driver fails with -EPERM and leaves
  * the driver without one; once the exclusion is lifted it works.
  */
@@ -247,6 +265,7 @@ static struct kunit_case drvproxy_features_cases[] = {
 	KUNIT_CASE(get_features_disabled_reports_zero_and_create_returns_eopnotsupp),
 	KUNIT_CASE(disabled_refuses_registration_and_layers_with_eopnotsupp),
 	KUNIT_CASE(get_features_excluded_driver_reports_zero_only_for_it),
+	KUNIT_CASE(exclude_with_text_after_newline_returns_einval_and_keeps_list),
 	KUNIT_CASE(create_extension_excluded_driver_returns_eperm),
 	KUNIT_CASE(excluded_driver_refuses_registration_and_layers_with_eperm),
 	{}

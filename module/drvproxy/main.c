@@ -49,6 +49,11 @@ static int exclude_set(const char *val, const struct kernel_param *kp)
 			PAGE_SIZE / 2);
 		return -EINVAL;
 	}
+	/* One newline ends the list (echo adds it); a second line is a mistake. */
+	if (val[len] && val[len + 1]) {
+		pr_warn("exclude: text after a newline rejected\n");
+		return -EINVAL;
+	}
 	new = kzalloc(struct_size(new, list, len + 1), GFP_KERNEL);
 	if (!new)
 		return -ENOMEM;
