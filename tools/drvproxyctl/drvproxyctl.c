@@ -58,6 +58,7 @@ struct endpoint {
 	char *name;
 	unsigned long long id;
 	char *signature;
+	char *kind;			/* "process redispatch" etc., "" when absent */
 	char *original;			/* symbol, "" when unknown */
 	char *original_mod;		/* module, "" when none */
 	char *current;
@@ -299,6 +300,20 @@ static int get_optional_u64(const char *dir, const char *name, bool *present,
 	return *present ? get_u64(dir, name, false, v) : 0;
 }
 
+/* @name's text, or "" when @dir has no such file (an older drvproxy). */
+static int get_optional_text(const char *dir, const char *name, char **out)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	join(path, dir, name);
+	if (stat(path, &st)) {
+		*out = xstrdup("");
+		return 0;
+	}
+	return get_text(dir, name, false, out);
+}
+
 static int get_bool(const char *dir, const char *name, bool named, bool *v)
 {
 	unsigned long long n;
@@ -388,6 +403,7 @@ static void endpoint_free(struct endpoint *ep)
 {
 	free(ep->name);
 	free(ep->signature);
+	free(ep->kind);
 	free(ep->original);
 	free(ep->original_mod);
 	free(ep->current);
@@ -439,6 +455,8 @@ static int read_endpoint(const char *dir, bool named, struct endpoint *ep)
 	ret = get_u64(dir, "id", named, &ep->id);
 	if (!ret)
 		ret = get_text(dir, "signature", named, &ep->signature);
+	if (!ret)
+		ret = get_optional_text(dir, "kind", &ep->kind);
 	if (!ret)
 		ret = get_text(dir, "original", named, &s);
 	if (!ret) {
@@ -887,6 +905,7 @@ static void json_endpoint(struct json *j, const struct endpoint *ep)
 	j_str(j, "name", ep->name);
 	j_u64(j, "id", ep->id);
 	j_str(j, "signature", ep->signature);
+	j_str_or_null(j, "kind", ep->kind);
 	j_str_or_null(j, "original", ep->original);
 	j_str_or_null(j, "original_module", ep->original_mod);
 	j_str_or_null(j, "current", ep->current);

@@ -238,6 +238,7 @@ ktap_result "status --json: valid JSON with the state's key values" eval 'expect
 	"0.drivers.0.endpoints.7.calls=1" "0.drivers.0.endpoints.7.swaps=1" \
 	"0.drivers.0.endpoints.7.in_flight=0" \
 	"0.drivers.0.endpoints.7.signature=ssize_t(struct file *, char *, size_t, loff_t *)" \
+	"0.drivers.0.endpoints.7.kind=process redispatch" \
 	"0.drivers.0.endpoints.10.name=demo_write" "0.drivers.0.endpoints.10.swapped=false" &&
 	[ $(grep -c "^0\.drivers\.0\.endpoints\.[0-9]*\.name=" $T.flat) = 11 ]'
 
@@ -377,6 +378,8 @@ fake    fake_write  fake_write    fake_host      3          0      0
 
 * not the original implementation" $T.out &&
 	DRVPROXYCTL_SYSFS=$T.fake $CTL > $T.out && cmp -s $T.out $T.fakeout &&
+	expect_rc 0 $CTL --sysfs $T.fake --json && $JSON $T.out > $T.flat &&
+	has $T.flat "0.drivers.1.endpoints.0.name=fake_read" "0.drivers.1.endpoints.0.kind=null" &&
 	expect_rc 2 $CTL --sysfs $T.nonexistent && grep -q "$T.nonexistent does not exist" $T.err'
 
 ktap_result "a malformed file exits 5" eval 'echo abc > $T.fake/generation &&
