@@ -22,6 +22,7 @@
 #include <linux/atomic.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "drvproxy_kunit.h"
 
@@ -48,6 +49,7 @@ struct wk_fixture {
 	struct task_struct *task;
 	int reenter_ret;
 	/* wk_satisfied_hook() */
+	const char *hold_name;
 	struct drvproxy_event *hold_ev;
 	atomic_t satisfied;
 	bool other_settled;
@@ -264,7 +266,11 @@ static void worker_wait_all_runs_only_when_all_signalled(struct kunit *test)
 static void wk_satisfied_hook(enum drvproxy_test_point tp)
 {
 	struct wk_fixture *f = wk_cur;
+	const char *hold = READ_ONCE(f->hold_name);
 
+	/* The worker named f->hold_name tests only after another was satisfied. */
+	if (tp == DRVPROXY_TP_WORKER_TESTING && hold && !strcmp(current->comm, hold))
+		DPX_POLL(atomic_read(&f->satisfied) > 0, 5000);
 	if (tp != DRVPROXY_TP_WORKER_SATISFIED || atomic_inc_return(&f->satisfied) > 1)
 		return;
 	WRITE_ONCE(f->other_settled,
@@ -306,43 +312,62 @@ static void one_set_of_auto_reset_event_runs_one_of_two_workers(struct kunit *te
 	KUNIT_EXPECT_FALSE(test, drvproxy_event_read_state(&f->ev[0]));
 }
 
+#define WK_ALL_NAME	"dpx-kunit-wall"
+#define WK_ANY_NAME	"dpx-kunit-wany"
+
+/*
+ * One round of wait_all_and_wait_any_share_one_set_event(): the worker
+ * named @held tests the events only after the other one was satisfied.
+ */
+static void wk_share_round(struct kunit *test, struct wk_fixture *f, const char *held,
+			   int round)
+{
+	/* The WaitAll wakes, finds ev[1] not set and waits again. */
+	drvproxy_event_set(&f->ev[0]);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(wk_asleep_count(&f->ev[1]) == 2, 5000));
+	atomic_set(&f->satisfied, 0);
+	WRITE_ONCE(f->other_settled, false);
+	WRITE_ONCE(f->hold_name, held);
+
+	drvproxy_event_set(&f->ev[1]);
+	KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(wk_asleep_count(&f->ev[1]) == 2, 5000));
+	WRITE_ONCE(f->hold_name, NULL);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(f->other_settled));
+	KUNIT_EXPECT_EQ(test, atomic_read(&f->satisfied), 1);
+	KUNIT_ASSERT_EQ(test, atomic_read(&f->calls[WK_ORIG]), round);
+	KUNIT_EXPECT_FALSE(test, drvproxy_event_read_state(&f->ev[1]));
+}
+
 /*
  * WaitAll takes its events at once or not at all: a WaitAll on ev[0] and
  * ev[1] and a WaitAny on ev[2] and ev[1] (status 1 for ev[1]) compete for
- * each set of ev[1], and exactly one runs.  When the WaitAll ran it took
- * ev[0] too; when the WaitAny ran, ev[0] is still set.  Which of the two
- * tests the events first is up to the scheduler, so several rounds.
+ * one set of ev[1], and exactly one runs.  When the WaitAll tests first
+ * it takes ev[0] too, and the WaitAny finds ev[1] taken; when the WaitAny
+ * tests first, the WaitAll finds ev[1] taken and leaves ev[0] set.
  */
 static void wait_all_and_wait_any_share_one_set_event(struct kunit *test)
 {
 	struct wk_fixture *f = test->priv;
 	struct drvproxy_worker_start s;
-	int round;
 
 	drvproxy_test_set_hook(wk_satisfied_hook);
 	wk_start(f, &s, 2);
 	s.wait_type = DRVPROXY_WAIT_ALL;
+	s.name = WK_ALL_NAME;
 	KUNIT_ASSERT_EQ(test, drvproxy_create_worker(f->host.ext, &s, &f->worker), 0);
 	s.wait_type = DRVPROXY_WAIT_ANY;
+	s.name = WK_ANY_NAME;
 	s.events[0] = &f->ev[2];
 	wk_start_second(test, f, &s, &f->ev[1]);
-	for (round = 1; round <= 8; round++) {
-		/* The WaitAll wakes, finds ev[1] not set and waits again. */
-		drvproxy_event_set(&f->ev[0]);
-		KUNIT_ASSERT_TRUE(test, DPX_POLL(wk_asleep_count(&f->ev[1]) == 2, 5000));
-		atomic_set(&f->satisfied, 0);
-		WRITE_ONCE(f->other_settled, false);
 
-		drvproxy_event_set(&f->ev[1]);
-		KUNIT_ASSERT_TRUE(test, wk_wait_call(f));
-		KUNIT_ASSERT_TRUE(test, DPX_POLL(wk_asleep_count(&f->ev[1]) == 2, 5000));
-		KUNIT_EXPECT_TRUE(test, READ_ONCE(f->other_settled));
-		KUNIT_EXPECT_EQ(test, atomic_read(&f->satisfied), 1);
-		KUNIT_ASSERT_EQ(test, atomic_read(&f->calls[WK_ORIG]), round);
-		KUNIT_EXPECT_FALSE(test, drvproxy_event_read_state(&f->ev[1]));
-		KUNIT_EXPECT_EQ(test, drvproxy_event_read_state(&f->ev[0]),
-				READ_ONCE(f->last_status) == 1);
-	}
+	wk_share_round(test, f, WK_ANY_NAME, 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(f->last_status), 0L);
+	KUNIT_EXPECT_FALSE(test, drvproxy_event_read_state(&f->ev[0]));
+
+	wk_share_round(test, f, WK_ALL_NAME, 2);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(f->last_status), 1L);
+	KUNIT_EXPECT_TRUE(test, drvproxy_event_read_state(&f->ev[0]));
 }
 
 /* With a timeout and no events the routine runs periodically with DRVPROXY_WAIT_TIMEOUT. */

@@ -201,7 +201,7 @@ static void worker_lock_order(struct drvproxy_worker *w)
 	w->nr_locked = n;
 }
 
-/* Wait outside the proxy; return the wait status, or 1 to stop. */
+/* Wait outside the proxy; return the wait status (*@stop set: stop). */
 static long worker_wait(struct drvproxy_worker *w, bool *stop)
 {
 	struct drvproxy_worker_start *s = &w->start;
@@ -212,6 +212,7 @@ static long worker_wait(struct drvproxy_worker *w, bool *stop)
 	for (i = 0; i < s->event_count; i++)
 		add_wait_queue(&s->events[i]->wq, &w->waits[i]);
 	for (;;) {
+		drvproxy_test_point(DRVPROXY_TP_WORKER_TESTING);
 		set_current_state(TASK_INTERRUPTIBLE);
 		*stop = kthread_should_stop();
 		if (*stop)

@@ -2013,9 +2013,10 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
  *	endpoints and freed its last table; its sysfs files are still there
  * @DRVPROXY_TP_DEVICE_REGISTERING: drvproxy_device_add() is about to
  *	register the misc device
- * @DRVPROXY_TP_WORKER_SATISFIED: a worker's wait is satisfied and its
- *	routine has not run yet: from here on another worker waiting on the
- *	same events may test them
+ * @DRVPROXY_TP_WORKER_TESTING: a worker is about to test its events
+ * @DRVPROXY_TP_WORKER_SATISFIED: a worker's wait is satisfied (or timed
+ *	out) and its routine has not run yet: from here on another worker
+ *	waiting on the same events may test them
  *
  * Each point is a window in which a race with another thread used to touch
  * freed memory or state another thread had taken; a KUnit case holds the
@@ -2028,6 +2029,7 @@ enum drvproxy_test_point {
 	DRVPROXY_TP_EXT_RELEASED,
 	DRVPROXY_TP_EXT_UNBOUND,
 	DRVPROXY_TP_DEVICE_REGISTERING,
+	DRVPROXY_TP_WORKER_TESTING,
 	DRVPROXY_TP_WORKER_SATISFIED,
 };
 
