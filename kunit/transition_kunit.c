@@ -9,11 +9,14 @@
  *   drvproxy_replace   state migration: a failed one changes nothing, a
  *                      migrated layer stays under the layers built on it
  *                      (pinned, or refused while its module is not live),
- *                      a going module loses its layers top down,
+ *                      its module's exit or going takes it with the
+ *                      module's layers above it,
  *                      an atomic replace takes migrated state back through
  *                      the layers it drops
  *   drvproxy_retire    a superseded table outlives every call that may
- *                      still enter it, and no call touches it after
+ *                      still enter it, and no call touches it after; an
+ *                      extension outlives the reverts that found it, and a
+ *                      going module the calls in its released layer
  *   drvproxy_depth     the stack of layers is bounded, so sysfs shows it whole
  *   drvproxy_context   the documented contexts of the statistics and events
  *
@@ -96,6 +99,7 @@ struct tr_fixture {
 	bool hook_applied;
 	bool hook_flushed;
 	bool hook_unregister;		/* tr_stall_left_hook() unregisters the host */
+	atomic_t ext_taken;		/* tr_ext_taken_hook() */
 };
 
 static struct tr_fixture *tr_cur;	/* for the endpoint bodies */
@@ -229,6 +233,15 @@ DRVPROXY_REPLACEMENT_MANUAL(int, dpx_tr_block, dpx_tr_block_l1, int, wait)
 	return 31;
 }
 
+/* A replacement that, like the original, waits for the gate when asked. */
+DRVPROXY_REPLACEMENT_MANUAL(int, dpx_tr_block, dpx_tr_block_l2, int, wait)
+{
+	atomic_inc(&tr_cur->block_entered);
+	if (wait)
+		wait_for_completion(&tr_cur->gate);
+	return 32;
+}
+
 DRVPROXY_ENDPOINT_ATOMIC_MANUAL(int, dpx_tr_atomic, int, a)
 {
 	atomic_inc(&tr_cur->atomic_orig);
@@ -289,6 +302,10 @@ static const struct drvproxy_replacement *const tr_six1[] = {
 
 static const struct drvproxy_replacement *const tr_block1[] = {
 	DRVPROXY_REPL(dpx_tr_block_l1),
+};
+
+static const struct drvproxy_replacement *const tr_block_wait1[] = {
+	DRVPROXY_REPL(dpx_tr_block_l2),
 };
 
 static const struct drvproxy_replacement *const tr_atomic1[] = {
@@ -844,10 +861,16 @@ static void atomic_replace_unmigrates_dropped_layer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->migrations, 2U);
 }
 
+/* A callback that refuses the transition in its first phase. */
+static int tr_refuse_cb(enum drvproxy_phase phase, void *context)
+{
+	return -EIO;
+}
+
 /*
  * A stand-in for a module in @state, nobody's reference taken: what a
  * layer's owner is read for (its name, state and reference count).
- * Freed after the suite's exit.
+ * Freed after the case's exit.
  */
 static struct module *tr_module(struct kunit *test, const char *name,
 				enum module_state state)
@@ -889,6 +912,13 @@ static void layer_above_migrated_layer_of_module_not_live_is_refused(struct kuni
 	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 10);
 
 	mod->state = MODULE_STATE_LIVE;
+	/* An apply that fails after the pin drops it. */
+	top->callback = tr_refuse_cb;
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(top), -EIO);
+#ifdef CONFIG_MODULE_UNLOAD
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 0);
+#endif
+	top->callback = NULL;
 	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(top), 0);
 	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 11);
 #ifdef CONFIG_MODULE_UNLOAD
@@ -899,19 +929,14 @@ static void layer_above_migrated_layer_of_module_not_live_is_refused(struct kuni
 }
 
 /*
- * A module that goes (its init failed, or its exit left layers applied)
- * with a layer of its own on top of its layer that migrated the state
- * loses both, top down, even when its exit tried the migrated one first:
- * the state goes back to its layout, and none of the module's code stays
- * in the table.  Its own layer above does not pin it, which would keep it
- * from ever being removed.
+ * Two layers of one module, the lower one migrated the state; the upper
+ * one does not pin the module, which would keep it from ever being
+ * removed.  Applies both and marks the module going.
  */
-static void going_module_loses_its_layers_top_down(struct kunit *test)
+static void tr_apply_own_pair(struct kunit *test, struct module *mod,
+			      struct drvproxy_layer *mig, struct drvproxy_layer *top)
 {
 	struct tr_fixture *f = test->priv;
-	struct module *mod = tr_module(test, "dpx_tr_going", MODULE_STATE_COMING);
-	struct drvproxy_layer *mig = tr_migrating_layer(f);
-	struct drvproxy_layer *top = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
 
 	mig->owner = mod;
 	top->owner = mod;
@@ -922,12 +947,17 @@ static void going_module_loses_its_layers_top_down(struct kunit *test)
 #ifdef CONFIG_MODULE_UNLOAD
 	KUNIT_EXPECT_EQ(test, module_refcount(mod), 0);
 #endif
-
+	KUNIT_ASSERT_EQ(test, f->state, 7000L);
+	KUNIT_ASSERT_EQ(test, dpx_tr_inner(0), 11);
 	mod->state = MODULE_STATE_GOING;
-	KUNIT_EXPECT_EQ(test, drvproxy_test_revert_as_exit(mig), 0);
-	KUNIT_EXPECT_EQ(test, f->state, 7000L);
-	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 11);
-	drvproxy_test_module_going(mod);
+}
+
+/* Both layers are gone and the state is back in the driver's layout. */
+static void tr_expect_own_pair_gone(struct kunit *test, struct module *mod,
+				    struct drvproxy_layer *top)
+{
+	struct tr_fixture *f = test->priv;
+
 	KUNIT_EXPECT_EQ(test, f->state, 7L);
 	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
 	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 10);
@@ -935,6 +965,40 @@ static void going_module_loses_its_layers_top_down(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->migrations, 2U);
 	mod->state = MODULE_STATE_LIVE;
 	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(top), -ENOENT);
+}
+
+/*
+ * A module's exit that reverts its layer that migrated the state first,
+ * under another layer of its own, takes that one along, top down, before
+ * it returns: the exit may free what both use right after.
+ */
+static void exit_revert_of_migrated_layer_takes_own_layers_above(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct module *mod = tr_module(test, "dpx_tr_exit", MODULE_STATE_LIVE);
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	struct drvproxy_layer *top = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+
+	tr_apply_own_pair(test, mod, mig, top);
+	KUNIT_EXPECT_EQ(test, drvproxy_test_revert_as_exit(mig), 0);
+	tr_expect_own_pair_gone(test, mod, top);
+}
+
+/*
+ * A module that goes (its init failed, or its exit left layers applied)
+ * with a layer of its own on top of its layer that migrated the state
+ * loses both before its memory goes.
+ */
+static void going_module_loses_its_layers(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct module *mod = tr_module(test, "dpx_tr_going", MODULE_STATE_COMING);
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	struct drvproxy_layer *top = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+
+	tr_apply_own_pair(test, mod, mig, top);
+	drvproxy_test_module_going(mod);
+	tr_expect_own_pair_gone(test, mod, top);
 }
 
 /* Reverts @arg, a layer, as its module's exit would, with a signal pending. */
@@ -1058,7 +1122,8 @@ static struct kunit_case drvproxy_replace_cases[] = {
 	KUNIT_CASE(failed_state_migration_fails_apply_and_changes_nothing),
 	KUNIT_CASE(migrated_layer_under_another_refuses_revert_with_ebusy),
 	KUNIT_CASE(layer_above_migrated_layer_of_module_not_live_is_refused),
-	KUNIT_CASE(going_module_loses_its_layers_top_down),
+	KUNIT_CASE(exit_revert_of_migrated_layer_takes_own_layers_above),
+	KUNIT_CASE(going_module_loses_its_layers),
 	KUNIT_CASE(atomic_replace_unmigrates_dropped_layer),
 	KUNIT_CASE(atomic_replace_migrates_from_layout_below_dropped_layers),
 	KUNIT_CASE(exit_revert_of_migrated_layer_waits_out_call_and_signal),
@@ -1455,10 +1520,97 @@ static void stalled_caller_survives_unregister_while_uncounted(struct kunit *tes
 	KUNIT_EXPECT_EQ(test, tr_call_through_stall_left(test, f), 30);
 }
 
+/* At DRVPROXY_TP_LAYER_EXT_TAKEN: hold the reverting thread at the gate. */
+static void tr_ext_taken_hook(enum drvproxy_test_point tp)
+{
+	struct tr_fixture *f = tr_cur;
+
+	if (tp != DRVPROXY_TP_LAYER_EXT_TAKEN)
+		return;
+	atomic_inc(&f->ext_taken);
+	wait_for_completion(&f->gate);
+}
+
+static long tr_revert_layer(void *arg)
+{
+	return drvproxy_layer_revert(arg);
+}
+
+static long tr_unregister(void *arg)
+{
+	dpx_host_unregister(arg);
+	return 0;
+}
+
+static long tr_module_going(void *arg)
+{
+	drvproxy_test_module_going(arg);
+	return 0;
+}
+
+/*
+ * A revert that has found its layer's extension keeps it: the host may
+ * release the extension (it unregisters outside its module exit) before
+ * the revert locks it, and the revert then finds the layer reverted by
+ * that release, in memory still its own (KASAN reports it if not).
+ */
+static void revert_keeps_extension_host_releases_meanwhile(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	drvproxy_test_set_hook(tr_ext_taken_hook);
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_revert_layer, l, "dpx-tr-revert"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(&f->ext_taken) == 1, 5000));
+	dpx_host_unregister(&f->host);
+	complete_all(&f->gate);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	KUNIT_EXPECT_EQ(test, f->caller.result, (long)-ENOENT);
+	drvproxy_test_set_hook(NULL);
+}
+
+/*
+ * The release of a host's extension reverts the layer of a module that is
+ * going (its exit about to run, or its init failed), which it cannot pin
+ * for the drain: the module's going waits for the call still in the
+ * layer's code before the module's memory may go, and the exit's revert
+ * afterwards finds nothing left to do.
+ */
+static void going_module_waits_for_its_code_after_host_release(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct module *mod = tr_module(test, "dpx_tr_orphan", MODULE_STATE_LIVE);
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_block_wait1);
+
+	l->owner = mod;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->blocker, tr_call_block, f, "dpx-tr-block"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(&f->block_entered) == 1, 5000));
+	mod->state = MODULE_STATE_GOING;
+
+	/* The release reverts the layer at once, then drains the call. */
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_unregister, &f->host,
+					       "dpx-tr-unreg"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(dpx_tr_block(0) == 30, 5000));
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->killed, tr_module_going, mod,
+					       "dpx-tr-going"), 0);
+	KUNIT_EXPECT_TRUE(test, dpx_thread_sleeps(&f->killed, TASK_UNINTERRUPTIBLE, 500));
+
+	complete_all(&f->gate);
+	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->blocker, 5000));
+	KUNIT_EXPECT_EQ(test, f->blocker.result, 32L);
+	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->killed, 5000));
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(l), 0);
+}
+
 static struct kunit_case drvproxy_retire_cases[] = {
 	KUNIT_CASE(superseded_table_outlives_call_that_loaded_it_before_publish),
 	KUNIT_CASE(stalled_caller_touches_no_table_after_leaving_it),
 	KUNIT_CASE(stalled_caller_survives_unregister_while_uncounted),
+	KUNIT_CASE(revert_keeps_extension_host_releases_meanwhile),
+	KUNIT_CASE(going_module_waits_for_its_code_after_host_release),
 	{}
 };
 

@@ -317,6 +317,7 @@ void drvproxy_publish(struct drvproxy_extension *ext, struct drvproxy_generation
 void drvproxy_retire(struct drvproxy_extension *ext, struct drvproxy_generation *t);
 void drvproxy_retire_work(struct work_struct *work);
 bool drvproxy_layer_draining(struct drvproxy_extension *ext, struct drvproxy_layer *l);
+void drvproxy_layer_forget_ext(struct drvproxy_layer *l);
 void drvproxy_retire_flush(struct drvproxy_extension *ext);
 bool drvproxy_stall_drained(struct drvproxy_extension *ext, struct drvproxy_generation *stall);
 int drvproxy_transition(struct drvproxy_extension *ext, struct drvproxy_generation *next,

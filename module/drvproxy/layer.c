@@ -14,7 +14,18 @@
  *
  * A layer pins the host module while applied; its own module is pinned
  * while superseded code of it drains (transition.c), except when the
- * revert comes from that module's exit, which waits for the drain itself.
+ * module is going, whose exit or GOING notifier then waits for the drain
+ * itself (see Lifetime).
+ *
+ * Lifetime: layer->ext holds a reference to the extension from the apply
+ * until the layer's code has drained, so that a revert finds the
+ * extension even after its host released it (the host may unregister
+ * outside its module exit, while a companion goes).  Taking that
+ * reference (layer_get_ext()) and dropping it (drvproxy_layer_forget_ext())
+ * are under drvproxy_layer_ext_lock.  A layer that left its stack while
+ * its module was going, so could not pin it, drains on
+ * drvproxy_unpinned_layers (under the same lock), until that module's
+ * exit or drvproxy_module_going() has waited for the drain.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -29,6 +40,52 @@
 
 #include "internal.h"
 #include "trace.h"
+
+static DEFINE_SPINLOCK(drvproxy_layer_ext_lock);
+static LIST_HEAD(drvproxy_unpinned_layers);
+
+static void layer_set_ext(struct drvproxy_layer *l, struct drvproxy_extension *ext)
+{
+	drvproxy_ext_get(ext);
+	spin_lock(&drvproxy_layer_ext_lock);
+	l->ext = ext;
+	spin_unlock(&drvproxy_layer_ext_lock);
+}
+
+/* @l's extension, with a reference; NULL once its code drained. */
+static struct drvproxy_extension *layer_get_ext(struct drvproxy_layer *l)
+{
+	struct drvproxy_extension *ext;
+
+	spin_lock(&drvproxy_layer_ext_lock);
+	ext = l->ext;
+	if (ext)
+		drvproxy_ext_get(ext);
+	spin_unlock(&drvproxy_layer_ext_lock);
+	return ext;
+}
+
+/*
+ * @l's code has drained: drop its extension (and its place on
+ * drvproxy_unpinned_layers).  Not called with the last reference to the
+ * extension held by @l while ext->lock is held: the host's own reference
+ * lasts until the release has stopped the retire worker.
+ */
+void drvproxy_layer_forget_ext(struct drvproxy_layer *l)
+{
+	struct drvproxy_extension *ext;
+
+	spin_lock(&drvproxy_layer_ext_lock);
+	ext = l->ext;
+	l->ext = NULL;
+	if (l->unpinned) {
+		list_del_init(&l->node);
+		l->unpinned = false;
+	}
+	spin_unlock(&drvproxy_layer_ext_lock);
+	if (ext)
+		drvproxy_ext_put(ext);
+}
 
 static const char * const transition_names[DRVPROXY_TR_MAX] = {
 	[DRVPROXY_TR_IDLE] = "idle",
@@ -259,8 +316,14 @@ static void layer_leave(struct drvproxy_extension *ext, struct drvproxy_layer *l
 	/* Tables are built from the layers on the stack only. */
 	layer_unresolve(l);
 	unpin_migrated_below(l);
-	if (try_module_get(l->owner))
+	if (try_module_get(l->owner)) {
 		list_add_tail(&l->node, &ext->draining_layers);
+	} else {
+		spin_lock(&drvproxy_layer_ext_lock);
+		l->unpinned = true;
+		list_add_tail(&l->node, &drvproxy_unpinned_layers);
+		spin_unlock(&drvproxy_layer_ext_lock);
+	}
 	module_put(ext->owner);
 }
 
@@ -718,7 +781,7 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	count_swaps(ext, old, drvproxy_active(ext));
 	if (layer->replace)
 		drop_replaced(ext, layer);
-	layer->ext = ext;
+	layer_set_ext(layer, ext);
 	layer->state = DRVPROXY_LAYER_APPLIED;
 	ext->applied_seq = layer->order;
 	layer->applied_ns = ktime_get_real_ns();
@@ -851,9 +914,33 @@ static void layer_wait_drained(struct drvproxy_extension *ext, struct drvproxy_l
 {
 	while (!wait_event_timeout(ext->retire_wq, !drvproxy_layer_draining(ext, l),
 				   10 * HZ))
+		/* l->target: the host may have released @ext and freed its driver. */
 		pr_warn("%s: %s: waiting for calls in its code to return\n",
-			ext_name(ext), drvproxy_module_name(l->owner));
+			l->target, drvproxy_module_name(l->owner));
 }
+
+/*
+ * From the exit: a layer that migrated the state can be reverted only from
+ * the top of the stack, so the layers of the same module above it go
+ * first, top down, in this same call: the exit may free what they use once
+ * it returns.  A layer of another module above it pins the module, so it
+ * is not there unless the module was forced out.
+ */
+static void revert_own_layers_above(struct drvproxy_extension *ext,
+				    struct drvproxy_layer *layer)
+{
+	struct drvproxy_layer *l, *n;
+
+	if (layer->state != DRVPROXY_LAYER_APPLIED || !layer_migrated(layer))
+		return;
+	list_for_each_entry_safe_reverse(l, n, &ext->layers, node) {
+		if (l == layer || l->owner != layer->owner)
+			return;
+		drvproxy_layer_revert_locked(ext, l, true);
+	}
+}
+
+static void going_drain_unpinned(struct module *mod);
 
 /*
  * drvproxy_layer_revert(); @from_exit: the layer's module is going, so the
@@ -868,42 +955,41 @@ static int layer_revert(struct drvproxy_layer *layer, bool from_exit)
 	if (!layer)
 		return -ENOENT;
 	/*
-	 * NULL once the layer left its extension and drained; while it drains
-	 * its module is pinned, so this never races with that.
+	 * With a reference: the revert drops the layer's pin on the host
+	 * module, which may then go, and a host may release its extension
+	 * outside its module exit at any time.
 	 */
-	ext = READ_ONCE(layer->ext);
+	ext = layer_get_ext(layer);
 	if (!ext)
 		return from_exit ? 0 : -ENOENT;
+	drvproxy_test_point(DRVPROXY_TP_LAYER_EXT_TAKEN);
 	if (from_exit) {
 		mutex_lock(&ext->lock);
 		WRITE_ONCE(ext->lock_owner, current);
 	} else {
 		ret = drvproxy_lock_ext(ext);
 		if (ret)
-			return ret;
+			goto out;
 	}
-	/*
-	 * The revert drops the layer's pin on the host module, which may then
-	 * be removed and release the extension: hold it for the wait below
-	 * (until here the layer's pin kept the host, so its extension).
-	 */
-	drvproxy_ext_get(ext);
+	if (from_exit)
+		revert_own_layers_above(ext, layer);
 	ret = drvproxy_layer_revert_locked(ext, layer, from_exit);
 	applied = layer->state == DRVPROXY_LAYER_APPLIED;
 	drvproxy_unlock_ext(ext);
-	/*
-	 * From the exit, only a layer of this module above it keeps a
-	 * migrated layer applied (-EBUSY; any other module's would pin this
-	 * one): drvproxy_module_going() reverts both, top down, so keep
-	 * ->ext for it.
-	 */
-	if (from_exit && !applied) {
-		/* Reverted just now, unpinned: its code may still drain. */
+	if (from_exit && applied) {
+		/* -EBUSY: another module's layer above it, which pins this one. */
+		WARN(1, "drvproxy: %s: %s goes with its layer applied under another module's\n",
+		     layer->target, drvproxy_module_name(layer->owner));
+	} else if (from_exit) {
+		/* Reverted (now, or by the host's release): its code may still drain. */
 		layer_wait_drained(ext, layer);
-		WRITE_ONCE(layer->ext, NULL);
+		drvproxy_layer_forget_ext(layer);
+		/* And the code of the layers revert_own_layers_above() took. */
+		going_drain_unpinned(layer->owner);
 	}
 	if (from_exit)
 		ret = 0;
+out:
 	drvproxy_ext_put(ext);
 	return ret;
 }
@@ -919,15 +1005,15 @@ static int layer_revert(struct drvproxy_layer *layer, bool from_exit)
  * state is reverted stalled, with a drain that ignores signals, and is
  * retried stalled: only after a few failures (a refusing unmigrate, calls
  * that stayed in flight past the drain timeout) does it warn and leave the
- * state in the new layout.  From the exit, a migrated layer under another
- * layer of the same module stays applied: when the module has gone, both
- * are reverted, top down.  Called otherwise, the companion's module stays
- * pinned until no call is in its code.
+ * state in the new layout.  From the exit, a layer that migrated the state
+ * takes the layers of the same module above it along, top down.  Called
+ * otherwise, the companion's module stays pinned until no call is in its
+ * code.
  *
  * Context: process context, may sleep.
- * Return: 0; -ENOENT when @layer is not applied (never applied, reverted,
- * or dropped by an atomic replace); -EBUSY (it migrated the state and
- * another layer is above it); -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT; or
+ * Return: 0 (always, from the module's exit); -ENOENT when @layer is not
+ * applied (never applied, reverted, or dropped by an atomic replace);
+ * -EBUSY (it migrated the state and another layer is above it); -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT; or
  * the revert callback's error.  On error nothing changed.
  */
 int drvproxy_layer_revert(struct drvproxy_layer *layer)
@@ -1021,12 +1107,47 @@ static void going_drain_layers(struct module *mod)
 	}
 	mutex_unlock(&drvproxy_lock);
 	list_for_each_entry_safe(l, n, &going, going_node) {
+		/* Off the draining list, @l keeps its extension until forgotten. */
+		struct module *host;
+
 		ext = l->ext;
+		host = ext->owner;
 		pr_warn("%s: module %s failed with calls in its reverted layer; waiting for them\n",
-			ext_name(ext), mod->name);
+			l->target, mod->name);
 		layer_wait_drained(ext, l);
-		WRITE_ONCE(l->ext, NULL);
-		module_put(ext->owner);
+		drvproxy_layer_forget_ext(l);
+		module_put(host);
+	}
+}
+
+/*
+ * Layers of @mod that left their stack while @mod was going, and whose
+ * code its exit did not wait for: reverted by the release of their host's
+ * extension, dropped by an atomic replace, or reverted by this notifier.
+ * Wait for their code before the module's memory goes.
+ */
+static void going_drain_unpinned(struct module *mod)
+{
+	struct drvproxy_extension *ext;
+	struct drvproxy_layer *l;
+
+	for (;;) {
+		ext = NULL;
+		spin_lock(&drvproxy_layer_ext_lock);
+		list_for_each_entry(l, &drvproxy_unpinned_layers, node) {
+			if (l->owner == mod) {
+				/* Unpinned, @l has its extension until forgotten. */
+				ext = l->ext;
+				drvproxy_ext_get(ext);
+				break;
+			}
+		}
+		spin_unlock(&drvproxy_layer_ext_lock);
+		if (!ext)
+			return;
+		layer_wait_drained(ext, l);
+		drvproxy_layer_forget_ext(l);
+		drvproxy_ext_put(ext);
 	}
 }
 
@@ -1049,17 +1170,20 @@ void drvproxy_module_going(struct module *mod)
 		 * Top down: a layer that migrated the state cannot be reverted
 		 * from under a layer above it (pin_migrated_below()).
 		 */
-		list_for_each_entry_safe(l, n, &ext->layers, node)
-			if (l->owner == mod)
-				list_add(&l->going_node, &going);
+		list_for_each_entry_safe(l, n, &ext->layers, node) {
+			if (l->owner != mod)
+				continue;
+			/* Here, where @ext cannot go: its host may release it below. */
+			pr_warn("%s: module %s left its layer applied; reverting it\n",
+				ext_name(ext), mod->name);
+			list_add(&l->going_node, &going);
+		}
 		mutex_unlock(&ext->lock);
 	}
 	mutex_unlock(&drvproxy_lock);
-	list_for_each_entry_safe(l, n, &going, going_node) {
-		pr_warn("%s: module %s left its layer applied; reverting it\n",
-			ext_name(l->ext), mod->name);
+	list_for_each_entry_safe(l, n, &going, going_node)
 		drvproxy_layer_revert(l);
-	}
 	going_drain_layers(mod);
+	going_drain_unpinned(mod);
 	drvproxy_driver_going(mod);
 }

@@ -261,7 +261,7 @@ static void retire_unpin_layers(struct drvproxy_extension *ext)
 		pr_debug("%s: layer of %s drained\n", ext->drv ? ext->drv->name : "",
 			 drvproxy_module_name(l->owner));
 		/* Gone from this extension for good: its exit finds nothing to do. */
-		WRITE_ONCE(l->ext, NULL);
+		drvproxy_layer_forget_ext(l);
 		module_put(l->owner);
 	}
 }

@@ -1613,6 +1613,7 @@ struct drvproxy_layer {
 	struct drvproxy_extension *ext;
 	struct list_head node;
 	struct list_head going_node;
+	bool unpinned;
 	struct drvproxy_layer_kobj *ko;
 	int state;
 	u64 applied_ns;
@@ -2017,6 +2018,8 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
  * @DRVPROXY_TP_WORKER_SATISFIED: a worker's wait is satisfied (or timed
  *	out) and its routine has not run yet: from here on another worker
  *	waiting on the same events may test them
+ * @DRVPROXY_TP_LAYER_EXT_TAKEN: a revert has found the layer's extension
+ *	and not locked it yet: from here on the host may release it
  *
  * Each point is a window in which a race with another thread used to touch
  * freed memory or state another thread had taken; a KUnit case holds the
@@ -2031,6 +2034,7 @@ enum drvproxy_test_point {
 	DRVPROXY_TP_DEVICE_REGISTERING,
 	DRVPROXY_TP_WORKER_TESTING,
 	DRVPROXY_TP_WORKER_SATISFIED,
+	DRVPROXY_TP_LAYER_EXT_TAKEN,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
