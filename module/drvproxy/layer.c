@@ -1013,8 +1013,9 @@ out:
  * Context: process context, may sleep.
  * Return: 0 (always, from the module's exit); -ENOENT when @layer is not
  * applied (never applied, reverted, or dropped by an atomic replace);
- * -EBUSY (it migrated the state and another layer is above it); -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT; or
- * the revert callback's error.  On error nothing changed.
+ * -EBUSY (it migrated the state and another layer is above it);
+ * -EDEADLK; -EINTR; -ENOMEM; -ETIMEDOUT; or the revert callback's error.
+ * On error nothing changed.
  */
 int drvproxy_layer_revert(struct drvproxy_layer *layer)
 {
