@@ -100,6 +100,7 @@ struct tr_fixture {
 	bool hook_flushed;
 	bool hook_unregister;		/* tr_stall_left_hook() unregisters the host */
 	atomic_t ext_taken;		/* tr_ext_taken_hook() */
+	atomic_t unlisted;		/* tr_unlisted_hook() */
 };
 
 static struct tr_fixture *tr_cur;	/* for the endpoint bodies */
@@ -1592,7 +1593,7 @@ static void going_module_waits_for_its_code_after_host_release(struct kunit *tes
 	/* The release reverts the layer at once, then drains the call. */
 	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_unregister, &f->host,
 					       "dpx-tr-unreg"), 0);
-	KUNIT_ASSERT_TRUE(test, DPX_POLL(dpx_tr_block(0) == 30, 5000));
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(READ_ONCE(l->unpinned), 5000));
 	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->killed, tr_module_going, mod,
 					       "dpx-tr-going"), 0);
 	KUNIT_EXPECT_TRUE(test, dpx_thread_sleeps(&f->killed, TASK_UNINTERRUPTIBLE, 500));
@@ -1605,12 +1606,52 @@ static void going_module_waits_for_its_code_after_host_release(struct kunit *tes
 	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(l), 0);
 }
 
+/* At DRVPROXY_TP_EXT_UNLISTED: hold the release at the gate. */
+static void tr_unlisted_hook(enum drvproxy_test_point tp)
+{
+	struct tr_fixture *f = tr_cur;
+
+	if (tp != DRVPROXY_TP_EXT_UNLISTED)
+		return;
+	atomic_inc(&f->unlisted);
+	wait_for_completion(&f->gate);
+}
+
+/*
+ * A module that goes while its host releases the extension, the release
+ * already off the list of extensions but not yet at their layers: the
+ * module's going still reverts its layer, before its memory goes.
+ */
+static void going_module_reverts_layer_of_extension_being_released(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct module *mod = tr_module(test, "dpx_tr_racing", MODULE_STATE_LIVE);
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+
+	l->owner = mod;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_EQ(test, dpx_tr_inner(0), 11);
+	drvproxy_test_set_hook(tr_unlisted_hook);
+	KUNIT_ASSERT_EQ(test, dpx_thread_start(&f->caller, tr_unregister, &f->host,
+					       "dpx-tr-unreg"), 0);
+	KUNIT_ASSERT_TRUE(test, DPX_POLL(atomic_read(&f->unlisted) == 1, 5000));
+
+	mod->state = MODULE_STATE_GOING;
+	drvproxy_test_module_going(mod);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 10);
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(l->ext), NULL);
+	complete_all(&f->gate);
+	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->caller, 5000));
+	drvproxy_test_set_hook(NULL);
+}
+
 static struct kunit_case drvproxy_retire_cases[] = {
 	KUNIT_CASE(superseded_table_outlives_call_that_loaded_it_before_publish),
 	KUNIT_CASE(stalled_caller_touches_no_table_after_leaving_it),
 	KUNIT_CASE(stalled_caller_survives_unregister_while_uncounted),
 	KUNIT_CASE(revert_keeps_extension_host_releases_meanwhile),
 	KUNIT_CASE(going_module_waits_for_its_code_after_host_release),
+	KUNIT_CASE(going_module_reverts_layer_of_extension_being_released),
 	{}
 };
 

@@ -85,9 +85,15 @@ void dpx_host_exit(struct dpx_host *h)
 	dpx_host_unregister(h);
 	drvproxy_driver_free(h->drv);
 	h->drv = NULL;
-	/* The extension is gone, so no draining list holds a layer any more. */
-	for (i = 0; i < h->nr_layers; i++)
+	/*
+	 * The extension is gone, so no draining list holds a layer any more,
+	 * and every layer's code has drained: none may still have its
+	 * extension (it would stay on drvproxy's list of bound layers).
+	 */
+	for (i = 0; i < h->nr_layers; i++) {
+		KUNIT_EXPECT_PTR_EQ(h->test, h->layers[i]->ext, NULL);
 		kfree(h->layers[i]);
+	}
 	h->nr_layers = 0;
 }
 

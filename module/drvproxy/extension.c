@@ -647,6 +647,7 @@ void drvproxy_extension_release(struct drvproxy_extension *ext)
 	mutex_lock(&drvproxy_lock);
 	list_del(&ext->node_all);
 	mutex_unlock(&drvproxy_lock);
+	drvproxy_test_point(DRVPROXY_TP_EXT_UNLISTED);
 
 	drvproxy_stop_workers(ext);
 	mutex_lock(&ext->lock);

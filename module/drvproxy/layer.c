@@ -22,10 +22,12 @@
  * extension even after its host released it (the host may unregister
  * outside its module exit, while a companion goes).  Taking that
  * reference (layer_get_ext()) and dropping it (drvproxy_layer_forget_ext())
- * are under drvproxy_layer_ext_lock.  A layer that left its stack while
- * its module was going, so could not pin it, drains on
- * drvproxy_unpinned_layers (under the same lock), until that module's
- * exit or drvproxy_module_going() has waited for the drain.
+ * are under drvproxy_layer_ext_lock, which also keeps every layer with an
+ * extension on drvproxy_bound_layers: a going module finds its layers
+ * there, not through the list of extensions, which a release leaves
+ * first.  A layer that left its stack while its module was going could
+ * not pin it (->unpinned): that module's exit or drvproxy_module_going()
+ * waits for its code.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -42,13 +44,14 @@
 #include "trace.h"
 
 static DEFINE_SPINLOCK(drvproxy_layer_ext_lock);
-static LIST_HEAD(drvproxy_unpinned_layers);
+static LIST_HEAD(drvproxy_bound_layers);
 
 static void layer_set_ext(struct drvproxy_layer *l, struct drvproxy_extension *ext)
 {
 	drvproxy_ext_get(ext);
 	spin_lock(&drvproxy_layer_ext_lock);
 	l->ext = ext;
+	list_add_tail(&l->bound_node, &drvproxy_bound_layers);
 	spin_unlock(&drvproxy_layer_ext_lock);
 }
 
@@ -66,10 +69,9 @@ static struct drvproxy_extension *layer_get_ext(struct drvproxy_layer *l)
 }
 
 /*
- * @l's code has drained: drop its extension (and its place on
- * drvproxy_unpinned_layers).  Not called with the last reference to the
- * extension held by @l while ext->lock is held: the host's own reference
- * lasts until the release has stopped the retire worker.
+ * @l's code has drained: drop its extension.  The last reference to the
+ * extension is never @l's while ext->lock is held (the retire worker):
+ * the host's own lasts until the release has stopped that worker.
  */
 void drvproxy_layer_forget_ext(struct drvproxy_layer *l)
 {
@@ -77,11 +79,10 @@ void drvproxy_layer_forget_ext(struct drvproxy_layer *l)
 
 	spin_lock(&drvproxy_layer_ext_lock);
 	ext = l->ext;
+	if (ext)
+		list_del_init(&l->bound_node);
 	l->ext = NULL;
-	if (l->unpinned) {
-		list_del_init(&l->node);
-		l->unpinned = false;
-	}
+	l->unpinned = false;
 	spin_unlock(&drvproxy_layer_ext_lock);
 	if (ext)
 		drvproxy_ext_put(ext);
@@ -319,9 +320,9 @@ static void layer_leave(struct drvproxy_extension *ext, struct drvproxy_layer *l
 	if (try_module_get(l->owner)) {
 		list_add_tail(&l->node, &ext->draining_layers);
 	} else {
+		/* Going: its exit or drvproxy_module_going() waits for its code. */
 		spin_lock(&drvproxy_layer_ext_lock);
 		l->unpinned = true;
-		list_add_tail(&l->node, &drvproxy_unpinned_layers);
 		spin_unlock(&drvproxy_layer_ext_lock);
 	}
 	module_put(ext->owner);
@@ -1080,72 +1081,39 @@ drvproxy_fn_t drvproxy_below(struct drvproxy_table *call, drvproxy_fn_t self)
 EXPORT_SYMBOL_GPL(drvproxy_below);
 
 /*
- * Layers of @mod that left the stack but whose code still drains, pinning
- * @mod.  That only happens to a module whose init failed after it reverted
- * a layer (ordinary error unwinding): the kernel frees such a module
- * whatever its reference count, so the pin cannot keep it.  Take the pin
- * over from the retire worker and wait for the drain here, before the
- * module's memory goes.
+ * The first layer of @mod that still has its extension (only one that
+ * could not pin @mod with @unpinned_only), and a reference to that
+ * extension in @ext; NULL when there is none.
  */
-static void going_drain_layers(struct module *mod)
+static struct drvproxy_layer *next_bound_layer(struct module *mod, bool unpinned_only,
+					       struct drvproxy_extension **ext)
 {
-	struct drvproxy_extension *ext;
-	struct drvproxy_layer *l, *n;
-	LIST_HEAD(going);
+	struct drvproxy_layer *l, *found = NULL;
 
-	mutex_lock(&drvproxy_lock);
-	list_for_each_entry(ext, drvproxy_extension_list(), node_all) {
-		mutex_lock(&ext->lock);
-		list_for_each_entry_safe(l, n, &ext->draining_layers, node) {
-			/* The host, pinned, keeps @ext while we wait. */
-			if (l->owner != mod || !try_module_get(ext->owner))
-				continue;
-			list_del_init(&l->node);
-			list_add_tail(&l->going_node, &going);
-			module_put(mod);
+	spin_lock(&drvproxy_layer_ext_lock);
+	list_for_each_entry(l, &drvproxy_bound_layers, bound_node) {
+		if (l->owner == mod && (!unpinned_only || l->unpinned)) {
+			found = l;
+			*ext = l->ext;
+			drvproxy_ext_get(*ext);
+			break;
 		}
-		mutex_unlock(&ext->lock);
 	}
-	mutex_unlock(&drvproxy_lock);
-	list_for_each_entry_safe(l, n, &going, going_node) {
-		/* Off the draining list, @l keeps its extension until forgotten. */
-		struct module *host;
-
-		ext = l->ext;
-		host = ext->owner;
-		pr_warn("%s: module %s failed with calls in its reverted layer; waiting for them\n",
-			l->target, mod->name);
-		layer_wait_drained(ext, l);
-		drvproxy_layer_forget_ext(l);
-		module_put(host);
-	}
+	spin_unlock(&drvproxy_layer_ext_lock);
+	return found;
 }
 
 /*
- * Layers of @mod that left their stack while @mod was going, and whose
- * code its exit did not wait for: reverted by the release of their host's
- * extension, dropped by an atomic replace, or reverted by this notifier.
- * Wait for their code before the module's memory goes.
+ * Layers of @mod that left their stack while @mod was going (its exit's
+ * revert took them, the release of their host's extension reverted them,
+ * an atomic replace dropped them): wait for their code.
  */
 static void going_drain_unpinned(struct module *mod)
 {
 	struct drvproxy_extension *ext;
 	struct drvproxy_layer *l;
 
-	for (;;) {
-		ext = NULL;
-		spin_lock(&drvproxy_layer_ext_lock);
-		list_for_each_entry(l, &drvproxy_unpinned_layers, node) {
-			if (l->owner == mod) {
-				/* Unpinned, @l has its extension until forgotten. */
-				ext = l->ext;
-				drvproxy_ext_get(ext);
-				break;
-			}
-		}
-		spin_unlock(&drvproxy_layer_ext_lock);
-		if (!ext)
-			return;
+	while ((l = next_bound_layer(mod, true, &ext))) {
 		layer_wait_drained(ext, l);
 		drvproxy_layer_forget_ext(l);
 		drvproxy_ext_put(ext);
@@ -1153,38 +1121,47 @@ static void going_drain_unpinned(struct module *mod)
 }
 
 /*
+ * Before drvproxy_module_going() reverts @l, or waits for its code: a
+ * layer still applied is reported; a layer reverted during the module's
+ * init, which then failed, drains pinning the module, which the kernel
+ * frees whatever its reference count: take it over from the retire
+ * worker, which would unpin the module and unlink the layer after that.
+ */
+static void going_take_layer(struct module *mod, struct drvproxy_extension *ext,
+			     struct drvproxy_layer *l)
+{
+	mutex_lock(&ext->lock);
+	if (l->state == DRVPROXY_LAYER_APPLIED) {
+		pr_warn("%s: module %s left its layer applied; reverting it\n",
+			l->target, mod->name);
+	} else if (!l->unpinned && !list_empty(&l->node)) {
+		list_del_init(&l->node);
+		module_put(mod);
+		pr_warn("%s: module %s failed with calls in its reverted layer; waiting for them\n",
+			l->target, mod->name);
+	}
+	mutex_unlock(&ext->lock);
+}
+
+/*
  * A module is going away (its exit already ran, or its init failed; its
  * memory is not freed yet): take every layer it still has applied off its
- * stack, and wait for the code of those it reverted.  A companion that
- * reverted in its exit has none of either.
+ * stack, and wait for the code of every layer it had.  A companion that
+ * reverted in its exit has none of either.  Its layers are found on
+ * drvproxy_bound_layers: a host may be releasing the extension meanwhile.
  */
 void drvproxy_module_going(struct module *mod)
 {
 	struct drvproxy_extension *ext;
-	struct drvproxy_layer *l, *n;
-	LIST_HEAD(going);
+	struct drvproxy_layer *l;
 
-	mutex_lock(&drvproxy_lock);
-	list_for_each_entry(ext, drvproxy_extension_list(), node_all) {
-		mutex_lock(&ext->lock);
-		/*
-		 * Top down: a layer that migrated the state cannot be reverted
-		 * from under a layer above it (pin_migrated_below()).
-		 */
-		list_for_each_entry_safe(l, n, &ext->layers, node) {
-			if (l->owner != mod)
-				continue;
-			/* Here, where @ext cannot go: its host may release it below. */
-			pr_warn("%s: module %s left its layer applied; reverting it\n",
-				ext_name(ext), mod->name);
-			list_add(&l->going_node, &going);
-		}
-		mutex_unlock(&ext->lock);
+	while ((l = next_bound_layer(mod, false, &ext))) {
+		going_take_layer(mod, ext, l);
+		layer_revert(l, true);
+		drvproxy_ext_put(ext);
+		/* Still bound: refused under another module's layer (WARNed). */
+		if (READ_ONCE(l->ext))
+			break;
 	}
-	mutex_unlock(&drvproxy_lock);
-	list_for_each_entry_safe(l, n, &going, going_node)
-		drvproxy_layer_revert(l);
-	going_drain_layers(mod);
-	going_drain_unpinned(mod);
 	drvproxy_driver_going(mod);
 }

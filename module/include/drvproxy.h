@@ -1612,7 +1612,7 @@ struct drvproxy_layer {
 	const struct drvproxy_replacement *const *sec_stop;
 	struct drvproxy_extension *ext;
 	struct list_head node;
-	struct list_head going_node;
+	struct list_head bound_node;
 	bool unpinned;
 	struct drvproxy_layer_kobj *ko;
 	int state;
@@ -2020,6 +2020,8 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
  *	waiting on the same events may test them
  * @DRVPROXY_TP_LAYER_EXT_TAKEN: a revert has found the layer's extension
  *	and not locked it yet: from here on the host may release it
+ * @DRVPROXY_TP_EXT_UNLISTED: the release of an extension has taken it off
+ *	the list of extensions and not reverted its layers yet
  *
  * Each point is a window in which a race with another thread used to touch
  * freed memory or state another thread had taken; a KUnit case holds the
@@ -2035,6 +2037,7 @@ enum drvproxy_test_point {
 	DRVPROXY_TP_WORKER_TESTING,
 	DRVPROXY_TP_WORKER_SATISFIED,
 	DRVPROXY_TP_LAYER_EXT_TAKEN,
+	DRVPROXY_TP_EXT_UNLISTED,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
