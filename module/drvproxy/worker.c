@@ -156,15 +156,19 @@ static long worker_take_all(struct drvproxy_worker *w)
 	bool all = true;
 
 	spin_lock_irqsave(&ev[0]->wq.lock, flags);
-	for (i = 1; i < n; i++)
+	for (i = 1; i < n; i++) {
 		spin_lock_nested(&ev[i]->wq.lock, i);
+		__release(&ev[i]->wq.lock);	/* for sparse: held until below */
+	}
 	for (i = 0; i < n; i++)
 		all = all && ev[i]->signalled;
 	for (i = 0; all && i < n; i++)
 		if (ev[i]->auto_reset)
 			ev[i]->signalled = false;
-	for (i = n - 1; i > 0; i--)
+	for (i = n - 1; i > 0; i--) {
+		__acquire(&ev[i]->wq.lock);	/* for sparse: taken above */
 		spin_unlock(&ev[i]->wq.lock);
+	}
 	spin_unlock_irqrestore(&ev[0]->wq.lock, flags);
 	return all ? 0 : -1;
 }
