@@ -1222,10 +1222,3 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext)
 	return gen;
 }
 EXPORT_SYMBOL_GPL(drvproxy_extension_generation);
-
-/* All extensions, for the module notifier.  Caller holds drvproxy_lock. */
-struct list_head *drvproxy_extension_list(void)
-{
-	lockdep_assert_held(&drvproxy_lock);
-	return &drvproxy_extensions;
-}

@@ -288,7 +288,6 @@ int drvproxy_format_signature(char *buf, size_t size, const char *sig);
 void drvproxy_extension_release(struct drvproxy_extension *ext);
 struct drvproxy_endpoint_desc *drvproxy_wrapper_desc(struct drvproxy_extension *ext,
 						     drvproxy_fn_t fn);
-struct list_head *drvproxy_extension_list(void);
 
 /* table.c: the tables as data */
 struct drvproxy_generation *drvproxy_table_alloc(struct drvproxy_extension *ext,
