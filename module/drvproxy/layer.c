@@ -700,9 +700,10 @@ static int pin_migrated_below(struct drvproxy_extension *ext, struct drvproxy_la
  * a replacement that may wait for an endpoint declared _NOWAIT, made from
  * another build of the driver: &drvproxy_layer.host_build);
  * -EBUSY (applied before, or it would go on top of a layer that migrated
- * the state whose module is in its init or going away); -ENODEV (no such driver, driver without
- * extension, or driver going away; -ENODEV rather than -ENOENT because a
- * module init returning -ENOENT makes insmod report an unknown symbol);
+ * the state whose module is in its init or going away); -ENODEV (no such
+ * driver, driver without extension, or driver going away; -ENODEV rather
+ * than -ENOENT because a module init returning -ENOENT makes insmod
+ * report an unknown symbol);
  * -ENOENT (no such endpoint); -EOPNOTSUPP (disabled); -EPERM (excluded, or
  * not in the driver's &drvproxy_driver.companions); -ENOMEM; -ETIMEDOUT
  * (stalled drain timed out); -EINTR; -EDEADLK; or the callback's error.
