@@ -442,18 +442,138 @@ static void dv_start_worker(struct kunit *test, struct dv_fixture *f,
 
 /*
  * Unregistering a driver whose worker waits on an event inside a device's
- * state block stops the worker before the device (and that memory) goes.
+ * state block stops the worker before the device is removed.
  */
-static void unregister_stops_workers_before_deleting_devices(struct kunit *test)
+static void unregister_stops_workers_before_removing_devices(struct kunit *test)
 {
 	struct dv_fixture *f = test->priv;
 
 	f->dev[0] = dv_create(test, &f->host, 1);
 	dv_start_worker(test, f, f->dev[0]);
-	f->dev[0] = NULL;	/* unregister deletes it */
-	f->worker = NULL;	/* and frees the worker */
+	f->worker = NULL;	/* unregister frees the worker */
 	dpx_host_unregister(&f->host);
 	KUNIT_EXPECT_TRUE(test, dv_worker_gone());
+	KUNIT_EXPECT_TRUE(test, drvproxy_device_removed(f->dev[0]));
+}
+
+/*
+ * A device still present at unregister is removed (its node goes, as on
+ * hot-unplug) but stays the creator's: its pointer is valid until the
+ * driver deletes it, which then frees it.  Unregister used to free it, and
+ * a driver's delete after the unregister wrote to freed memory.
+ */
+static void device_removed_by_unregister_stays_valid_until_deleted(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_device *dev = dv_create(test, &f->host, 6);
+
+	dpx_host_unregister(&f->host);
+	KUNIT_EXPECT_TRUE(test, drvproxy_device_removed(dev));
+	KUNIT_EXPECT_EQ(test, dv_errno(filp_open(DV_PATH, O_RDWR, 0)), -ENOENT);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 0);
+	drvproxy_delete_device(dev);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_id, 6);
+}
+
+/* What drvproxy_driver_alloc() gives a driver of @mod: only .owner set. */
+static const struct file_operations *dv_owner_fops(struct kunit *test, struct module *mod)
+{
+	const struct file_operations proto = { .owner = mod };
+	void *mem = kunit_kzalloc(test, sizeof(proto), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, mem);
+	return memcpy(mem, &proto, sizeof(proto));
+}
+
+/*
+ * A driver object of a stand-in module in @state, registered, with the
+ * test driver's methods: what the owner is read for (its name, its state,
+ * its reference count, taken by an open).
+ */
+static struct drvproxy_driver *dv_standin_driver(struct kunit *test, const char *name,
+						 enum module_state state,
+						 struct module **mod)
+{
+	struct drvproxy_driver *drv;
+
+	*mod = kunit_kzalloc(test, sizeof(**mod), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, *mod);
+	strscpy((*mod)->name, name, sizeof((*mod)->name));
+	(*mod)->state = state;
+#ifdef CONFIG_MODULE_UNLOAD
+	atomic_set(&(*mod)->refcnt, 1);	/* MODULE_REF_BASE: no reference */
+#endif
+	drv = __drvproxy_driver_alloc(name, *mod, dv_owner_fops(test, *mod));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drv);
+	dv_set_methods(drv);
+	KUNIT_ASSERT_EQ(test, drvproxy_driver_register(drv), 0);
+	return drv;
+}
+
+/*
+ * The devices a module never deleted, the one its unregister removed and
+ * one it allocated but never added, are freed when the module goes: they
+ * would keep their memory and their driver object's forever.
+ */
+static void devices_never_deleted_are_freed_when_their_module_goes(struct kunit *test)
+{
+	struct drvproxy_device *added, *never_added;
+	struct drvproxy_driver *drv;
+	struct module *mod;
+
+	drv = dv_standin_driver(test, DV_DRV2, MODULE_STATE_LIVE, &mod);
+	added = drvproxy_device_alloc(drv, DV_NAME, sizeof(struct dv_state));
+	never_added = drvproxy_device_alloc(drv, DV_NAME "x", 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, added);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, never_added);
+	((struct dv_state *)added->state)->id = 7;
+	KUNIT_ASSERT_EQ(test, drvproxy_device_add(added), 0);
+	drvproxy_driver_unregister(drv);
+	drvproxy_driver_free(drv);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 0);
+
+	mod->state = MODULE_STATE_GOING;
+	drvproxy_test_module_going(mod);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	KUNIT_EXPECT_EQ(test, dv_freed.last_id, 7);
+}
+
+/*
+ * An open while the device's module is still in its init is refused with
+ * -EAGAIN, keeping nothing: the kernel frees a module whose init fails
+ * whatever holds it, so the file's release would run freed code.  Once
+ * the module is live the open goes through.
+ */
+static void open_while_the_module_is_in_its_init_fails_with_eagain(struct kunit *test)
+{
+	struct drvproxy_device *dev;
+	struct drvproxy_driver *drv;
+	struct module *mod;
+	struct dv_state *st;
+	struct file *file;
+
+	drv = dv_standin_driver(test, DV_DRV2, MODULE_STATE_COMING, &mod);
+	dev = drvproxy_device_alloc(drv, DV_NAME, sizeof(*st));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	st = dev->state;
+	KUNIT_ASSERT_EQ(test, drvproxy_device_add(dev), 0);
+
+	KUNIT_EXPECT_EQ(test, dv_errno(filp_open(DV_PATH, O_RDWR, 0)), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, atomic_read(&st->opens), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dev->opens), 0);
+
+	mod->state = MODULE_STATE_LIVE;
+	file = filp_open(DV_PATH, O_RDWR, 0);
+	KUNIT_EXPECT_EQ(test, dv_errno(file), 0);
+	if (!IS_ERR(file)) {
+		KUNIT_EXPECT_EQ(test, atomic_read(&st->opens), 1);
+		fput(file);
+		flush_delayed_fput();
+	}
+	drvproxy_delete_device(dev);
+	drvproxy_driver_unregister(drv);
+	drvproxy_driver_free(drv);
 	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
 }
 
@@ -556,6 +676,72 @@ static void every_major_function_reaches_its_fops_member(struct kunit *test)
 	KUNIT_EXPECT_PTR_NE(test, (void *)fops->open, (void *)m);
 	KUNIT_EXPECT_PTR_NE(test, (void *)fops->release, (void *)m);
 	KUNIT_EXPECT_EQ(test, DRVPROXY_MJ_MAX, DRVPROXY_MJ_URING_CMD_IOPOLL + 1);
+}
+
+/*
+ * Deleting a device leaves its open files only the methods of close (flush,
+ * fasync; release is drvproxy's own) and of I/O already under way (iopoll,
+ * uring_cmd_iopoll, splice_eof), and setlease: every other method the
+ * driver has, get_unmapped_area, check_flags and show_fdinfo included, no
+ * longer enters the driver.
+ */
+static void deleted_device_keeps_only_close_and_in_flight_io_methods(struct kunit *test)
+{
+	struct dv_fixture *f = test->priv;
+	struct drvproxy_driver *drv = drvproxy_driver_alloc(DV_DRV2);
+	const struct file_operations *fops;
+	drvproxy_fn_t m = dv_marker;
+	struct drvproxy_device *dev;
+	struct file *file;
+	unsigned int code;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, drv);
+	for (code = 0; code < DRVPROXY_MJ_MAX; code++)
+		drv->major_function[code] = m;
+	drv->major_function[DRVPROXY_MJ_CREATE] = NULL;
+	drv->major_function[DRVPROXY_MJ_CLOSE] = NULL;
+	drv->major_function[DRVPROXY_MJ_CLEANUP] = NULL;	/* flush on close */
+	drv->major_function[DRVPROXY_MJ_FASYNC] = NULL;	/* fasync on close */
+	dpx_host_init_drv(test, &f->host2, drv, false);
+	dev = dv_create(test, &f->host2, 1);
+	file = dv_open_path(test);
+	drvproxy_delete_device(dev);
+	fops = file->f_op;
+#define DV_KEPT(code, kept)							\
+	KUNIT_EXPECT_EQ_MSG(test, (void *)fops->__DPX_MJ_MEMBER_##code == (void *)m,	\
+			    kept, "code " #code)
+	DV_KEPT(READ, false);
+	DV_KEPT(READ_ITER, false);
+	DV_KEPT(WRITE, false);
+	DV_KEPT(WRITE_ITER, false);
+	DV_KEPT(LLSEEK, false);
+	DV_KEPT(DEVICE_CONTROL, false);
+	DV_KEPT(DEVICE_CONTROL_COMPAT, false);
+	DV_KEPT(POLL, false);
+	DV_KEPT(MMAP, false);
+	DV_KEPT(FLUSH_BUFFERS, false);
+	DV_KEPT(IOPOLL, true);
+	DV_KEPT(LOCK, false);
+	DV_KEPT(GET_UNMAPPED_AREA, false);
+	DV_KEPT(CHECK_FLAGS, false);
+	DV_KEPT(FLOCK, false);
+	DV_KEPT(SPLICE_WRITE, false);
+	DV_KEPT(SPLICE_READ, false);
+	DV_KEPT(SPLICE_EOF, true);
+	DV_KEPT(SETLEASE, true);
+	DV_KEPT(FALLOCATE, false);
+	DV_KEPT(SHOW_FDINFO, false);
+	DV_KEPT(COPY_FILE_RANGE, false);
+	DV_KEPT(REMAP_FILE_RANGE, false);
+	DV_KEPT(FADVISE, false);
+	DV_KEPT(URING_CMD, false);
+	DV_KEPT(URING_CMD_IOPOLL, true);
+#undef DV_KEPT
+	KUNIT_EXPECT_EQ(test, fops->check_flags(O_NONBLOCK), -ENODEV);
+	KUNIT_EXPECT_EQ(test, IS_ERR_VALUE(fops->get_unmapped_area(file, 0, PAGE_SIZE, 0, 0)),
+			true);
+	fput(file);
+	flush_delayed_fput();
 }
 
 /* ---- drvproxy_iterate_files() ---- */
@@ -959,10 +1145,10 @@ static void device_add_registers_misc_device_without_driver_lock(struct kunit *t
 
 /*
  * An unregister that starts while an add registers its device waits for
- * the add, and then deletes that device too: no device outlives its
- * driver's registration.
+ * the add, and then removes that device too: no device stays visible after
+ * its driver's registration.
  */
-static void unregister_waits_for_add_in_progress_and_deletes_its_device(struct kunit *test)
+static void unregister_waits_for_add_in_progress_and_removes_its_device(struct kunit *test)
 {
 	struct dv_fixture *f = test->priv;
 	struct drvproxy_device *dev;
@@ -978,9 +1164,12 @@ static void unregister_waits_for_add_in_progress_and_deletes_its_device(struct k
 	KUNIT_EXPECT_TRUE(test, f->hook_ran);
 	KUNIT_EXPECT_TRUE(test, f->unregister_waited);
 	KUNIT_ASSERT_TRUE(test, dpx_thread_wait(&f->unregisterer, 5000));
-	/* Deleted by the unregister, and freed: no file was open. */
-	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
+	/* Removed by the unregister; freed once its creator deletes it. */
+	KUNIT_EXPECT_TRUE(test, drvproxy_device_removed(dev));
 	KUNIT_EXPECT_EQ(test, dv_read_path(DV_PATH), -ENOENT);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 0);
+	drvproxy_delete_device(dev);
+	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
 }
 
 static struct kunit_case dv_cases[] = {
@@ -992,9 +1181,14 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE_PARAM(device_is_invisible_until_added, dv_kind_gen_params),
 	KUNIT_CASE_PARAM(failed_open_keeps_no_reference, dv_kind_gen_params),
 	KUNIT_CASE(is_driver_file_recognises_only_its_own_files),
-	KUNIT_CASE(unregister_stops_workers_before_deleting_devices),
+	KUNIT_CASE(unregister_stops_workers_before_removing_devices),
+	KUNIT_CASE_PARAM(device_removed_by_unregister_stays_valid_until_deleted,
+			 dv_kind_gen_params),
+	KUNIT_CASE(devices_never_deleted_are_freed_when_their_module_goes),
+	KUNIT_CASE(open_while_the_module_is_in_its_init_fails_with_eagain),
 	KUNIT_CASE(delete_stops_workers_waiting_on_the_device),
 	KUNIT_CASE(every_major_function_reaches_its_fops_member),
+	KUNIT_CASE(deleted_device_keeps_only_close_and_in_flight_io_methods),
 	KUNIT_CASE(driver_freed_with_a_file_open_releases_safely),
 	KUNIT_CASE(iterate_files_visits_every_open_file_once),
 	KUNIT_CASE(iterate_files_leaves_out_closed_files_and_failed_opens),
@@ -1004,7 +1198,7 @@ static struct kunit_case dv_cases[] = {
 	KUNIT_CASE(migration_converts_every_open_file_and_back),
 	KUNIT_CASE(device_keeps_a_fixed_minor_its_node_path_and_mode),
 	KUNIT_CASE(device_add_registers_misc_device_without_driver_lock),
-	KUNIT_CASE(unregister_waits_for_add_in_progress_and_deletes_its_device),
+	KUNIT_CASE(unregister_waits_for_add_in_progress_and_removes_its_device),
 	KUNIT_CASE(cdev_devices_have_their_number_mode_owner_and_class),
 	{}
 };

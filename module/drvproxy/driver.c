@@ -48,6 +48,14 @@
 
 static LIST_HEAD(drvproxy_drivers);	/* registered drivers, under drvproxy_lock */
 
+/*
+ * Devices whose creator's reference drvproxy_delete_device() has not
+ * dropped yet, so that those of a module that goes without deleting them
+ * are freed then (drvproxy_driver_going()).
+ */
+static LIST_HEAD(drvproxy_created_devices);
+static DEFINE_SPINLOCK(drvproxy_created_lock);
+
 struct drvproxy_driver *drvproxy_find_driver_locked(const char *name)
 {
 	struct drvproxy_driver *drv;
@@ -127,6 +135,8 @@ static void device_put(struct drvproxy_device *dev)
 	kref_put(&dev->ref, device_free);
 }
 
+static void device_remove(struct drvproxy_device *dev);
+
 /*
  * @file no longer uses @dev: drop its reference.  After a failed open,
  * do_dentry_open(), and after release, __fput(), still read
@@ -162,6 +172,12 @@ static bool file_unlist(struct drvproxy_device *dev, struct file *file)
 	return found;
 }
 
+/* Is @drv's module still running its init (or its init failing)? */
+static bool owner_in_init(struct drvproxy_driver *drv)
+{
+	return drv->owner && READ_ONCE(drv->owner->state) == MODULE_STATE_COMING;
+}
+
 static int proxy_open(struct inode *inode, struct file *file)
 {
 	struct drvproxy_device *dev = drvproxy_file_device(file);
@@ -179,6 +195,18 @@ static int proxy_open(struct inode *inode, struct file *file)
 	if (test_bit(DRVPROXY_DEVICE_REMOVED, &dev->flags)) {
 		file->f_op = dev->driver->owner_fops;
 		return -ENODEV;
+	}
+	/*
+	 * The file would pin nothing: the kernel frees a module whose init
+	 * fails whatever its reference count, and the file's release would
+	 * then run freed code.  Its init is still running, so try again.
+	 */
+	if (owner_in_init(dev->driver)) {
+		pr_info_ratelimited("%s: open of %s refused: module %s is still in its init\n",
+				    dev->driver->name, dev->misc.name,
+				    dev->driver->owner->name);
+		file->f_op = dev->driver->owner_fops;
+		return -EAGAIN;
 	}
 	kref_get(&dev->ref);
 	if (open)
@@ -366,10 +394,12 @@ EXPORT_SYMBOL_GPL(drvproxy_iterate_files);
  * The methods of a deleted device's files: what a hot-unplugged device
  * answers.  flush, fasync and release stay: the VFS calls them on close,
  * and they tear down what open set up (a fasync entry, per-file state);
- * so do the methods that finish or describe what is already under way
- * (iopoll, uring_cmd_iopoll, splice_eof, show_fdinfo), check_flags,
- * get_unmapped_area (mmap itself fails) and setlease (its prototype
- * differs between kernels; a lease on a gone device breaks nothing).
+ * so do the methods that finish I/O already under way (iopoll,
+ * uring_cmd_iopoll: an in-flight polled request must still complete;
+ * splice_eof: the end of a splice already started) and setlease (its
+ * prototype differs between kernels; a lease on a gone device breaks
+ * nothing).  Everything else fails with -ENODEV or, for show_fdinfo,
+ * shows nothing.
  */
 static ssize_t dead_read(struct file *file, char __user *buf, size_t n, loff_t *pos)
 {
@@ -455,6 +485,22 @@ static int dead_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	return -ENODEV;
 }
 
+static unsigned long dead_get_unmapped_area(struct file *file, unsigned long addr,
+					    unsigned long len, unsigned long pgoff,
+					    unsigned long flags)
+{
+	return -ENODEV;
+}
+
+static int dead_check_flags(int flags)
+{
+	return -ENODEV;
+}
+
+static void dead_show_fdinfo(struct seq_file *m, struct file *file)
+{
+}
+
 /*
  * Only a method the device has is replaced, never a NULL one: the VFS
  * tests a method and then calls it with two separate loads (vfs_read():
@@ -505,6 +551,12 @@ static void device_revoke_methods(struct drvproxy_device *dev)
 		WRITE_ONCE(f->fadvise, dead_fadvise);
 	if (f->uring_cmd)
 		WRITE_ONCE(f->uring_cmd, dead_uring_cmd);
+	if (f->get_unmapped_area)
+		WRITE_ONCE(f->get_unmapped_area, dead_get_unmapped_area);
+	if (f->check_flags)
+		WRITE_ONCE(f->check_flags, dead_check_flags);
+	if (f->show_fdinfo)
+		WRITE_ONCE(f->show_fdinfo, dead_show_fdinfo);
 }
 
 /*
@@ -656,8 +708,11 @@ EXPORT_SYMBOL_GPL(drvproxy_driver_register);
  * drvproxy_driver_unregister() - take a driver object down
  * @drv: a registered driver object
  *
- * Stops its workers, deletes the devices it still has (their state blocks
- * outlive it while files are open on them), calls @drv->driver_unload,
+ * Stops its workers, removes the devices it still has as
+ * drvproxy_delete_device() does (the driver's pointers to them stay valid:
+ * it still deletes them, or drvproxy does when its module goes; their
+ * state blocks outlive it while files are open on them), calls
+ * @drv->driver_unload,
  * waits until no call is inside any of its implementations, frees its
  * extension and removes it from sysfs.  The workers go first because they
  * may wait on events inside the devices' state blocks; a pointer to a
@@ -690,15 +745,19 @@ void drvproxy_driver_unregister(struct drvproxy_driver *drv)
 	wait_var_event(&drv->adding, !READ_ONCE(drv->adding));
 	mutex_lock(&drv->lock);
 	list_splice_init(&drv->devices, &devices);
+	/* Still the creator's: held here only while they are removed. */
+	list_for_each_entry(dev, &devices, node)
+		kref_get(&dev->ref);
 	ext = drv->extension;
 	mutex_unlock(&drv->lock);
 	if (ext)
 		drvproxy_stop_workers(ext);
 	list_for_each_entry_safe(dev, n, &devices, node) {
-		pr_warn("%s: device %s still present at unregister; deleting it\n",
+		pr_warn("%s: device %s still present at unregister; removing it\n",
 			drv->name, dev->misc.name);
 		list_del_init(&dev->node);
-		drvproxy_delete_device(dev);
+		device_remove(dev);
+		device_put(dev);
 	}
 	if (drv->driver_unload)
 		drv->driver_unload(drv);
@@ -866,6 +925,9 @@ struct drvproxy_device *drvproxy_device_alloc(struct drvproxy_driver *drv, const
 	dev->misc.fops = &dev->fops;
 	dev->misc.mode = drv->device_mode;
 	atomic_set(&dev->opens, 0);
+	spin_lock(&drvproxy_created_lock);
+	list_add_tail(&dev->created, &drvproxy_created_devices);
+	spin_unlock(&drvproxy_created_lock);
 	return dev;
 
 err:
@@ -1144,6 +1206,26 @@ static void device_unregister_node(struct drvproxy_device *dev)
 	put_device(&c->device);
 }
 
+/*
+ * Take @dev away, once, if it was added: its node, its methods, the workers
+ * waiting inside its state block.  Its memory stays until the creator's
+ * reference and every open file's are dropped.
+ */
+static void device_remove(struct drvproxy_device *dev)
+{
+	struct drvproxy_driver *drv = dev->driver;
+
+	if (!test_bit(DRVPROXY_DEVICE_ADDED, &dev->flags) ||
+	    test_and_set_bit(DRVPROXY_DEVICE_REMOVED, &dev->flags))
+		return;
+	mutex_lock(&drv->lock);
+	list_del_init(&dev->node);
+	mutex_unlock(&drv->lock);
+	device_unregister_node(dev);
+	device_revoke_methods(dev);
+	device_stop_workers(dev);
+}
+
 /**
  * drvproxy_delete_device() - remove a device, as on hot-unplug
  * @dev: from drvproxy_device_alloc() or drvproxy_create_device(); NULL is
@@ -1151,15 +1233,19 @@ static void device_unregister_node(struct drvproxy_device *dev)
  *
  * /dev/<name> disappears and no new open reaches the driver.  Files still
  * open keep the device and its state block: their next calls fail with
- * -ENODEV (poll reports EPOLLERR | EPOLLHUP) without entering the driver
- * (see device_revoke_methods() for the few that still reach it);
- * calls already inside the driver finish (a driver wakes its blocked calls
- * first, see drvproxy_device_removed()); flush, fasync and release still
- * reach the driver, release exactly once per file.  The state block is
- * freed, after &drvproxy_driver.device_release, when the last of those
- * files is closed, or now if none is open.  Workers still waiting on an
- * event inside the state block are stopped with a warning: stop them
- * first.
+ * -ENODEV (poll, if the driver has it, reports EPOLLERR | EPOLLHUP)
+ * without entering the driver; calls already inside the driver finish (a
+ * driver wakes its blocked calls first, see drvproxy_device_removed());
+ * flush, fasync and release still reach the driver, release exactly once
+ * per file, and so do iopoll, uring_cmd_iopoll and splice_eof, which
+ * finish I/O already under way, and setlease.  The state block is freed,
+ * after &drvproxy_driver.device_release, when the last of those files is
+ * closed, or now if none is open.  Workers still waiting on an event
+ * inside the state block are stopped with a warning: stop them first.
+ *
+ * Drops the creator's reference, so @dev is invalid afterwards.  A device
+ * that drvproxy_driver_unregister() removed is still the creator's to
+ * delete; one its module never deletes is freed when the module goes.
  *
  * Context: process context, may sleep; not from a worker routine waiting on
  * the device's events, nor from a phased callback or a state migration of
@@ -1168,20 +1254,12 @@ static void device_unregister_node(struct drvproxy_device *dev)
  */
 void drvproxy_delete_device(struct drvproxy_device *dev)
 {
-	struct drvproxy_driver *drv;
-
 	if (!dev)
 		return;
-	drv = dev->driver;
-	if (test_bit(DRVPROXY_DEVICE_ADDED, &dev->flags)) {
-		mutex_lock(&drv->lock);
-		list_del_init(&dev->node);
-		mutex_unlock(&drv->lock);
-		set_bit(DRVPROXY_DEVICE_REMOVED, &dev->flags);
-		device_unregister_node(dev);
-		device_revoke_methods(dev);
-		device_stop_workers(dev);
-	}
+	device_remove(dev);
+	spin_lock(&drvproxy_created_lock);
+	list_del_init(&dev->created);
+	spin_unlock(&drvproxy_created_lock);
 	device_put(dev);
 }
 EXPORT_SYMBOL_GPL(drvproxy_delete_device);
@@ -1215,7 +1293,7 @@ unsigned int drvproxy_open_count(struct drvproxy_driver *drv)
  * exit forgot drvproxy_driver_unregister().  Its code is about to be freed,
  * so take the driver down now rather than leave wrappers pointing into it.
  */
-void drvproxy_driver_going(struct module *mod)
+static void unregister_forgotten_drivers(struct module *mod)
 {
 	struct drvproxy_driver *drv;
 
@@ -1233,5 +1311,41 @@ found:
 			drv->name, mod->name);
 		drvproxy_driver_unregister(drv);
 		kobject_put(&drv->kobj);
+	}
+}
+
+/* The next device of @mod's drivers its creator did not delete, unlisted. */
+static struct drvproxy_device *next_created_device(struct module *mod)
+{
+	struct drvproxy_device *dev;
+
+	spin_lock(&drvproxy_created_lock);
+	list_for_each_entry(dev, &drvproxy_created_devices, created) {
+		if (dev->driver->owner == mod) {
+			list_del_init(&dev->created);
+			spin_unlock(&drvproxy_created_lock);
+			return dev;
+		}
+	}
+	spin_unlock(&drvproxy_created_lock);
+	return NULL;
+}
+
+/*
+ * @mod is going away: unregister the driver objects its exit forgot, then
+ * delete the devices it never deleted (those unregister removed, and
+ * those it allocated but never added), which would otherwise keep their
+ * memory and their driver object's forever.
+ */
+void drvproxy_driver_going(struct module *mod)
+{
+	struct drvproxy_device *dev;
+
+	unregister_forgotten_drivers(mod);
+	while ((dev = next_created_device(mod))) {
+		pr_warn("%s: module %s did not delete device %s; deleting it\n",
+			dev->driver->name, mod->name, dev->misc.name);
+		device_remove(dev);
+		device_put(dev);
 	}
 }

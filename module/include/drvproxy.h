@@ -301,7 +301,7 @@ struct drvproxy_driver {
 
 /* &drvproxy_device.flags bit numbers */
 #define DRVPROXY_DEVICE_ADDED		0	/* its node was registered */
-#define DRVPROXY_DEVICE_REMOVED		1	/* drvproxy_delete_device() ran */
+#define DRVPROXY_DEVICE_REMOVED		1	/* deleted, or removed by unregister */
 
 /**
  * struct drvproxy_device - a device object created through a driver object
@@ -326,8 +326,11 @@ struct drvproxy_driver {
  * @gid: group of that node (default root)
  *
  * The device is reference counted: drvproxy_device_alloc() gives the
- * creator a reference, which drvproxy_delete_device() drops; each open file
- * holds one until its release.
+ * creator a reference, which drvproxy_delete_device() drops (or, for a
+ * device its module never deleted, drvproxy when that module goes); each
+ * open file holds one until its release.  So the creator's pointer stays
+ * valid until it deletes the device, also after
+ * drvproxy_driver_unregister() removed it.
  */
 struct drvproxy_device {
 	struct miscdevice misc;
@@ -340,6 +343,7 @@ struct drvproxy_device {
 	kgid_t gid;
 	/* private: */
 	struct drvproxy_cdev *cdev;	/* drvproxy_device_add_cdev() */
+	struct list_head created;	/* until the creator's reference goes */
 	struct kref ref;
 	size_t state_size;
 	unsigned long flags;
