@@ -126,6 +126,29 @@ static void writing_0_to_enabled_reverts_the_layer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sy_write(f->enabled_path, "0"), (ssize_t)-ENOENT);
 }
 
+/* What a companion's timer pins: code of this module. */
+static void sy_pinned_fn(void)
+{
+}
+
+/*
+ * Writing 0 does not revert a layer whose module holds pins (a timer it
+ * armed): the request that would stop them, served by the layer, would go
+ * with it, and the pins would hold the module forever.  Nothing changes;
+ * once the pins are gone the write reverts it.
+ */
+static void writing_0_while_its_module_holds_pins_fails_with_ebusy(struct kunit *test)
+{
+	struct sy_fixture *f = test->priv;
+
+	KUNIT_ASSERT_EQ(test, drvproxy_pin_code(sy_pinned_fn, "kunit timer"), 0);
+	KUNIT_EXPECT_EQ(test, sy_write(f->enabled_path, "0"), (ssize_t)-EBUSY);
+	KUNIT_EXPECT_EQ(test, dpx_sy_ep(0), 2);
+	drvproxy_unpin_code(sy_pinned_fn);
+	KUNIT_EXPECT_EQ(test, sy_write(f->enabled_path, "0"), (ssize_t)1);
+	KUNIT_EXPECT_EQ(test, dpx_sy_ep(0), 1);
+}
+
 static long sy_unregister(void *arg)
 {
 	struct sy_fixture *f = arg;
@@ -286,6 +309,7 @@ static void endpoint_current_read_after_unbind_finds_no_table(struct kunit *test
 
 static struct kunit_case sy_cases[] = {
 	KUNIT_CASE(writing_0_to_enabled_reverts_the_layer),
+	KUNIT_CASE(writing_0_while_its_module_holds_pins_fails_with_ebusy),
 	KUNIT_CASE(enabled_write_survives_host_release_in_between),
 	KUNIT_CASE(driver_file_read_survives_extension_release_in_between),
 	KUNIT_CASE(endpoint_current_read_after_unbind_finds_no_table),

@@ -30,10 +30,13 @@
 #include <linux/atomic.h>
 #include <linux/elf.h>
 #include <linux/fcntl.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/hrtimer.h>
 #include <linux/interrupt.h>
 #include <linux/module.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/timer.h>
 
 #include "drvproxy_kunit.h"
@@ -1119,6 +1122,94 @@ static void migrated_layer_under_another_refuses_revert_with_ebusy(struct kunit 
 	KUNIT_EXPECT_EQ(test, f->host.drv->state_layout, 1U);
 }
 
+/*
+ * The text of the host driver's sysfs file @name (under its directory),
+ * NUL-terminated in @buf; its length, or a negative errno.
+ */
+static ssize_t tr_read_sysfs(struct tr_fixture *f, const char *name, char *buf, size_t size)
+{
+	char *dir = kobject_get_path(&f->host.drv->kobj, GFP_KERNEL);
+	char *path = dir ? kasprintf(GFP_KERNEL, "/sys%s/%s", dir, name) : NULL;
+	struct file *file;
+	loff_t pos = 0;
+	ssize_t n = -ENOMEM;
+
+	if (path) {
+		file = filp_open(path, O_RDONLY, 0);
+		n = IS_ERR(file) ? PTR_ERR(file) : kernel_read(file, buf, size - 1, &pos);
+		if (!IS_ERR(file))
+			fput(file);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	kfree(path);
+	kfree(dir);
+	return n;
+}
+
+/*
+ * A layer declared live that migrates the state is swapped in and out
+ * stalled, and says so: its "mode" file and the history record the mode
+ * the transition ran in, not the one declared.
+ */
+static void live_layer_that_migrates_shows_and_records_stalled(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct drvproxy_layer *mig = tr_migrating_layer(f);
+	char *buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	f->host.drv->state_layout = 1;
+	f->state = 7;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(mig), 0);
+	KUNIT_EXPECT_GT(test, tr_read_sysfs(f, "layers/" KBUILD_MODNAME "/mode", buf,
+					    PAGE_SIZE), 0);
+	KUNIT_EXPECT_STREQ(test, buf, "stalled\n");
+	KUNIT_EXPECT_GT(test, tr_read_sysfs(f, "history", buf, PAGE_SIZE), 0);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, " apply " KBUILD_MODNAME " stalled "));
+	KUNIT_EXPECT_NULL(test, strstr(buf, " apply " KBUILD_MODNAME " live "));
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(mig), 0);
+	KUNIT_EXPECT_GT(test, tr_read_sysfs(f, "history", buf, PAGE_SIZE), 0);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, " revert " KBUILD_MODNAME " stalled "));
+}
+
+/* What a companion's timer pins: code of this module. */
+static void tr_pinned_fn(void)
+{
+}
+
+/*
+ * An atomic replace does not drop the layer of another module that holds
+ * pins (a timer it armed): the request that would stop them, served by
+ * that layer, would go, and the pins would hold the module forever.  Once
+ * its pins are gone, the replace goes through.
+ */
+static void atomic_replace_of_layer_whose_module_holds_pins_is_refused(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct module *mod = tr_module(test, "dpx_tr_replacer", MODULE_STATE_LIVE);
+	struct drvproxy_layer *pinned = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+	struct drvproxy_layer *repl = tr_layer(f, DRVPROXY_MODE_LIVE, tr_value_r1);
+	u64 gen;
+
+	f->state = 7;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(pinned), 0);
+	KUNIT_ASSERT_EQ(test, drvproxy_pin_code(tr_pinned_fn, "kunit timer"), 0);
+	repl->owner = mod;
+	repl->replace = true;
+	gen = drvproxy_extension_generation(f->host.ext);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_apply(repl), -EBUSY);
+	KUNIT_EXPECT_EQ(test, drvproxy_extension_generation(f->host.ext), gen);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 11);
+	KUNIT_EXPECT_EQ(test, dpx_tr_value(0), 7L);
+
+	drvproxy_unpin_code(tr_pinned_fn);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(repl), 0);
+	KUNIT_EXPECT_EQ(test, dpx_tr_inner(0), 10);
+	KUNIT_EXPECT_EQ(test, dpx_tr_value(0), 8L);
+	KUNIT_EXPECT_EQ(test, drvproxy_layer_revert(pinned), -ENOENT);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(repl), 0);
+}
+
 static struct kunit_case drvproxy_replace_cases[] = {
 	KUNIT_CASE(failed_state_migration_fails_apply_and_changes_nothing),
 	KUNIT_CASE(migrated_layer_under_another_refuses_revert_with_ebusy),
@@ -1126,6 +1217,8 @@ static struct kunit_case drvproxy_replace_cases[] = {
 	KUNIT_CASE(exit_revert_of_migrated_layer_takes_own_layers_above),
 	KUNIT_CASE(going_module_loses_its_layers),
 	KUNIT_CASE(atomic_replace_unmigrates_dropped_layer),
+	KUNIT_CASE(atomic_replace_of_layer_whose_module_holds_pins_is_refused),
+	KUNIT_CASE(live_layer_that_migrates_shows_and_records_stalled),
 	KUNIT_CASE(atomic_replace_migrates_from_layout_below_dropped_layers),
 	KUNIT_CASE(exit_revert_of_migrated_layer_waits_out_call_and_signal),
 	{}

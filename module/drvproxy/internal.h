@@ -334,6 +334,9 @@ void drvproxy_history_add(struct drvproxy_extension *ext, enum drvproxy_op op,
 			  u64 start_ns);
 int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 				 struct drvproxy_layer *layer, bool from_exit);
+int drvproxy_layer_check_unpinned(struct drvproxy_extension *ext, struct drvproxy_layer *l,
+				  const char *what);
+enum drvproxy_mode drvproxy_layer_revert_mode(struct drvproxy_layer *l);
 void drvproxy_module_going(struct module *mod);
 const char *drvproxy_transition_name(enum drvproxy_transition_state s);
 const char *drvproxy_mode_name(enum drvproxy_mode m);
@@ -341,6 +344,7 @@ const char *drvproxy_op_name(enum drvproxy_op op);
 
 /* pin.c */
 ssize_t drvproxy_pins_show(char *buf);
+unsigned int drvproxy_pins_held(const struct module *mod, const void **addr);
 void drvproxy_unpin_file(const struct file *file);
 
 /* driver.c */

@@ -420,6 +420,53 @@ static int layer_check_depth(struct drvproxy_extension *ext, struct drvproxy_lay
 	return -ENOSPC;
 }
 
+/**
+ * drvproxy_layer_check_unpinned() - may @l leave the stack without its
+ *	module asking
+ * @ext: its extension, locked
+ * @l: an applied layer
+ * @what: what would take it off ("revert", "replace"), for the message
+ *
+ * Not while its module holds pins (a timer, a work item its code armed):
+ * the request that stops those objects, an ioctl its replacement serves,
+ * would go with the layer, and the pins would then hold the module
+ * forever.  The module itself may revert it (its exit cannot run while it
+ * is pinned).
+ *
+ * Return: 0, or -EBUSY with the reason logged.
+ */
+int drvproxy_layer_check_unpinned(struct drvproxy_extension *ext, struct drvproxy_layer *l,
+				  const char *what)
+{
+	const void *addr = NULL;
+	unsigned int n = drvproxy_pins_held(l->owner, &addr);
+
+	if (!n)
+		return 0;
+	pr_warn("%s: %s holds %u pin%s (%ps): stop %s through it first; %s refused\n",
+		ext_name(ext), drvproxy_module_name(l->owner), n, n == 1 ? "" : "s", addr,
+		n == 1 ? "it" : "them", what);
+	return -EBUSY;
+}
+
+/* The layers an atomic replace by @l would drop must be free to go. */
+static int replace_check_unpinned(struct drvproxy_extension *ext, struct drvproxy_layer *l)
+{
+	struct drvproxy_layer *below;
+	int ret;
+
+	if (!l->replace)
+		return 0;
+	list_for_each_entry(below, &ext->layers, node) {
+		if (below->owner == l->owner)
+			continue;
+		ret = drvproxy_layer_check_unpinned(ext, below, "replace");
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Drop the layers an atomic replace superseded. */
 static void drop_replaced(struct drvproxy_extension *ext, struct drvproxy_layer *keep)
 {
@@ -611,6 +658,12 @@ static bool layer_migrated(struct drvproxy_layer *l)
 	return l->state_layout && l->prev_layout != l->state_layout;
 }
 
+/* How @l's revert runs: stalled if it migrated the state, else its mode. */
+enum drvproxy_mode drvproxy_layer_revert_mode(struct drvproxy_layer *l)
+{
+	return layer_migrated(l) ? DRVPROXY_MODE_STALLED : l->mode;
+}
+
 /*
  * The layers an atomic replace by @l drops that migrated the state, top
  * first, in a new array (NULL when there are none).  Return: 0 or -ENOMEM;
@@ -714,7 +767,8 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	struct drvproxy_extension *ext = NULL;
 	struct drvproxy_generation *old, *next;
 	struct migration m = { .layer = layer };
-	bool migrates = false, stalled;
+	enum drvproxy_mode mode;
+	bool migrates = false;
 	const char *who;
 	u64 start = ktime_get_ns();
 	u32 base;
@@ -723,6 +777,7 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	ret = layer_check(layer);
 	if (ret)
 		return ret;
+	mode = layer->mode;
 	who = drvproxy_module_name(layer->owner);
 	ret = find_target(layer, &ext);
 	if (ret)
@@ -736,6 +791,8 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 		ret = layer_check_build(ext, layer);
 	if (!ret)
 		ret = layer_check_bindings(ext, layer);
+	if (!ret)
+		ret = replace_check_unpinned(ext, layer);
 	if (!ret)
 		ret = replace_undo(ext, layer, &m, &base);
 	if (!ret)
@@ -762,8 +819,9 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	if (!next)
 		goto err_sysfs;
 	old = drvproxy_active(ext);
-	stalled = migrates || m.nr_undo || layer->mode == DRVPROXY_MODE_STALLED;
 	if (migrates || m.nr_undo) {
+		/* A migration runs only stalled, and so do the undos. */
+		mode = DRVPROXY_MODE_STALLED;
 		m.drv = ext->drv;
 		m.cb = layer->callback;
 		m.fn = migrates ? layer->migrate : NULL;
@@ -790,10 +848,9 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	layer->generation = drvproxy_active(ext)->generation;
 	list_add_tail(&layer->node, &ext->layers);
 	drvproxy_taint(ext_name(ext), who);
-	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, 0, start);
+	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, mode, who, 0, start);
 	pr_info("%s: %s applied (%s, %u endpoints, generation %llu)\n", ext_name(ext),
-		who, drvproxy_mode_name(stalled ? DRVPROXY_MODE_STALLED : layer->mode),
-		layer->nr, layer->generation);
+		who, drvproxy_mode_name(mode), layer->nr, layer->generation);
 	if (layer->nr_unchanged || layer->nr_unreachable || layer->nr_new)
 		pr_info("%s: %s: not installed: %u endpoints unchanged, %u unreachable, %u unknown to the driver\n",
 			ext_name(ext), who, layer->nr_unchanged, layer->nr_unreachable,
@@ -817,7 +874,7 @@ err_unlock:
 	kfree(m.undo);
 	layer->order = 0;
 	layer_unresolve(layer);
-	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, layer->mode, who, ret, start);
+	drvproxy_history_add(ext, DRVPROXY_OP_APPLY, mode, who, ret, start);
 	drvproxy_unlock_ext(ext);
 err_put:
 	module_put(ext->owner);
@@ -832,7 +889,7 @@ int drvproxy_layer_revert_locked(struct drvproxy_extension *ext,
 {
 	const char *who = drvproxy_module_name(layer->owner);
 	bool migrated = layer_migrated(layer);
-	enum drvproxy_mode mode = migrated ? DRVPROXY_MODE_STALLED : layer->mode;
+	enum drvproxy_mode mode = drvproxy_layer_revert_mode(layer);
 	struct migration m = {
 		.layer = layer, .drv = ext->drv, .cb = layer->revert_callback,
 		.fn = layer->unmigrate, .from = layer->state_layout,
@@ -997,10 +1054,11 @@ out:
 }
 
 /**
- * drvproxy_layer_revert() - swap a companion's layer out, live
+ * drvproxy_layer_revert() - swap a companion's layer out
  * @layer: an applied layer (anywhere in the stack)
  *
- * Publishes a table built from the remaining layers.  Called from the
+ * Publishes a table built from the remaining layers, in the layer's mode
+ * (stalled if it migrated the state).  Called from the
  * companion's module_exit it cannot fail: a refusing revert callback or a
  * stalled drain that times out is retried live, and it returns only after no
  * call is inside the companion's code any more; a layer that migrated the

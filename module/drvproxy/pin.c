@@ -286,6 +286,28 @@ bool drvproxy_cancel_work_sync(struct work_struct *work)
 EXPORT_SYMBOL_GPL(drvproxy_cancel_work_sync);
 
 /*
+ * How many pins hold @mod until its own code drops them, and the address
+ * of one (for a message).  Pins for a file are left out: the file's
+ * release drops them.
+ */
+unsigned int drvproxy_pins_held(const struct module *mod, const void **addr)
+{
+	struct dpx_pin *p;
+	unsigned int n = 0;
+
+	mutex_lock(&pin_lock);
+	list_for_each_entry(p, &pins, node) {
+		if (p->mod != mod || p->file)
+			continue;
+		if (!n)
+			*addr = p->addr;
+		n += p->count;
+	}
+	mutex_unlock(&pin_lock);
+	return n;
+}
+
+/*
  * /sys/kernel/drvproxy/pins: one line per pinned address, "<module>
  * <function> <count> <why>"; what a refused rmmod is waiting for.
  */

@@ -186,11 +186,33 @@ static ssize_t stack_show(struct kobject *kobj, struct kobj_attribute *attr, cha
 	return n + sysfs_emit_at(buf, n, "\n");
 }
 
+/* The @k-th oldest entry of @ext's history; ext->lock held. */
+static const struct drvproxy_history *history_at(struct drvproxy_extension *ext,
+						 unsigned int k)
+{
+	return &ext->history[(ext->history_next + DRVPROXY_HISTORY_LEN -
+			      ext->history_count + k) % DRVPROXY_HISTORY_LEN];
+}
+
+/* One line of the history file into @buf of @size; its length, as snprintf(). */
+static int history_line(char *buf, size_t size, const struct drvproxy_history *h)
+{
+	return snprintf(buf, size, "%llu.%06llu %s %s %s gen=%llu result=%d duration_us=%llu\n",
+			h->time_ns / NSEC_PER_SEC, (h->time_ns % NSEC_PER_SEC) / NSEC_PER_USEC,
+			drvproxy_op_name(h->op), h->who, drvproxy_mode_name(h->mode),
+			h->generation, h->result, h->duration_ns / NSEC_PER_USEC);
+}
+
+/*
+ * Whole lines only: with long module names 32 lines may not fit the page,
+ * and then the oldest are left out rather than the newest cut short.
+ */
 static ssize_t history_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
 	struct drvproxy_extension *ext = drv_ext_get(to_drv(kobj));
-	unsigned int k;
+	unsigned int k, first;
+	size_t len = 0;
 	int n = 0;
 
 	if (!ext)
@@ -199,19 +221,13 @@ static ssize_t history_show(struct kobject *kobj, struct kobj_attribute *attr,
 		drv_ext_put(ext);
 		return -EINTR;
 	}
-	for (k = 0; k < ext->history_count; k++) {
-		unsigned int i = (ext->history_next + DRVPROXY_HISTORY_LEN -
-				  ext->history_count + k) % DRVPROXY_HISTORY_LEN;
-		struct drvproxy_history *h = &ext->history[i];
-
-		n += sysfs_emit_at(buf, n,
-				   "%llu.%06llu %s %s %s gen=%llu result=%d duration_us=%llu\n",
-				   h->time_ns / NSEC_PER_SEC,
-				   (h->time_ns % NSEC_PER_SEC) / NSEC_PER_USEC,
-				   drvproxy_op_name(h->op), h->who,
-				   drvproxy_mode_name(h->mode), h->generation, h->result,
-				   h->duration_ns / NSEC_PER_USEC);
+	for (first = ext->history_count; first > 0; first--) {
+		len += history_line(NULL, 0, history_at(ext, first - 1));
+		if (len >= PAGE_SIZE)
+			break;
 	}
+	for (k = first; k < ext->history_count; k++)
+		n += history_line(buf + n, PAGE_SIZE - n, history_at(ext, k));
 	mutex_unlock(&ext->lock);
 	drv_ext_put(ext);
 	return n;
@@ -454,7 +470,7 @@ static ssize_t layer_##field##_show(struct kobject *kobj,			\
 static struct kobj_attribute layer_##field##_attr =				\
 	__ATTR(field, 0444, layer_##field##_show, NULL)
 
-LAYER_SHOW(mode, "%s", drvproxy_mode_name(l->mode));
+LAYER_SHOW(mode, "%s", drvproxy_mode_name(drvproxy_layer_revert_mode(l)));
 LAYER_SHOW(replace, "%d", l->replace);
 LAYER_SHOW(order, "%u", l->order);
 LAYER_SHOW(generation, "%llu", l->generation);
@@ -466,7 +482,9 @@ static ssize_t layer_enabled_show(struct kobject *kobj, struct kobj_attribute *a
 {
 	struct drvproxy_layer *l = to_layer(kobj);
 
-	return sysfs_emit(buf, "%d\n", l && l->state == DRVPROXY_LAYER_APPLIED);
+	if (!l)
+		return -ENODEV;
+	return sysfs_emit(buf, "%d\n", l->state == DRVPROXY_LAYER_APPLIED);
 }
 
 /*
@@ -516,7 +534,9 @@ static ssize_t layer_enabled_store(struct kobject *kobj, struct kobj_attribute *
 	if (!ret) {
 		l = ko->layer;
 		if (l) {
-			ret = drvproxy_layer_revert_locked(ext, l, false);
+			ret = drvproxy_layer_check_unpinned(ext, l, "revert");
+			if (!ret)
+				ret = drvproxy_layer_revert_locked(ext, l, false);
 		} else {
 			ret = -ENOENT;
 			pr_warn("layers/%s/enabled: the layer left the stack meanwhile\n",
