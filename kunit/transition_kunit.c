@@ -104,6 +104,9 @@ struct tr_fixture {
 	bool hook_unregister;		/* tr_stall_left_hook() unregisters the host */
 	atomic_t ext_taken;		/* tr_ext_taken_hook() */
 	atomic_t unlisted;		/* tr_unlisted_hook() */
+	struct module *unpin_mod;	/* what tr_unpinned_hook() makes go */
+	bool unpin_hook_ran;
+	bool unpin_going_waited;	/* ... and whether its going waited */
 };
 
 static struct tr_fixture *tr_cur;	/* for the endpoint bodies */
@@ -1665,6 +1668,59 @@ static void revert_keeps_extension_host_releases_meanwhile(struct kunit *test)
 }
 
 /*
+ * At DRVPROXY_TP_LAYER_UNPINNED: the module the retire worker just
+ * unpinned goes (its init failed meanwhile); its going must wait for the
+ * worker, which still uses the layer in the module's memory.
+ */
+static void tr_unpinned_hook(enum drvproxy_test_point tp)
+{
+	struct tr_fixture *f = tr_cur;
+
+	if (tp != DRVPROXY_TP_LAYER_UNPINNED || !f || f->unpin_hook_ran)
+		return;
+	f->unpin_hook_ran = true;
+	if (!dpx_thread_start(&f->killed, tr_module_going, f->unpin_mod, "dpx-tr-going"))
+		f->unpin_going_waited = dpx_thread_sleeps(&f->killed, TASK_UNINTERRUPTIBLE,
+							  500) &&
+					!completion_done(&f->killed.done);
+}
+
+/*
+ * The retire worker unpins a drained layer's module while it still uses
+ * the layer: a module whose init fails at that moment is freed as soon
+ * as its going finds nothing of it.  So the layer stays where the going
+ * finds it, and the going waits, until the worker is done with it.  The
+ * worker used to forget the layer first and unpin after, into a module
+ * the going had let go.
+ */
+static void going_module_waits_for_retire_worker_done_with_its_layer(struct kunit *test)
+{
+	struct tr_fixture *f = test->priv;
+	struct module *mod = tr_module(test, "dpx_tr_unpin", MODULE_STATE_LIVE);
+	struct drvproxy_layer *l = tr_layer(f, DRVPROXY_MODE_LIVE, tr_inner1);
+
+	l->owner = mod;
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_apply(l), 0);
+	KUNIT_ASSERT_EQ(test, drvproxy_layer_revert(l), 0);
+#ifdef CONFIG_MODULE_UNLOAD
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 1);
+#endif
+	mod->state = MODULE_STATE_GOING;
+	f->unpin_mod = mod;
+	drvproxy_test_set_hook(tr_unpinned_hook);
+	drvproxy_test_retire_flush(f->host.ext);
+	drvproxy_test_set_hook(NULL);
+
+	KUNIT_EXPECT_TRUE(test, f->unpin_hook_ran);
+	KUNIT_EXPECT_TRUE(test, f->unpin_going_waited);
+	KUNIT_EXPECT_TRUE(test, dpx_thread_wait(&f->killed, 5000));
+#ifdef CONFIG_MODULE_UNLOAD
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 0);
+#endif
+	KUNIT_EXPECT_PTR_EQ(test, READ_ONCE(l->ext), NULL);
+}
+
+/*
  * The release of a host's extension reverts the layer of a module that is
  * going (its exit about to run, or its init failed), which it cannot pin
  * for the drain: the module's going waits for the call still in the
@@ -1744,6 +1800,7 @@ static struct kunit_case drvproxy_retire_cases[] = {
 	KUNIT_CASE(stalled_caller_survives_unregister_while_uncounted),
 	KUNIT_CASE(revert_keeps_extension_host_releases_meanwhile),
 	KUNIT_CASE(going_module_waits_for_its_code_after_host_release),
+	KUNIT_CASE(going_module_waits_for_retire_worker_done_with_its_layer),
 	KUNIT_CASE(going_module_reverts_layer_of_extension_being_released),
 	{}
 };

@@ -785,8 +785,19 @@ int drvproxy_layer_apply(struct drvproxy_layer *layer)
 	ret = drvproxy_lock_ext(ext);
 	if (ret)
 		goto err_put;
+	if (ext->dying) {
+		/*
+		 * Released meanwhile (the host unregistered outside its exit):
+		 * its driver may be freed already, so neither trace nor
+		 * history names it.
+		 */
+		drvproxy_unlock_ext(ext);
+		pr_err("%s: %s: the driver went away\n", layer->target, who);
+		ret = -ENODEV;
+		goto err_put;
+	}
 	trace_drvproxy_swap_begin(ext_name(ext), who, DRVPROXY_OP_APPLY, layer->mode);
-	ret = ext->dying ? -ENODEV : layer_check_depth(ext, layer);
+	ret = layer_check_depth(ext, layer);
 	if (!ret)
 		ret = layer_check_build(ext, layer);
 	if (!ret)
@@ -1173,6 +1184,14 @@ static void going_drain_unpinned(struct module *mod)
 	struct drvproxy_layer *l;
 
 	while ((l = next_bound_layer(mod, true, &ext))) {
+		/*
+		 * The revert that took @l off its stack marked it unpinned
+		 * under ext->lock and may still use it (its name, the
+		 * history), and a layer no table references drains at once:
+		 * wait for that revert to be done with it.
+		 */
+		mutex_lock(&ext->lock);
+		mutex_unlock(&ext->lock);
 		layer_wait_drained(ext, l);
 		drvproxy_layer_forget_ext(l);
 		drvproxy_ext_put(ext);

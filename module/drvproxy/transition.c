@@ -260,9 +260,16 @@ static void retire_unpin_layers(struct drvproxy_extension *ext)
 		list_del_init(&l->node);
 		pr_debug("%s: layer of %s drained\n", ext->drv ? ext->drv->name : "",
 			 drvproxy_module_name(l->owner));
+		/*
+		 * Unpinned, the module may go, and with it the layer's memory,
+		 * but only once its GOING notifier has found nothing of it:
+		 * the layer stays bound until we are done with it, so the
+		 * notifier finds it and waits for ext->lock, which we hold.
+		 */
+		module_put(l->owner);
+		drvproxy_test_point(DRVPROXY_TP_LAYER_UNPINNED);
 		/* Gone from this extension for good: its exit finds nothing to do. */
 		drvproxy_layer_forget_ext(l);
-		module_put(l->owner);
 	}
 }
 

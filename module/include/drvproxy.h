@@ -2026,6 +2026,9 @@ u64 drvproxy_extension_generation(struct drvproxy_extension *ext);
  *	and not locked it yet: from here on the host may release it
  * @DRVPROXY_TP_EXT_UNLISTED: the release of an extension has taken it off
  *	the list of extensions and not reverted its layers yet
+ * @DRVPROXY_TP_LAYER_UNPINNED: the retire worker has dropped the pin of a
+ *	drained layer's module and still uses the layer: from here on that
+ *	module may go
  *
  * Each point is a window in which a race with another thread used to touch
  * freed memory or state another thread had taken; a KUnit case holds the
@@ -2042,6 +2045,7 @@ enum drvproxy_test_point {
 	DRVPROXY_TP_WORKER_SATISFIED,
 	DRVPROXY_TP_LAYER_EXT_TAKEN,
 	DRVPROXY_TP_EXT_UNLISTED,
+	DRVPROXY_TP_LAYER_UNPINNED,
 };
 
 #if IS_ENABLED(CONFIG_KUNIT)
