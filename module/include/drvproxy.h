@@ -1111,6 +1111,16 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
 		       name, __VA_ARGS__)
 
 /**
+ * DRVPROXY_ENDPOINT_VOID_GLOBAL() - DRVPROXY_ENDPOINT_VOID() with external
+ *	linkage
+ * @name: the endpoint's name; declare its prototype in a header
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_VOID_GLOBAL(name, ...)				\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, __DPX_EXTERN, __DPX_WRAPPER_VOID, 0,	\
+		       void, name, __VA_ARGS__)
+
+/**
  * DRVPROXY_ENDPOINT_MANUAL() - define an endpoint for manual (V1) registration
  * @type: return type (not void)
  * @name: the endpoint's name (denotes the wrapper)
@@ -1169,6 +1179,26 @@ linkage type epn(__DPX_PARAMS(__VA_ARGS__))					\
  */
 #define DRVPROXY_ENDPOINT_ATOMIC_VOID(name, ...)				\
 	__DPX_ENDPOINT(__DPX_IN_SECTION, static, __DPX_WRAPPER_VOID,		\
+		       DRVPROXY_EP_ATOMIC, void, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_ATOMIC_VOID_GLOBAL() - DRVPROXY_ENDPOINT_ATOMIC_VOID(),
+ *	external linkage
+ * @name: the endpoint's name; declare its prototype in a header
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC_VOID_GLOBAL(name, ...)			\
+	__DPX_ENDPOINT(__DPX_IN_SECTION, __DPX_EXTERN, __DPX_WRAPPER_VOID,	\
+		       DRVPROXY_EP_ATOMIC, void, name, __VA_ARGS__)
+
+/**
+ * DRVPROXY_ENDPOINT_ATOMIC_VOID_MANUAL() - DRVPROXY_ENDPOINT_ATOMIC_VOID()
+ *	for V1
+ * @name: the endpoint's name
+ * @...: 1 to 6 parameters as type, name pairs
+ */
+#define DRVPROXY_ENDPOINT_ATOMIC_VOID_MANUAL(name, ...)			\
+	__DPX_ENDPOINT(__DPX_NOT_IN_SECTION, static, __DPX_WRAPPER_VOID,	\
 		       DRVPROXY_EP_ATOMIC, void, name, __VA_ARGS__)
 
 /**

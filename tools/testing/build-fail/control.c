@@ -5,7 +5,8 @@
  * same swap-aware wait builds in an endpoint, in a replacement and in a
  * helper given the endpoint's __dpx_call, when the return type carries an
  * errno and nothing is declared _NOWAIT; and an endpoint of any kind may
- * still ask drvproxy_call_stale() about its __dpx_call.
+ * still ask drvproxy_call_stale() about its __dpx_call.  Also, that the
+ * void endpoints with external linkage or for V1 build.
  *
  * Copyright (C) 2026 The drvproxy developers
  */
@@ -46,12 +47,36 @@ DRVPROXY_ENDPOINT_MANUAL(u8, bf_ep_u8, int, unused)
 	return drvproxy_call_stale(__dpx_call) ? 1 : 0;
 }
 
+/* Their prototypes, as a header of the driver would give them. */
+void bf_void_global(int *counter);
+void bf_atomic_void_global(int *counter);
+
+DRVPROXY_ENDPOINT_VOID_GLOBAL(bf_void_global, int *, counter)
+{
+	(*counter)++;
+}
+
+DRVPROXY_ENDPOINT_ATOMIC_VOID_GLOBAL(bf_atomic_void_global, int *, counter)
+{
+	(*counter)++;
+}
+
+DRVPROXY_ENDPOINT_ATOMIC_VOID_MANUAL(bf_atomic_void_manual, int *, counter)
+{
+	(*counter)++;
+}
+
 /* Keeps the replacement, so that it is compiled (and its wait checked). */
 static drvproxy_fn_t bf_fn;
 
 static int __init bf_init(void)
 {
+	int n = 0;
+
 	WRITE_ONCE(bf_fn, DRVPROXY_REPL(bf_ep_v2)->fn);
+	bf_void_global(&n);
+	bf_atomic_void_global(&n);
+	bf_atomic_void_manual(&n);
 	return bf_ep(0) || bf_ep_helped(0) || bf_ep_nowait(0) || bf_ep_u8(0) ? 0 : 0;
 }
 module_init(bf_init);
