@@ -947,9 +947,9 @@ EXPORT_SYMBOL_GPL(drvproxy_device_alloc);
  *
  * Context: process context, may sleep.
  * Return: 0; -EINVAL (NULL, added before, or the driver is unloading); or
- * the error of misc_register() (-EBUSY for a name or a fixed minor in
- * use).  On error the device is not visible; delete it with
- * drvproxy_delete_device().
+ * the error of misc_register(): -EBUSY for a fixed minor in use, -EEXIST
+ * for a name in use (with the kernel's "duplicate filename" warning).  On
+ * error the device is not visible; delete it with drvproxy_delete_device().
  */
 int drvproxy_device_add(struct drvproxy_device *dev)
 {

@@ -455,7 +455,10 @@ extern const u8 __stop_drvproxy_build_id[];
  * --build-id=sha1, which drvproxy.lds keeps) identifies the build image
  * companions must be made from.  V2 endpoint ids are their index in
  * name order, starting at 0.  The extension is freed automatically by
- * drvproxy_driver_unregister().
+ * drvproxy_driver_unregister().  Every V2 endpoint of the module goes to
+ * this one extension, so a module has one driver object with an extension
+ * (a second create fails with -EBUSY): a driver with several devices
+ * creates them all from that driver object.
  *
  * Context: process context, may sleep.
  * @drv may be registered before or after.
