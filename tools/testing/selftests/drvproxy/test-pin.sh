@@ -32,7 +32,7 @@ pins_list() {
 }
 
 setup
-ktap_header 12
+ktap_header 13
 load_mod drvproxy_demo
 load_mod drvproxy_demo_heartbeat
 ktap_result "no pin before the heartbeat starts" eval "[ -z \"\$(cat $PINS)\" ]"
@@ -43,6 +43,12 @@ ktap_result "pins name the companion's timer and work" pins_list
 ktap_result "rmmod of the companion is refused while they live (EAGAIN)" \
 	eval "[ \"\$(\"$TOOL\" rmmod drvproxy_demo_heartbeat)\" = 'rmmod: drvproxy_demo_heartbeat: EAGAIN' ]"
 ktap_result "the timer still runs after the refused rmmod" grows $HB/beats
+# Reverting the layer from sysfs would take away the ioctl that stops the
+# heartbeat, and the pins would hold the companion forever: refused.
+ktap_result "writing 0 to the companion's enabled is refused while they live" \
+	eval "! echo 0 2> /dev/null > $DRV/layers/drvproxy_demo_heartbeat/enabled &&
+	      [ \"\$(cat $DRV/layers/drvproxy_demo_heartbeat/enabled)\" = 1 ] &&
+	      dmesg | grep -q 'drvproxy_demo_heartbeat holds 2 pins (hb_.*revert refused'"
 "$TOOL" heartbeat 0 || die "HEARTBEAT 0 failed"
 ktap_result "stopping the heartbeat drops the pins" eval "[ -z \"\$(cat $PINS)\" ]"
 
