@@ -120,6 +120,35 @@ static void pins_are_listed_in_sysfs(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, strstr(pn_read_pins(test), "pn_callback"));
 }
 
+static void pn_going_fn(void)
+{
+}
+
+/*
+ * A module that goes with pins still taken (its init failed after its code
+ * armed a timer) loses them, with an error: its records, which name it,
+ * would otherwise outlive it, and reading the pins file then read freed
+ * memory.  The stand-in module's code is pn_going_fn().
+ */
+static void going_module_loses_its_pins(struct kunit *test)
+{
+	struct module *mod = kunit_kzalloc(test, sizeof(*mod), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, mod);
+	strscpy(mod->name, "dpx_pn_going", sizeof(mod->name));
+	mod->state = MODULE_STATE_COMING;
+#ifdef CONFIG_MODULE_UNLOAD
+	atomic_set(&mod->refcnt, 1);	/* MODULE_REF_BASE: no reference */
+#endif
+	mod->mem[MOD_TEXT].base = (void *)pn_going_fn;
+	mod->mem[MOD_TEXT].size = 1;
+	KUNIT_ASSERT_EQ(test, __drvproxy_pin_code(pn_going_fn, "timer", mod), 0);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(pn_read_pins(test), "dpx_pn_going pn_going_fn 1 timer\n"));
+	mod->state = MODULE_STATE_GOING;
+	drvproxy_test_module_going(mod);
+	KUNIT_EXPECT_NULL(test, strstr(pn_read_pins(test), "dpx_pn_going"));
+}
+
 /* drvproxy_timer_setup() pins until drvproxy_timer_shutdown_sync(). */
 static void timer_setup_pins_until_shutdown(struct kunit *test)
 {
@@ -156,6 +185,7 @@ static struct kunit_case pn_cases[] = {
 	KUNIT_CASE(pin_code_refuses_code_of_another_module_with_einval),
 	KUNIT_CASE(pin_for_file_refuses_other_files_with_einval),
 	KUNIT_CASE(pins_are_listed_in_sysfs),
+	KUNIT_CASE(going_module_loses_its_pins),
 	KUNIT_CASE(timer_setup_pins_until_shutdown),
 	KUNIT_CASE(init_work_pins_until_cancelled),
 	{}

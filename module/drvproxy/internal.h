@@ -345,6 +345,7 @@ const char *drvproxy_op_name(enum drvproxy_op op);
 /* pin.c */
 ssize_t drvproxy_pins_show(char *buf);
 unsigned int drvproxy_pins_held(const struct module *mod, const void **addr);
+void drvproxy_pins_going(struct module *mod);
 void drvproxy_unpin_file(const struct file *file);
 
 /* driver.c */

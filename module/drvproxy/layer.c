@@ -1242,4 +1242,5 @@ void drvproxy_module_going(struct module *mod)
 			break;
 	}
 	drvproxy_driver_going(mod);
+	drvproxy_pins_going(mod);
 }

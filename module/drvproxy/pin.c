@@ -286,6 +286,29 @@ bool drvproxy_cancel_work_sync(struct work_struct *work)
 EXPORT_SYMBOL_GPL(drvproxy_cancel_work_sync);
 
 /*
+ * @mod goes away with pins still taken: its init failed after its code
+ * armed a timer or handed out a callback (a module's exit cannot run while
+ * pinned, unless forced).  Whatever holds those functions will call freed
+ * code, and nothing here can stop it: say so, loudly, and drop the
+ * records, which name @mod.
+ */
+void drvproxy_pins_going(struct module *mod)
+{
+	struct dpx_pin *p, *n;
+
+	mutex_lock(&pin_lock);
+	list_for_each_entry_safe(p, n, &pins, node) {
+		if (p->mod != mod)
+			continue;
+		pr_err("module %s goes with %ps still pinned (%s, %u): its caller will run freed code\n",
+		       mod->name, p->addr, p->why, p->count);
+		list_del(&p->node);
+		kfree(p);
+	}
+	mutex_unlock(&pin_lock);
+}
+
+/*
  * How many pins hold @mod until its own code drops them, and the address
  * of one (for a message).  Pins for a file are left out: the file's
  * release drops them.
