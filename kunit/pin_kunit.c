@@ -143,7 +143,8 @@ static void going_module_loses_its_pins(struct kunit *test)
 	mod->mem[MOD_TEXT].base = (void *)pn_going_fn;
 	mod->mem[MOD_TEXT].size = 1;
 	KUNIT_ASSERT_EQ(test, __drvproxy_pin_code(pn_going_fn, "timer", mod), 0);
-	KUNIT_EXPECT_NOT_NULL(test, strstr(pn_read_pins(test), "dpx_pn_going pn_going_fn 1 timer\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(pn_read_pins(test),
+					   "dpx_pn_going pn_going_fn 1 timer\n"));
 	mod->state = MODULE_STATE_GOING;
 	drvproxy_test_module_going(mod);
 	KUNIT_EXPECT_NULL(test, strstr(pn_read_pins(test), "dpx_pn_going"));

@@ -14,6 +14,8 @@
 
 #include <drvproxy.h>
 
+#include "control.h"
+
 static DECLARE_WAIT_QUEUE_HEAD(bf_wq);
 static bool bf_cond;
 
@@ -46,10 +48,6 @@ DRVPROXY_ENDPOINT_MANUAL(u8, bf_ep_u8, int, unused)
 {
 	return drvproxy_call_stale(__dpx_call) ? 1 : 0;
 }
-
-/* Their prototypes, as a header of the driver would give them. */
-void bf_void_global(int *counter);
-void bf_atomic_void_global(int *counter);
 
 DRVPROXY_ENDPOINT_VOID_GLOBAL(bf_void_global, int *, counter)
 {
