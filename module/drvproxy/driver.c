@@ -712,13 +712,12 @@ EXPORT_SYMBOL_GPL(drvproxy_driver_register);
  * drvproxy_delete_device() does (the driver's pointers to them stay valid:
  * it still deletes them, or drvproxy does when its module goes; their
  * state blocks outlive it while files are open on them), calls
- * @drv->driver_unload,
- * waits until no call is inside any of its implementations, frees its
- * extension and removes it from sysfs.  The workers go first because they
- * may wait on events inside the devices' state blocks; a pointer to a
- * worker is invalid afterwards.  Does not free @drv: call
- * drvproxy_driver_free().  No companion layer can be applied at this point:
- * each pins the host module.
+ * @drv->driver_unload, waits until no call is inside any of its
+ * implementations, frees its extension and removes it from sysfs.  The
+ * workers go first because they may wait on events inside the devices'
+ * state blocks; a pointer to a worker is invalid afterwards.  Does not
+ * free @drv: call drvproxy_driver_free().  No companion layer can be
+ * applied at this point: each pins the host module.
  *
  * Context: process context, may sleep; the host's module_exit.
  */
