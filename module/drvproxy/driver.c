@@ -172,10 +172,14 @@ static bool file_unlist(struct drvproxy_device *dev, struct file *file)
 	return found;
 }
 
-/* Is @drv's module still running its init (or its init failing)? */
-static bool owner_in_init(struct drvproxy_driver *drv)
+/*
+ * Is @drv's module not live: still running its init, or going after its
+ * init failed?  (An rmmod sets GOING only once no file holds the module,
+ * and no open gets past fops_get() after.)
+ */
+static bool owner_not_live(struct drvproxy_driver *drv)
 {
-	return drv->owner && READ_ONCE(drv->owner->state) == MODULE_STATE_COMING;
+	return drv->owner && READ_ONCE(drv->owner->state) != MODULE_STATE_LIVE;
 }
 
 static int proxy_open(struct inode *inode, struct file *file)
@@ -199,14 +203,17 @@ static int proxy_open(struct inode *inode, struct file *file)
 	/*
 	 * The file would pin nothing: the kernel frees a module whose init
 	 * fails whatever its reference count, and the file's release would
-	 * then run freed code.  Its init is still running, so try again.
+	 * then run freed code.  While its init runs, try again; once it
+	 * failed, the device is going.
 	 */
-	if (owner_in_init(dev->driver)) {
-		pr_info_ratelimited("%s: open of %s refused: module %s is still in its init\n",
-				    dev->driver->name, dev->misc.name,
-				    dev->driver->owner->name);
+	if (owner_not_live(dev->driver)) {
+		bool coming = READ_ONCE(dev->driver->owner->state) == MODULE_STATE_COMING;
+
+		pr_info_ratelimited("%s: open of %s refused: module %s is %s\n",
+				    dev->driver->name, dev->misc.name, dev->driver->owner->name,
+				    coming ? "still in its init" : "going away");
 		file->f_op = dev->driver->owner_fops;
-		return -EAGAIN;
+		return coming ? -EAGAIN : -ENODEV;
 	}
 	kref_get(&dev->ref);
 	if (open)
@@ -398,8 +405,8 @@ EXPORT_SYMBOL_GPL(drvproxy_iterate_files);
  * uring_cmd_iopoll: an in-flight polled request must still complete;
  * splice_eof: the end of a splice already started) and setlease (its
  * prototype differs between kernels; a lease on a gone device breaks
- * nothing).  Everything else fails with -ENODEV or, for show_fdinfo,
- * shows nothing.
+ * nothing).  Everything else fails with -ENODEV, but poll, which reports
+ * EPOLLERR | EPOLLHUP, and show_fdinfo, which shows nothing.
  */
 static ssize_t dead_read(struct file *file, char __user *buf, size_t n, loff_t *pos)
 {

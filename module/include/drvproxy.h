@@ -244,7 +244,9 @@ union drvproxy_feature_flags {
  *	accepts any module that names the driver
  * @driver_init: DriverInit analogue; called by drvproxy_driver_register()
  * @driver_unload: DriverUnload analogue; called by drvproxy_driver_unregister()
- *	after the devices are gone and before the extension is freed
+ *	after the devices are removed and before the extension is freed; a
+ *	device the driver has not deleted yet gets its @device_release later
+ *	(delete each device first)
  * @driver_start_io: DriverStartIo analogue; called by drvproxy_start_io()
  * @fop_flags: FOP_* flags for the devices' file_operations (kernels that
  *	have &file_operations.fop_flags; elsewhere registering with any set
@@ -252,9 +254,11 @@ union drvproxy_feature_flags {
  * @device_release: called once for each device that was added
  *	(drvproxy_device_add()), when its last reference is gone
  *	(drvproxy_delete_device() with no file open, or the close of the
- *	last file opened before it), just before drvproxy frees the state
- *	block: free what the state block holds here.  Optional; may
- *	sleep; runs in the host module, which the file being closed pins.
+ *	last file opened before it; for a device the module never deleted,
+ *	when the module goes, after its exit), just before drvproxy frees
+ *	the state block: free what the state block holds here.  Optional;
+ *	may sleep; runs in the host module, which the file being closed
+ *	pins.
  * @devices: the devices created through this driver (DeviceObject list),
  *	protected by @lock
  * @lock: protects @devices
@@ -404,7 +408,8 @@ static inline struct drvproxy_device *drvproxy_file_device(const struct file *fi
 }
 
 /**
- * drvproxy_device_removed() - whether drvproxy_delete_device() removed a device
+ * drvproxy_device_removed() - whether a device was removed (deleted, or
+ *	removed by drvproxy_driver_unregister())
  * @dev: the device, from drvproxy_file_device()
  *
  * A driver whose calls block (a read waiting for data) checks this in its
