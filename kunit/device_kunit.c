@@ -514,7 +514,9 @@ static struct drvproxy_driver *dv_standin_driver(struct kunit *test, const char 
 /*
  * The devices a module never deleted, the one its unregister removed and
  * one it allocated but never added, are freed when the module goes: they
- * would keep their memory and their driver object's forever.
+ * would keep their memory and their driver object's forever.  Each holds
+ * a reference on the driver object, which the case holds too: only its
+ * own is left afterwards.
  */
 static void devices_never_deleted_are_freed_when_their_module_goes(struct kunit *test)
 {
@@ -529,14 +531,18 @@ static void devices_never_deleted_are_freed_when_their_module_goes(struct kunit 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, never_added);
 	((struct dv_state *)added->state)->id = 7;
 	KUNIT_ASSERT_EQ(test, drvproxy_device_add(added), 0);
+	kobject_get(&drv->kobj);
 	drvproxy_driver_unregister(drv);
 	drvproxy_driver_free(drv);
 	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 0);
+	KUNIT_EXPECT_EQ(test, kref_read(&drv->kobj.kref), 3U);
 
 	mod->state = MODULE_STATE_GOING;
 	drvproxy_test_module_going(mod);
 	KUNIT_EXPECT_EQ(test, atomic_read(&dv_freed.count), 1);
 	KUNIT_EXPECT_EQ(test, dv_freed.last_id, 7);
+	KUNIT_EXPECT_EQ(test, kref_read(&drv->kobj.kref), 1U);
+	kobject_put(&drv->kobj);
 }
 
 /*
